@@ -1,0 +1,13 @@
+"""Test settings: production settings with test-only defaults for required secrets."""
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+# A fixed Fernet key for tests only; real deployments generate their own.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "7DPKOt9bzN4dhTLmyt1RD0VNJBs0Q1LEhdFnV6A8Eo4=")
+if not os.environ.get("DATABASE_URL"):
+    os.environ.setdefault("MOMENTS_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+
+from moments_admin.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
