@@ -139,7 +139,8 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite'}"
-CELERY_RESULT_BACKEND = None
+# Results are only needed by tests and scripts that wait on a task; tasks record their effects themselves.
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

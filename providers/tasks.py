@@ -3,7 +3,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 
-@shared_task(ignore_result=True)
+@shared_task
 def heartbeat():
     """Marks that a worker ran a task; the status page reads it."""
     now = timezone.now().isoformat()

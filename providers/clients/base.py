@@ -128,7 +128,7 @@ class MessageStream(abc.ABC):
     def __iter__(self):
         raise NotImplementedError
 
-    def close(self):
+    def close(self):  # noqa: B027 - optional hook, nothing to release by default
         """Release the connection if the consumer stops early."""
 
 

@@ -4,10 +4,10 @@ Every failure of a provider call surfaces as ProviderError with a kind. The kind
 decides whether the retry loop tries again and whether the router fails over.
 """
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     AUTHENTICATION = "authentication"
     PERMISSION = "permission"
     RATE_LIMITED = "rate_limited"

@@ -1,0 +1,162 @@
+"""The Anthropic API through the official SDK (anthropic.Anthropic)."""
+import time
+
+from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
+from providers.clients.catalog import load_catalog, resolve_model_id
+from providers.clients.error_mapping import from_sdk_exception
+from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.retry import call_with_retries
+from providers.clients.streaming import SdkMessageStream
+from providers.clients.usage import Usage
+
+
+def key_hint(key):
+    """Enough to recognise a key, never enough to use it."""
+    return f"{key[:7]}…{key[-4:]}" if key and len(key) > 16 else "…"
+
+
+def cap_request(request, settings):
+    """Apply the operator's caps (CLAUDE_CODE_MAX_OUTPUT_TOKENS, MAX_THINKING_TOKENS)."""
+    capped = dict(request)
+    if settings.max_output_tokens and capped.get("max_tokens", 0) > settings.max_output_tokens:
+        capped["max_tokens"] = settings.max_output_tokens
+    thinking = capped.get("thinking")
+    if settings.max_thinking_tokens and isinstance(thinking, dict) and thinking.get("budget_tokens"):
+        if thinking["budget_tokens"] > settings.max_thinking_tokens:
+            capped["thinking"] = {**thinking, "budget_tokens": settings.max_thinking_tokens}
+    return capped
+
+
+class SdkClientMixin:
+    """What both providers share: both speak Messages through the anthropic SDK."""
+
+    region = None
+
+    def _sdk(self):
+        raise NotImplementedError
+
+    def _prepare(self, request):
+        request = cap_request(request, self.settings)
+        model_id = self.resolve_model(request["model"])
+        return {**request, "model": model_id}, model_id
+
+    def _extra(self):
+        betas = self.settings.beta_flags
+        return {"extra_headers": {"anthropic-beta": ",".join(betas)}} if betas else {}
+
+    def create_message(self, request):
+        body, model_id = self._prepare(request)
+        body.pop("stream", None)
+        started = time.monotonic()
+
+        def send():
+            try:
+                raw = self._sdk().messages.with_raw_response.create(**body, **self._extra())
+            except Exception as exc:
+                raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
+            return raw
+
+        raw, attempts = call_with_retries(send, self.settings.retry, describe=f"{self.kind} {model_id}")
+        message = raw.parse()
+        return MessageResult(
+            message=message.model_dump(mode="json", exclude_none=True),
+            usage=Usage.from_anthropic(message.usage),
+            provider_kind=self.kind,
+            model_id=model_id,
+            request_id=raw.headers.get("request-id") or raw.headers.get("x-amzn-requestid"),
+            latency_ms=(time.monotonic() - started) * 1000,
+            attempts=attempts,
+        )
+
+    def stream_message(self, request):
+        body, model_id = self._prepare(request)
+        body.pop("stream", None)
+
+        def open_stream():
+            try:
+                return self._sdk().messages.with_raw_response.create(**body, stream=True, **self._extra())
+            except Exception as exc:
+                raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
+
+        return SdkMessageStream(open_stream, self.settings.retry, provider=self.kind, model_id=model_id,
+                                region=self.region)
+
+    def capabilities(self, model_id):
+        model = load_catalog().model(model_id)
+        return Capabilities(
+            prompt_caching=True,
+            extended_thinking=bool(model and model.extended_thinking),
+            batch=self.kind == "anthropic",
+            token_counting=True,
+            guardrails=self.kind == "bedrock",
+            beta_flags=True,
+            notes=(model.note,) if model and model.note else (),
+        )
+
+
+class AnthropicClient(SdkClientMixin, ProviderClient):
+    kind = "anthropic"
+
+    def __init__(self, settings, availability_cache=None):
+        super().__init__(settings)
+        if not settings.api_key:
+            raise ProviderError(ErrorKind.CONFIGURATION, "No Anthropic API key is configured.",
+                                provider=self.kind, hint="Set the environment variable the configuration names.")
+        self._client = None
+        self._availability_cache = availability_cache
+
+    def _sdk(self):
+        if self._client is None:
+            import anthropic
+
+            options = {"api_key": self.settings.api_key, "max_retries": 0, "timeout": self.settings.timeout}
+            if self.settings.base_url:
+                options["base_url"] = self.settings.base_url
+            if self.settings.verify is not True:
+                options["http_client"] = anthropic.DefaultHttpxClient(verify=self.settings.verify)
+            self._client = anthropic.Anthropic(**options)
+        return self._client
+
+    def resolve_model(self, model):
+        return resolve_model_id(model, self.kind, mapping=self.settings.model_mapping).model_id
+
+    def count_tokens(self, request):
+        body, model_id = self._prepare(request)
+        for key in ("max_tokens", "stream", "metadata", "stop_sequences", "temperature", "top_p", "top_k"):
+            body.pop(key, None)
+        try:
+            return self._sdk().messages.count_tokens(**body).input_tokens
+        except Exception as exc:
+            raise from_sdk_exception(exc, provider=self.kind, model_id=model_id) from exc
+
+    def identity(self):
+        self.available_model_ids()  # a free, authenticated call: proves the key works
+        return Identity(provider_kind=self.kind, key_hint=key_hint(self.settings.api_key), auth_mode="api_key")
+
+    def available_model_ids(self):
+        cache_key = f"anthropic-models:{self.settings.base_url}:{key_hint(self.settings.api_key)}"
+        if self._availability_cache is not None:
+            cached = self._availability_cache.get(cache_key)
+            if cached is not None:
+                return set(cached)
+        try:
+            ids = {model.id for model in self._sdk().models.list(limit=1000)}
+        except Exception as exc:
+            raise from_sdk_exception(exc, provider=self.kind) from exc
+        if self._availability_cache is not None:
+            self._availability_cache.set(cache_key, sorted(ids), 600)
+        return ids
+
+    def check_permissions(self, model_ids):
+        visible = self.available_model_ids()
+        catalog = load_catalog()
+        checks = []
+        for model_id in model_ids:
+            model = catalog.model(model_id)
+            names = {model_id, *((model.key, *model.aliases) if model else ())}
+            allowed = bool(names & visible)
+            checks.append(PermissionCheck(
+                action="models:read", resource=model_id, allowed=allowed,
+                message="" if allowed else f"{model_id} is not visible to this API key.",
+            ))
+        return checks

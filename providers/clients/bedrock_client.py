@@ -1,0 +1,186 @@
+"""Amazon Bedrock: Messages through anthropic.AnthropicBedrock, the control plane and STS through boto3."""
+import logging
+import time
+import urllib.parse
+
+from providers.clients.anthropic_client import SdkClientMixin, key_hint
+from providers.clients.aws_credentials import AwsCredentials, credential_error
+from providers.clients.base import Identity, PermissionCheck, ProviderClient
+from providers.clients.catalog import load_catalog, resolve_model_id
+from providers.clients.error_mapping import from_client_error, from_sdk_exception
+from providers.clients.errors import ErrorKind, ProviderError
+
+log = logging.getLogger(__name__)
+AVAILABILITY_TTL = 600  # seconds; model access changes rarely, a console change shows within 10 minutes
+INVOKE_ACTIONS = {"invoke": "bedrock:InvokeModel", "invoke-with-response-stream": "bedrock:InvokeModelWithResponseStream"}
+
+
+class _LocalTtlCache:
+    """Used when the caller passes no shared cache (scripts, the fakes' demo)."""
+
+    def __init__(self):
+        self._values = {}
+
+    def get(self, key):
+        value, expires = self._values.get(key, (None, 0))
+        return value if expires > time.monotonic() else None
+
+    def set(self, key, value, timeout):
+        self._values[key] = (value, time.monotonic() + timeout)
+
+
+_local_cache = _LocalTtlCache()
+
+
+class BedrockClient(SdkClientMixin, ProviderClient):
+    kind = "bedrock"
+
+    def __init__(self, settings, availability_cache=None):
+        super().__init__(settings)
+        if not settings.aws_region:
+            raise ProviderError(ErrorKind.CONFIGURATION, "Bedrock needs an AWS region.", provider=self.kind)
+        self.region = settings.aws_region
+        self.credentials = AwsCredentials(settings)
+        self._cache = availability_cache if availability_cache is not None else _local_cache
+        self._client = None
+
+    def _sdk(self):
+        if self._client is None:
+            import anthropic
+
+            options = {"aws_region": self.region, "max_retries": 0, "timeout": self.settings.timeout,
+                       **self.credentials.sdk_kwargs()}
+            if self.settings.endpoint_url:
+                options["base_url"] = self.settings.endpoint_url
+            if self.settings.verify is not True:
+                options["http_client"] = anthropic.DefaultHttpxClient(verify=self.settings.verify)
+            self._client = anthropic.AnthropicBedrock(**options)
+        return self._client
+
+    # --- model translation -------------------------------------------------
+    def resolve_model(self, model):
+        return self.resolution(model).model_id
+
+    def resolution(self, model):
+        s = self.settings
+        return resolve_model_id(model, self.kind, region=self.region, geo_preference=s.geo_preference,
+                                mapping=s.model_mapping, available=self._availability(),
+                                inference_profile=s.inference_profile)
+
+    def _availability(self):
+        """IDs callable here per the control plane, or None (use the catalog) when it cannot be asked."""
+        if self.credentials.uses_bearer_token:
+            return None
+        cache_key = f"bedrock-availability:{self.region}:{self.settings.control_endpoint_url or ''}"
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return set(cached["ids"]) if cached["ids"] is not None else None
+        try:
+            ids = self._list_callable_ids()
+        except ProviderError as error:
+            log.warning("Bedrock control plane unavailable in %s (%s); using the shipped catalog",
+                        self.region, error.kind.value)
+            ids = None
+        self._cache.set(cache_key, {"ids": sorted(ids) if ids is not None else None}, AVAILABILITY_TTL)
+        return ids
+
+    def _list_callable_ids(self):
+        control = self._control()
+        try:
+            models = control.list_foundation_models(byProvider="Anthropic")["modelSummaries"]
+            ids = {m["modelId"] for m in models if "ON_DEMAND" in m.get("inferenceTypesSupported", [])}
+            for page in control.get_paginator("list_inference_profiles").paginate():
+                ids |= {p["inferenceProfileId"] for p in page["inferenceProfileSummaries"]
+                        if p.get("status", "ACTIVE") == "ACTIVE"}
+        except Exception as exc:
+            raise _aws_error(exc, self.settings.aws_profile) from exc
+        return ids
+
+    def available_model_ids(self):
+        ids = self._availability()
+        if ids is not None:
+            return ids
+        catalog = load_catalog()  # no control plane: what the shipped catalog says this region serves
+        return {
+            (m.bedrock_base_id if scope == "in_region" else f"{scope}.{m.bedrock_base_id}")
+            for m in catalog.models.values() if m.bedrock_base_id
+            for scope in catalog.bedrock_served_in(m, self.region)
+        }
+
+    def _control(self):
+        return self.credentials.client("bedrock", self.settings.control_endpoint_url)
+
+    # --- credentials and permissions ---------------------------------------
+    def identity(self):
+        if self.credentials.uses_bearer_token:
+            # STS does not take API keys: a zero-token probe proves the key instead.
+            probe = self._probe(self.resolve_model("haiku"), "invoke")
+            if probe.kind in (ErrorKind.AUTHENTICATION,):
+                raise probe
+            return Identity(provider_kind=self.kind, key_hint=key_hint(self.settings.bedrock_api_key),
+                            auth_mode="api_key")
+        try:
+            answer = self.credentials.client("sts", self.settings.sts_endpoint_url).get_caller_identity()
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise _aws_error(exc, self.settings.aws_profile) from exc
+        expires = self.credentials.expires_at
+        return Identity(provider_kind=self.kind, account=answer["Account"], arn=answer["Arn"],
+                        auth_mode=self.settings.auth_mode + (" + assume role" if self.settings.role_arn else ""),
+                        expires_at=expires.isoformat() if expires else None)
+
+    def check_permissions(self, model_ids):
+        """Send each model a request with an invalid body: Bedrock authorizes before it
+        validates, so ValidationException proves the permission without spending tokens."""
+        checks = []
+        for model_id in model_ids:
+            for operation, action in INVOKE_ACTIONS.items():
+                error = self._probe(model_id, operation)
+                if error.kind is ErrorKind.PERMISSION:
+                    missing = error.missing_action or action
+                    checks.append(PermissionCheck(missing, model_id, False, error.raw_message or error.message))
+                elif error.kind in (ErrorKind.INVALID_REQUEST, ErrorKind.CONTEXT_TOO_LONG):
+                    checks.append(PermissionCheck(action, model_id, True))
+                else:
+                    raise error
+        if self.credentials.uses_bearer_token and all(c.allowed for c in checks):
+            # Any authorized call with an API key proves bedrock:CallWithBearerToken.
+            checks.append(PermissionCheck("bedrock:CallWithBearerToken", "*", True))
+        return checks
+
+    def _probe(self, model_id, operation):
+        path = f"/model/{urllib.parse.quote(model_id, safe=':')}/{operation}"
+        try:
+            self._sdk().post(path, body={"max_tokens": 0, "messages": []}, cast_to=object)
+        except Exception as exc:
+            return from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region)
+        # Accepted an empty request: the permission is there, whatever the service thought of it.
+        return ProviderError(ErrorKind.INVALID_REQUEST, "probe accepted", provider=self.kind)
+
+    def count_tokens(self, request):
+        if self.credentials.uses_bearer_token:
+            raise ProviderError(ErrorKind.UNSUPPORTED, "Token counting on Bedrock needs SigV4 credentials.",
+                                provider=self.kind)
+        import json
+
+        body, model_id = self._prepare(request)
+        base_id = self.resolution(request["model"]).base_model_id or model_id
+        invoke_body = {k: v for k, v in body.items() if k not in ("model", "stream")}
+        invoke_body.setdefault("anthropic_version", "bedrock-2023-05-31")
+        runtime = self.credentials.client("bedrock-runtime", self.settings.endpoint_url)
+        try:
+            answer = runtime.count_tokens(modelId=base_id, input={"invokeModel": {"body": json.dumps(invoke_body)}})
+        except Exception as exc:
+            raise _aws_error(exc, self.settings.aws_profile) from exc
+        return answer["inputTokens"]
+
+
+def _aws_error(exc, profile):
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, (ClientError, EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+        return from_client_error(exc)
+    return credential_error(exc, profile)

@@ -1,0 +1,319 @@
+"""The model catalog and model translation.
+
+Logical names (sonnet, haiku, opus, and any the operator adds through a
+mapping) resolve to a provider model ID. On Bedrock that means choosing between
+a base model ID and an inference profile (us., eu., apac., jp., au., global.)
+by region and geo preference, skipping retired models, and falling back when
+the primary model is not available in the region.
+"""
+import datetime as dt
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+PROFILE_PREFIXES = ("global", "us-gov", "us", "eu", "apac", "jp", "au")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    key: str  # the Anthropic API model ID
+    family: str
+    display_name: str
+    aliases: tuple
+    bedrock_base_id: str | None
+    bedrock_on_demand_regions: tuple
+    bedrock_profiles: tuple
+    context_window: int
+    max_output_tokens: int
+    extended_thinking: bool
+    deprecated: bool = False
+    retires_on: dt.date | None = None
+    note: str = ""
+
+    def lifecycle(self, today=None, near_days=30):
+        """(status, message): active, deprecated, near_end_of_life or retired."""
+        today = today or dt.date.today()
+        if self.retires_on and self.retires_on <= today:
+            return "retired", f"{self.display_name} was retired on {self.retires_on}."
+        if self.retires_on and (self.retires_on - today).days <= near_days:
+            days = (self.retires_on - today).days
+            return "near_end_of_life", f"{self.display_name} reaches end of life on {self.retires_on} (in {days} days)."
+        if self.deprecated:
+            when = f" and retires on {self.retires_on}" if self.retires_on else ""
+            return "deprecated", f"{self.display_name} is deprecated{when}."
+        return "active", ""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    model_id: str  # what to send to the provider
+    logical: str | None
+    catalog_key: str | None  # the Anthropic ID of the underlying model, when known
+    base_model_id: str | None  # on Bedrock, the foundation model behind a profile
+    scope: str  # "anthropic", "in_region", a geo ("us", "eu", ...), "global", or "custom"
+    available: bool | None  # None when availability is unknown
+    lifecycle_status: str = "active"
+    lifecycle_message: str = ""
+    fallback_used: bool = False
+    note: str = ""
+
+
+class Catalog:
+    def __init__(self, data):
+        self.as_of = data["as_of"]
+        self.near_days = data.get("near_end_of_life_days", 30)
+        self.geos = {geo: tuple(regions) for geo, regions in data["geos"].items()}
+        self.region_geo_preference = data.get("region_geo_preference", {})
+        self.logical = data["logical_models"]
+        self.models = {key: _model_info(key, raw) for key, raw in data["models"].items()}
+        self._by_alias = {alias: m for m in self.models.values() for alias in (m.key, *m.aliases)}
+        self._by_bedrock = {m.bedrock_base_id: m for m in self.models.values() if m.bedrock_base_id}
+
+    def logical_names(self):
+        return list(self.logical)
+
+    def regions(self):
+        return sorted({r for geo, regions in self.geos.items() if geo != "us-gov" for r in regions})
+
+    def geos_for_region(self, region):
+        preferred = self.region_geo_preference.get(region)
+        if preferred:
+            return list(preferred)
+        return [geo for geo, regions in self.geos.items() if region in regions]
+
+    def model(self, model_id):
+        """The catalog entry for an Anthropic ID, alias, Bedrock base ID or profile ID."""
+        if model_id in self._by_alias:
+            return self._by_alias[model_id]
+        return self._by_bedrock.get(strip_profile(model_id))
+
+    def versions(self, logical):
+        entry = self.logical[logical]
+        ordered = [entry["current"], *[v for v in entry["versions"] if v != entry["current"]]]
+        if entry.get("fallback") in ordered:
+            ordered.remove(entry["fallback"])
+            ordered.insert(1, entry["fallback"])
+        return [self.models[v] for v in ordered if v in self.models]
+
+    def bedrock_served_in(self, model, region):
+        """Scopes through which Bedrock serves the model to callers in region."""
+        scopes = []
+        region_geos = self.geos_for_region(region)
+        for geo in region_geos:
+            if geo in model.bedrock_profiles:
+                scopes.append(geo)
+        if "global" in model.bedrock_profiles and "us-gov" not in region_geos:
+            scopes.append("global")
+        if region in model.bedrock_on_demand_regions:
+            scopes.append("in_region")
+        return scopes
+
+
+def strip_profile(model_id):
+    """`us.anthropic.x` -> `anthropic.x`; an ARN's last segment; other IDs unchanged."""
+    if model_id.startswith("arn:"):
+        model_id = model_id.rsplit("/", 1)[-1]
+    head, _, rest = model_id.partition(".")
+    return rest if head in PROFILE_PREFIXES and rest.startswith("anthropic.") else model_id
+
+
+def profile_scope(model_id):
+    """The scope a Bedrock ID is called through: a geo, global, in_region or custom (ARN)."""
+    if model_id.startswith("arn:"):
+        return "custom"
+    head = model_id.partition(".")[0]
+    return head if head in PROFILE_PREFIXES else "in_region"
+
+
+def _model_info(key, raw):
+    retires = raw.get("retires_on")
+    return ModelInfo(
+        key=key,
+        family=raw["family"],
+        display_name=raw["display_name"],
+        aliases=tuple(raw.get("aliases", ())),
+        bedrock_base_id=raw.get("bedrock_base_id"),
+        bedrock_on_demand_regions=tuple(raw.get("bedrock_on_demand_regions", ())),
+        bedrock_profiles=tuple(raw.get("bedrock_profiles", ())),
+        context_window=raw.get("context_window", 200000),
+        max_output_tokens=raw.get("max_output_tokens", 8192),
+        extended_thinking=raw.get("extended_thinking", False),
+        deprecated=raw.get("deprecated", False),
+        retires_on=dt.date.fromisoformat(retires) if retires else None,
+        note=raw.get("note", ""),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_catalog(path=CATALOG_PATH):
+    return Catalog(json.loads(Path(path).read_text()))
+
+
+def bedrock_regions():
+    return load_catalog().regions()
+
+
+def resolve_model_id(name, kind, *, region=None, geo_preference=None, mapping=None, available=None,
+                     inference_profile=None, today=None):
+    """Resolve a logical name or a model ID to the ID to send to `kind`.
+
+    mapping: operator overrides, logical name -> provider model ID.
+    available: the IDs the provider serves here (from the control plane), or
+    None to rely on the shipped catalog. Raises ProviderError(MODEL_NOT_AVAILABLE).
+    """
+    from providers.clients.errors import ErrorKind, ProviderError
+
+    catalog = load_catalog()
+    mapping = mapping or {}
+    resolver = _Resolver(catalog, kind, region, geo_preference, available, inference_profile, today)
+    if mapping.get(name):
+        return resolver.explicit(mapping[name], logical=name)
+    if name not in catalog.logical:
+        return resolver.explicit(name, logical=None)
+
+    entry = catalog.logical[name]
+    tried = []
+    for candidate_key in (entry["current"], entry.get("fallback")):
+        model = catalog.models.get(candidate_key) if candidate_key else None
+        if model is None:
+            continue
+        status, message = model.lifecycle(resolver.today, catalog.near_days)
+        if status == "retired":
+            tried.append(message)
+            continue
+        resolution = resolver.for_model(model, logical=name)
+        if resolution.available is not False:
+            fallback = candidate_key != entry["current"]
+            note = f"Fell back to {model.display_name}: {'; '.join(tried)}" if fallback else resolution.note
+            return _replace(resolution, fallback_used=fallback, note=note)
+        tried.append(resolution.note)
+    where = f" in {region}" if region else ""
+    raise ProviderError(
+        ErrorKind.MODEL_NOT_AVAILABLE,
+        f"No version of '{name}' is available on {kind}{where}.",
+        provider=kind,
+        hint=" ".join(tried) + " Map the logical name to a model this provider serves.",
+    )
+
+
+def _replace(resolution, **changes):
+    from dataclasses import replace
+
+    return replace(resolution, **changes)
+
+
+class _Resolver:
+    def __init__(self, catalog, kind, region, geo_preference, available, inference_profile, today):
+        self.catalog = catalog
+        self.kind = kind
+        self.region = region or "us-east-1"
+        self.available = available
+        self.today = today or dt.date.today()
+        self.custom_profile = None
+        if inference_profile and inference_profile in PROFILE_PREFIXES:
+            geo_preference = inference_profile
+        elif inference_profile:
+            self.custom_profile = inference_profile  # an ID or ARN the operator chose
+        self.geo_preference = geo_preference
+
+    def _lifecycle(self, model):
+        return model.lifecycle(self.today, self.catalog.near_days) if model else ("active", "")
+
+    def explicit(self, model_id, logical):
+        """An ID given by the caller or the operator's mapping."""
+        from providers.clients.errors import ErrorKind, ProviderError
+
+        model = self.catalog.model(model_id)
+        status, message = self._lifecycle(model)
+        if status == "retired":
+            current = self.catalog.logical.get(model.family, {}).get("current")
+            raise ProviderError(ErrorKind.MODEL_NOT_AVAILABLE, message, provider=self.kind,
+                                hint=f"Use '{model.family}' (currently {current}) instead.")
+        if self.kind == "anthropic":
+            if model and model_id not in (model.key, *model.aliases):
+                model_id = model.key  # a Bedrock ID sent to the Anthropic API
+            return self._result(model_id, logical, model, "anthropic")
+        if self.custom_profile and model:
+            return self._result(self.custom_profile, logical, model, "custom")
+        if model_id.startswith("arn:") or model is None:
+            return self._result(model_id, logical, model, profile_scope(model_id))
+        if profile_scope(model_id) != "in_region":
+            return self._result(model_id, logical, model, profile_scope(model_id))
+        # An Anthropic ID or a base ID: pick the way Bedrock serves it here.
+        return self.for_model(model, logical)
+
+    def for_model(self, model, logical):
+        if self.kind == "anthropic":
+            return self._result(model.key, logical, model, "anthropic")
+        if self.custom_profile:
+            return self._result(self.custom_profile, logical, model, "custom")
+        served = self.catalog.bedrock_served_in(model, self.region)
+        for scope in self._scope_order():
+            if scope not in served:
+                continue
+            model_id = model.bedrock_base_id if scope == "in_region" else f"{scope}.{model.bedrock_base_id}"
+            if self.available is None or model_id in self.available:
+                return self._result(model_id, logical, model, scope)
+        profiles = ", ".join(model.bedrock_profiles) or "none"
+        return Resolution(
+            model_id=model.bedrock_base_id, logical=logical, catalog_key=model.key,
+            base_model_id=model.bedrock_base_id, scope="in_region", available=False,
+            note=f"{model.display_name} is not available to {self.region} (profiles: {profiles}).",
+        )
+
+    def _scope_order(self):
+        region_geos = self.catalog.geos_for_region(self.region)
+        preferred = [self.geo_preference] if self.geo_preference else []
+        rest = [*region_geos, "global", "in_region"]
+        return preferred + [scope for scope in rest if scope not in preferred]
+
+    def _result(self, model_id, logical, model, scope):
+        status, message = self._lifecycle(model)
+        if self.available is None:
+            available = None if model is None else True
+        else:
+            available = model_id in self.available or (
+                model is not None and self.kind == "anthropic" and bool({model.key, *model.aliases} & self.available)
+            )
+        return Resolution(
+            model_id=model_id, logical=logical, catalog_key=model.key if model else None,
+            base_model_id=model.bedrock_base_id if (model and self.kind == "bedrock") else None,
+            scope=scope, available=available, lifecycle_status=status, lifecycle_message=message,
+            note="" if available is not False else f"{model_id} is not served here.",
+        )
+
+
+def inference_profile_hint(base_model_id, region):
+    """For Bedrock's on-demand throughput error: the profile ID to use instead."""
+    model = load_catalog().model(base_model_id)
+    if model is None:
+        return None
+    resolution = _Resolver(load_catalog(), "bedrock", region, None, None, None, None).for_model(model, None)
+    return resolution.model_id if resolution.available is not False else None
+
+
+def iam_policy_for(actions, model_ids, region, account="*"):
+    """A minimal IAM policy granting `actions` on the given model or profile IDs."""
+    resources = set()
+    for model_id in model_ids:
+        if model_id.startswith("arn:"):
+            resources.add(model_id)
+            continue
+        base = strip_profile(model_id)
+        if profile_scope(model_id) == "in_region":
+            resources.add(f"arn:aws:bedrock:{region}::foundation-model/{base}")
+        else:
+            # A profile routes to other regions: allow the profile and the model in every region.
+            resources.add(f"arn:aws:bedrock:{region}:{account}:inference-profile/{model_id}")
+            resources.add(f"arn:aws:bedrock:*::foundation-model/{base}")
+    statements = []
+    model_actions = sorted(a for a in actions if a != "bedrock:CallWithBearerToken")
+    if model_actions:
+        statements.append({"Sid": "InvokeClaude", "Effect": "Allow", "Action": model_actions,
+                           "Resource": sorted(resources)})
+    if "bedrock:CallWithBearerToken" in actions:
+        statements.append({"Sid": "UseBedrockApiKeys", "Effect": "Allow",
+                           "Action": ["bedrock:CallWithBearerToken"], "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -1,0 +1,161 @@
+"""Translate SDK and botocore exceptions into ProviderError kinds."""
+import re
+
+from providers.clients.errors import ErrorKind, ProviderError
+
+# Bedrock exception names (from the x-amzn-ErrorType header or the error code) to kinds.
+BEDROCK_KINDS = {
+    "ThrottlingException": ErrorKind.RATE_LIMITED,
+    "ServiceQuotaExceededException": ErrorKind.RATE_LIMITED,
+    "ServiceUnavailableException": ErrorKind.UNAVAILABLE,
+    "InternalServerException": ErrorKind.UNAVAILABLE,
+    "ModelNotReadyException": ErrorKind.UNAVAILABLE,
+    "ModelErrorException": ErrorKind.UNAVAILABLE,
+    "ModelTimeoutException": ErrorKind.TIMEOUT,
+    "AccessDeniedException": ErrorKind.PERMISSION,
+    "AccessDenied": ErrorKind.PERMISSION,
+    "UnrecognizedClientException": ErrorKind.AUTHENTICATION,
+    "InvalidSignatureException": ErrorKind.AUTHENTICATION,
+    "ExpiredTokenException": ErrorKind.AUTHENTICATION,
+    "InvalidClientTokenId": ErrorKind.AUTHENTICATION,
+    "SignatureDoesNotMatch": ErrorKind.AUTHENTICATION,
+    "ResourceNotFoundException": ErrorKind.MODEL_NOT_AVAILABLE,
+    "ValidationException": ErrorKind.INVALID_REQUEST,
+    "ModelStreamErrorException": ErrorKind.STREAM_INTERRUPTED,
+}
+ANTHROPIC_KINDS = {
+    "authentication_error": ErrorKind.AUTHENTICATION,
+    "permission_error": ErrorKind.PERMISSION,
+    "not_found_error": ErrorKind.MODEL_NOT_AVAILABLE,
+    "rate_limit_error": ErrorKind.RATE_LIMITED,
+    "overloaded_error": ErrorKind.OVERLOADED,
+    "api_error": ErrorKind.UNAVAILABLE,
+    "timeout_error": ErrorKind.TIMEOUT,
+    "invalid_request_error": ErrorKind.INVALID_REQUEST,
+    "request_too_large": ErrorKind.INVALID_REQUEST,
+}
+STATUS_KINDS = {
+    400: ErrorKind.INVALID_REQUEST, 401: ErrorKind.AUTHENTICATION, 403: ErrorKind.PERMISSION,
+    404: ErrorKind.MODEL_NOT_AVAILABLE, 408: ErrorKind.TIMEOUT, 413: ErrorKind.INVALID_REQUEST,
+    429: ErrorKind.RATE_LIMITED, 529: ErrorKind.OVERLOADED,
+}
+ON_DEMAND_UNSUPPORTED = "on-demand throughput isn"
+MISSING_ACTION = re.compile(r"not authorized to perform: ([\w:-]+)")
+TOO_LONG = re.compile(r"prompt is too long|input is too long|too many input tokens|context length", re.I)
+
+
+def from_sdk_exception(exc, *, provider, model_id=None, region=None, mid_stream=False):
+    """Map an exception raised by the anthropic SDK (either client) to ProviderError."""
+    import anthropic
+
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, anthropic.APITimeoutError):
+        kind = ErrorKind.STREAM_INTERRUPTED if mid_stream else ErrorKind.TIMEOUT
+        return ProviderError(kind, f"{provider} did not answer in time.", provider=provider)
+    if isinstance(exc, anthropic.APIConnectionError):
+        kind = ErrorKind.STREAM_INTERRUPTED if mid_stream else ErrorKind.CONNECTION
+        return ProviderError(kind, f"Could not reach {provider}: {_short(exc.__cause__ or exc)}.", provider=provider)
+    if isinstance(exc, anthropic.APIStatusError):
+        return _from_status_error(exc, provider, model_id, region, mid_stream)
+    if type(exc).__module__.startswith("botocore") or "Could not resolve AWS credentials" in str(exc):
+        from providers.clients.aws_credentials import credential_error
+
+        return credential_error(exc)
+    if mid_stream:
+        # Broken frames and dropped connections surface as decoder or transport errors.
+        return ProviderError(ErrorKind.STREAM_INTERRUPTED, f"The {provider} stream broke: {_short(exc)}.",
+                             provider=provider)
+    raise exc
+
+
+def _from_status_error(exc, provider, model_id, region, mid_stream):
+    headers = exc.response.headers if exc.response is not None else {}
+    request_id = headers.get("request-id") or headers.get("x-amzn-requestid")
+    error_type, message = _error_type_and_message(exc.body, headers)
+    status = exc.status_code
+    if mid_stream:
+        kind = ErrorKind.STREAM_INTERRUPTED
+    elif provider == "bedrock":
+        # Stream exception frames name the type in camelCase (throttlingException).
+        name = error_type[:1].upper() + error_type[1:]
+        kind = BEDROCK_KINDS.get(name) or STATUS_KINDS.get(status) or _kind_for_5xx(status)
+    else:
+        kind = ANTHROPIC_KINDS.get(error_type) or STATUS_KINDS.get(status) or _kind_for_5xx(status)
+    hint = missing_action = None
+    if kind is ErrorKind.INVALID_REQUEST and TOO_LONG.search(message):
+        kind = ErrorKind.CONTEXT_TOO_LONG
+    if ON_DEMAND_UNSUPPORTED in message:
+        kind = ErrorKind.MODEL_NOT_AVAILABLE
+        hint = _profile_hint(model_id, region)
+    elif "model identifier is invalid" in message:
+        kind = ErrorKind.MODEL_NOT_AVAILABLE
+        hint = f"{model_id} is not served in {region}; check the model mapping and the region."
+    if kind is ErrorKind.PERMISSION:
+        found = MISSING_ACTION.search(message)
+        missing_action = found.group(1) if found else None
+    return ProviderError(
+        kind, f"{provider} answered {status}: {message}", provider=provider, status_code=status,
+        request_id=request_id, retry_after=retry_after_seconds(headers), missing_action=missing_action,
+        hint=hint, raw_message=message,
+    )
+
+
+def _kind_for_5xx(status):
+    return ErrorKind.UNAVAILABLE if status >= 500 else ErrorKind.INVALID_REQUEST
+
+
+def _error_type_and_message(body, headers):
+    amzn_type = (headers.get("x-amzn-errortype") or "").split(":", 1)[0]
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        error_type = inner.get("type") or amzn_type or body.get("__type", "")
+        message = inner.get("message") or body.get("Message") or ""
+        return error_type, str(message)
+    return amzn_type, str(body or "")
+
+
+def _profile_hint(model_id, region):
+    from providers.clients.catalog import inference_profile_hint
+
+    profile = inference_profile_hint(model_id or "", region or "us-east-1")
+    if profile:
+        return f"Model {model_id} is not available on demand in {region}: use the inference profile {profile}."
+    return f"Model {model_id} needs an inference profile in {region}; map it to a profile ID."
+
+
+def retry_after_seconds(headers):
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name) if headers else None
+        if value:
+            try:
+                return float(value) * scale
+            except ValueError:
+                return None
+    return None
+
+
+def from_client_error(exc, *, provider="bedrock"):
+    """Map a botocore ClientError (control plane, STS) or a botocore transport error."""
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
+        return ProviderError(ErrorKind.TIMEOUT, f"{provider} did not answer in time.", provider=provider)
+    if isinstance(exc, EndpointConnectionError):
+        return ProviderError(ErrorKind.CONNECTION, f"Could not reach {provider}: {_short(exc)}.", provider=provider)
+    if not isinstance(exc, ClientError):
+        raise exc
+    error = exc.response.get("Error", {})
+    meta = exc.response.get("ResponseMetadata", {})
+    code, message = error.get("Code", ""), error.get("Message", "")
+    status = meta.get("HTTPStatusCode")
+    kind = BEDROCK_KINDS.get(code) or STATUS_KINDS.get(status) or _kind_for_5xx(status or 500)
+    found = MISSING_ACTION.search(message) if kind is ErrorKind.PERMISSION else None
+    return ProviderError(kind, f"{provider} answered {code or status}: {message}", provider=provider,
+                         status_code=status, request_id=meta.get("RequestId"),
+                         missing_action=found.group(1) if found else None, raw_message=message)
+
+
+def _short(exc):
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:197] + "..."
