@@ -9,6 +9,8 @@ from providers.clients.retry import call_with_retries
 from providers.clients.streaming import SdkMessageStream
 from providers.clients.usage import Usage
 
+MIN_THINKING_BUDGET = 1024
+
 
 def key_hint(key):
     """Enough to recognise a key, never enough to use it."""
@@ -16,14 +18,24 @@ def key_hint(key):
 
 
 def cap_request(request, settings):
-    """Apply the operator's caps (CLAUDE_CODE_MAX_OUTPUT_TOKENS, MAX_THINKING_TOKENS)."""
+    """Apply the operator's caps (CLAUDE_CODE_MAX_OUTPUT_TOKENS, MAX_THINKING_TOKENS), keeping
+    the thinking budget below max_tokens as the API requires."""
     capped = dict(request)
     if settings.max_output_tokens and capped.get("max_tokens", 0) > settings.max_output_tokens:
         capped["max_tokens"] = settings.max_output_tokens
     thinking = capped.get("thinking")
-    if settings.max_thinking_tokens and isinstance(thinking, dict) and thinking.get("budget_tokens"):
-        if thinking["budget_tokens"] > settings.max_thinking_tokens:
-            capped["thinking"] = {**thinking, "budget_tokens": settings.max_thinking_tokens}
+    if isinstance(thinking, dict) and thinking.get("budget_tokens"):
+        limits = [thinking["budget_tokens"], capped["max_tokens"] - 1]
+        if settings.max_thinking_tokens:
+            limits.append(settings.max_thinking_tokens)
+        budget = min(limits)
+        if budget < MIN_THINKING_BUDGET:
+            raise ProviderError(
+                ErrorKind.INVALID_REQUEST,
+                f"max_tokens {capped['max_tokens']} leaves no room for a thinking budget of at least "
+                f"{MIN_THINKING_BUDGET} tokens.",
+                hint="Raise max_tokens (or CLAUDE_CODE_MAX_OUTPUT_TOKENS), or turn thinking off.")
+        capped["thinking"] = {**thinking, "budget_tokens": budget}
     return capped
 
 

@@ -41,6 +41,7 @@ STATUS_KINDS = {
 }
 ON_DEMAND_UNSUPPORTED = "on-demand throughput isn"
 MISSING_ACTION = re.compile(r"not authorized to perform: ([\w:-]+)")
+BAD_API_KEY = re.compile(r"Authentication failed|API Key is (not )?valid", re.I)
 TOO_LONG = re.compile(r"prompt is too long|input is too long|too many input tokens|context length", re.I)
 
 
@@ -50,22 +51,21 @@ def from_sdk_exception(exc, *, provider, model_id=None, region=None, mid_stream=
 
     if isinstance(exc, ProviderError):
         return exc
+    if mid_stream and not isinstance(exc, anthropic.APIStatusError):
+        # Broken frames and dropped connections surface as decoder or transport errors.
+        return ProviderError(ErrorKind.STREAM_INTERRUPTED, f"The {provider} stream broke: {_short(exc)}.",
+                             provider=provider)
     if isinstance(exc, anthropic.APITimeoutError):
-        kind = ErrorKind.STREAM_INTERRUPTED if mid_stream else ErrorKind.TIMEOUT
-        return ProviderError(kind, f"{provider} did not answer in time.", provider=provider)
+        return ProviderError(ErrorKind.TIMEOUT, f"{provider} did not answer in time.", provider=provider)
     if isinstance(exc, anthropic.APIConnectionError):
-        kind = ErrorKind.STREAM_INTERRUPTED if mid_stream else ErrorKind.CONNECTION
-        return ProviderError(kind, f"Could not reach {provider}: {_short(exc.__cause__ or exc)}.", provider=provider)
+        return ProviderError(ErrorKind.CONNECTION, f"Could not reach {provider}: {_short(exc.__cause__ or exc)}.",
+                             provider=provider)
     if isinstance(exc, anthropic.APIStatusError):
         return _from_status_error(exc, provider, model_id, region, mid_stream)
     if type(exc).__module__.startswith("botocore") or "Could not resolve AWS credentials" in str(exc):
         from providers.clients.aws_credentials import credential_error
 
         return credential_error(exc)
-    if mid_stream:
-        # Broken frames and dropped connections surface as decoder or transport errors.
-        return ProviderError(ErrorKind.STREAM_INTERRUPTED, f"The {provider} stream broke: {_short(exc)}.",
-                             provider=provider)
     raise exc
 
 
@@ -94,6 +94,8 @@ def _from_status_error(exc, provider, model_id, region, mid_stream):
     if kind is ErrorKind.PERMISSION:
         found = MISSING_ACTION.search(message)
         missing_action = found.group(1) if found else None
+        if BAD_API_KEY.search(message):
+            kind = ErrorKind.AUTHENTICATION  # Bedrock answers a bad API key with AccessDeniedException
     return ProviderError(
         kind, f"{provider} answered {status}: {message}", provider=provider, status_code=status,
         request_id=request_id, retry_after=retry_after_seconds(headers), missing_action=missing_action,

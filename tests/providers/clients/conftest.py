@@ -1,0 +1,67 @@
+"""Fake Anthropic and Bedrock servers, and settings that point the real SDKs at them."""
+import dataclasses
+
+import pytest
+
+from providers.clients.base import ProviderSettings, RetryPolicy
+from providers.fakes import FakeAnthropic, FakeBedrock
+
+ANTHROPIC_KEY = "sk-ant-test-key-0001-not-a-real-key"
+AWS_KEY_ID, AWS_SECRET = "AKIAFAKEEXAMPLE0001", "fake-secret-0001-not-real"
+BEDROCK_API_KEY = "bedrock-api-key-fake-0001-not-real"
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture(scope="session")
+def anthropic_server():
+    server = FakeAnthropic(api_keys={ANTHROPIC_KEY}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def bedrock_server():
+    server = FakeBedrock(credentials={AWS_KEY_ID: AWS_SECRET}, bearer_tokens={BEDROCK_API_KEY}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def anthropic_fake(anthropic_server):
+    anthropic_server.reset()
+    yield anthropic_server
+    anthropic_server.reset()
+
+
+@pytest.fixture
+def bedrock_fake(bedrock_server):
+    bedrock_server.reset()
+    yield bedrock_server
+    bedrock_server.reset()
+
+
+def anthropic_settings(server, **changes):
+    base = ProviderSettings(kind="anthropic", name="anthropic-test", api_key=ANTHROPIC_KEY, base_url=server.url,
+                            retry=FAST_RETRY, timeout=5)
+    return dataclasses.replace(base, **changes)
+
+
+def bedrock_settings(server, **changes):
+    base = ProviderSettings(kind="bedrock", name="bedrock-test", aws_region="us-east-1", auth_mode="static_keys",
+                            aws_access_key_id=AWS_KEY_ID, aws_secret_access_key=AWS_SECRET,
+                            endpoint_url=server.url, control_endpoint_url=server.url, sts_endpoint_url=server.url,
+                            verify=server.ca_bundle or True, retry=FAST_RETRY, timeout=5)
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture(params=["anthropic", "bedrock"])
+def provider(request, anthropic_fake, bedrock_fake):
+    """The same test, once per provider: (kind, fake server, settings factory)."""
+    if request.param == "anthropic":
+        return "anthropic", anthropic_fake, lambda **c: anthropic_settings(anthropic_fake, **c)
+    return "bedrock", bedrock_fake, lambda **c: bedrock_settings(bedrock_fake, **c)
+
+
+def model_calls(server):
+    """Requests that reached the Messages endpoint of either fake."""
+    return [r for r in server.requests if r.path.endswith(("/v1/messages", "/invoke", "/invoke-with-response-stream"))]
