@@ -12,6 +12,18 @@ from providers.clients.usage import Usage
 MIN_THINKING_BUDGET = 1024
 
 
+def http_client(settings):
+    """An SDK HTTP client honouring the TLS setting: a CA bundle path becomes an SSL context."""
+    import ssl
+
+    import anthropic
+
+    verify = settings.verify
+    if isinstance(verify, str):
+        verify = ssl.create_default_context(cafile=verify)
+    return anthropic.DefaultHttpxClient(verify=verify)
+
+
 def key_hint(key):
     """Enough to recognise a key, never enough to use it."""
     return f"{key[:7]}…{key[-4:]}" if key and len(key) > 16 else "…"
@@ -125,7 +137,7 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
             if self.settings.base_url:
                 options["base_url"] = self.settings.base_url
             if self.settings.verify is not True:
-                options["http_client"] = anthropic.DefaultHttpxClient(verify=self.settings.verify)
+                options["http_client"] = http_client(self.settings)
             self._client = anthropic.Anthropic(**options)
         return self._client
 

@@ -3,7 +3,7 @@ import logging
 import time
 import urllib.parse
 
-from providers.clients.anthropic_client import SdkClientMixin, key_hint
+from providers.clients.anthropic_client import SdkClientMixin, http_client, key_hint
 from providers.clients.aws_credentials import AwsCredentials, credential_error
 from providers.clients.base import Identity, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog, resolve_model_id
@@ -53,7 +53,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
             if self.settings.endpoint_url:
                 options["base_url"] = self.settings.endpoint_url
             if self.settings.verify is not True:
-                options["http_client"] = anthropic.DefaultHttpxClient(verify=self.settings.verify)
+                options["http_client"] = http_client(self.settings)
             self._client = anthropic.AnthropicBedrock(**options)
         return self._client
 
