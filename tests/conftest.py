@@ -1,6 +1,8 @@
 """Shared fixtures: users of each role, and settings safe for tests."""
 import pytest
 
+pytest_plugins = ["tests.fake_providers"]
+
 
 @pytest.fixture
 def password():

@@ -8,8 +8,7 @@ from providers.clients.catalog import iam_policy_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.registry import get_client
 from providers.fakes import FakeBedrock, Fault
-
-from .conftest import AWS_KEY_ID, AWS_SECRET, BEDROCK_API_KEY, bedrock_settings, model_calls
+from tests.fake_providers import AWS_KEY_ID, AWS_SECRET, BEDROCK_API_KEY, bedrock_settings, model_calls
 
 HELLO = {"model": "haiku", "max_tokens": 32, "messages": [{"role": "user", "content": "Hi"}]}
 HAIKU_US = "us.anthropic.claude-haiku-4-5-20251001-v1:0"

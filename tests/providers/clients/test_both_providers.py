@@ -5,8 +5,7 @@ from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.registry import get_client
 from providers.clients.usage import Usage
 from providers.fakes import Fault
-
-from .conftest import model_calls
+from tests.fake_providers import model_calls
 
 HELLO = {"model": "haiku", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello there"}]}
 WEATHER_TOOL = {"name": "get_weather", "description": "Weather for a city",

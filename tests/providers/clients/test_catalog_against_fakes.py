@@ -3,14 +3,13 @@ import pytest
 
 from providers.clients.catalog import load_catalog
 from providers.clients.registry import get_client
-
-from .conftest import bedrock_settings
+from tests.fake_providers import bedrock_settings
 
 pytestmark = pytest.mark.parametrize("name", load_catalog().logical_names())
 
 
 def test_each_logical_name_answers_on_anthropic(name, anthropic_fake):
-    from .conftest import anthropic_settings
+    from tests.fake_providers import anthropic_settings
 
     result = get_client(anthropic_settings(anthropic_fake)).create_message(
         {"model": name, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]})

@@ -1,4 +1,4 @@
-"""Fake Anthropic and Bedrock servers, and settings that point the real SDKs at them."""
+"""Fake Anthropic and Bedrock servers, and settings that point the real SDKs at them (a pytest plugin)."""
 import dataclasses
 
 import pytest
