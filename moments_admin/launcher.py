@@ -46,6 +46,11 @@ def main():
                  "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
     }
     if args.demo:
+        from providers import demo  # plain constants; importing it needs no Django setup
+
+        env[demo.ANTHROPIC_KEY_ENV] = demo.ANTHROPIC_KEY
+        manage("seed_demo_providers", env=env)
+        manage("seed_demo_usage", env=env)
         commands["fakes"] = [PYTHON, "manage.py", "run_demo_fakes"]
     processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
     print(f"Moments Admin is running at http://{args.host}:{args.port}/ (Ctrl-C stops everything)", flush=True)

@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+
+from providers import crypto, demo
+from providers.models import ProviderConfig
+from providers.services import save_provider, update_routing
+
+
+class Command(BaseCommand):
+    help = "Add two demo providers that point at the fake servers of `run_demo_fakes` (kept if they exist)."
+
+    def handle(self, *args, **options):
+        created = []
+        if not ProviderConfig.objects.filter(name="demo-anthropic").exists():
+            save_provider(ProviderConfig(
+                name="demo-anthropic", kind="anthropic", base_url=demo.anthropic_url(),
+                api_key_env=demo.ANTHROPIC_KEY_ENV,
+            ), None, summary="Demo: added demo-anthropic (fake Anthropic API)")
+            created.append("demo-anthropic")
+        if not ProviderConfig.objects.filter(name="demo-bedrock").exists():
+            save_provider(ProviderConfig(
+                name="demo-bedrock", kind="bedrock", aws_region=demo.BEDROCK_REGION, auth_mode="static_keys",
+                aws_access_key_id=demo.AWS_ACCESS_KEY_ID,
+                aws_secret_access_key_encrypted=crypto.encrypt(demo.AWS_SECRET_ACCESS_KEY),
+                endpoint_url=demo.bedrock_url(), control_endpoint_url=demo.bedrock_url(),
+                sts_endpoint_url=demo.bedrock_url(),
+            ), None, summary="Demo: added demo-bedrock (fake Bedrock)")
+            created.append("demo-bedrock")
+        if created:
+            update_routing(None, primary="demo-anthropic", fallbacks=["demo-bedrock"], auto_fallback=True)
+        self.stdout.write(f"Demo providers: {', '.join(created) or 'already present'}")
