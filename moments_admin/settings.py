@@ -24,6 +24,8 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-for-debug"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Where "Write config.yml" (UI and `export_config --write`) saves the provider configuration.
+MOMENTS_CONFIG_PATH = Path(env_str("MOMENTS_CONFIG_PATH", str(BASE_DIR / "config.yml")))
 MOMENTS_ENV = env_choice("MOMENTS_ENV", ("development", "staging", "production"), "development")
 
 INSTALLED_APPS = [

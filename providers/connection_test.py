@@ -1,0 +1,314 @@
+"""Test connection: five checks run one at a time (each an htmx request), on saved or unsaved values.
+
+credentials -> permissions -> models -> live -> streaming. Each returns a
+StepResult: plain summary, time taken, the form fields at fault, raw details, and
+the failing request as curl with secrets replaced by placeholders. Nothing here
+shows or logs a secret: every text passes through `scrub`.
+"""
+import json
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from providers.aws_profiles import config_paths, find_profile, list_profiles, sso_message, sso_state
+from providers.clients.errors import ErrorKind, ProviderError
+from providers.curl import PING, curl_for
+
+logger = logging.getLogger("providers.test_connection")
+
+STEPS = ("credentials", "permissions", "models", "live", "streaming")
+STEP_LABELS = {
+    "credentials": "Credentials resolve",
+    "permissions": "Permissions",
+    "models": "Models available",
+    "live": "One-token live request",
+    "streaming": "Streaming request",
+}
+
+
+@dataclass
+class StepResult:
+    step: str
+    ok: bool
+    summary: str
+    elapsed_ms: float = 0.0
+    lines: list = field(default_factory=list)  # further plain facts, one per line
+    fields: list = field(default_factory=list)  # [field name, message] for the form
+    raw: dict | None = None  # the provider error, scrubbed
+    curl: str = ""
+    policy: str = ""  # IAM policy JSON that grants what was denied
+
+    @property
+    def label(self):
+        return STEP_LABELS[self.step]
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def new_run_id():
+    return uuid.uuid4().hex
+
+
+def next_step(step):
+    index = STEPS.index(step)
+    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+
+
+def scrub(value, secrets):
+    """`value` (text, list or dict) with every secret replaced by a placeholder."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret and len(secret) >= 4:
+                value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+def covers(settings):
+    where = f" in {settings.aws_region}" if settings.kind == "bedrock" else ""
+    return (f"credentials, permissions for each mapped model, model access{where}, "
+            "one live request (1 output token) and one streaming request with time to first token")
+
+
+def run_step(step, resolved):
+    """Run one check on `resolved` (services.ResolvedProvider). Never raises."""
+    started = time.monotonic()
+    settings = resolved.settings
+    try:
+        result = _STEP_FUNCTIONS[step](resolved)
+    except ProviderError as error:
+        result = _failure(step, error, resolved)
+    except Exception as exc:  # a bug or an unmapped SDK error must still end in a readable step
+        logger.error("test connection %s step %s: unexpected %s: %s", settings.name or "(unsaved)", step,
+                     type(exc).__name__, scrub(str(exc), resolved.secrets))
+        result = StepResult(step, False, f"Unexpected error ({type(exc).__name__}). See the details.",
+                            raw={"error": type(exc).__name__, "message": str(exc)[:2000]},
+                            curl=curl_for(step, settings))
+    result.elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+    result = _scrubbed(result, resolved.secrets)
+    logger.info("test connection %s (%s) step %s %s in %.0f ms: %s", settings.name or "(unsaved)", settings.kind,
+                step, "passed" if result.ok else "failed", result.elapsed_ms, result.summary)
+    return result
+
+
+def _scrubbed(result, secrets):
+    return StepResult(**scrub(result.as_dict(), secrets) | {"elapsed_ms": result.elapsed_ms, "ok": result.ok})
+
+
+def _client(resolved):
+    from providers.calls import client_for
+
+    return client_for(resolved.settings)
+
+
+# --- the five steps ------------------------------------------------------------------------------
+
+def _credentials(resolved):
+    settings = resolved.settings
+    if resolved.problems:
+        field_name, message = resolved.problems[0]
+        return StepResult("credentials", False, message, fields=[[f, m] for f, m in resolved.problems])
+    if settings.kind == "bedrock" and settings.auth_mode == "profile":
+        profile = find_profile(settings.aws_profile)
+        if profile is None:
+            found = ", ".join(p.name for p in list_profiles()) or "none"
+            paths = " and ".join(str(p) for p in config_paths())
+            message = f"No profile named {settings.aws_profile} in {paths} (profiles found: {found})."
+            return StepResult("credentials", False, message, fields=[["aws_profile", message]])
+        message = sso_message(profile, sso_state(profile))
+        if message:
+            return StepResult("credentials", False, message, fields=[["aws_profile", message]],
+                              lines=[f"Then run the test again. Command: {profile.login_command}"])
+    identity = _client(resolved).identity()
+    if settings.kind == "anthropic":
+        summary = f"API key {identity.key_hint or ''} accepted".replace("  ", " ")
+    elif identity.account:
+        summary = f"Account {identity.account}, {identity.arn}"
+    else:
+        summary = f"Bedrock API key {identity.key_hint or ''} accepted".replace("  ", " ")
+    lines = [f"Auth mode: {identity.auth_mode}"] if identity.auth_mode else []
+    if identity.expires_at:
+        lines.append(f"Credentials expire at {identity.expires_at}; they are refreshed before then.")
+    for name, source in resolved.sources.items():
+        lines.append(f"{name}: {source}")
+    return StepResult("credentials", True, summary, lines=lines)
+
+
+def mapped_models(resolved, available=None):
+    """[(logical, Resolution or ProviderError)] for every logical model of this provider."""
+    from providers.clients.catalog import load_catalog, resolve_model_id
+
+    s = resolved.settings
+    names = list(dict.fromkeys([*load_catalog().logical_names(), *s.model_mapping]))
+    out = []
+    for logical in names:
+        try:
+            out.append((logical, resolve_model_id(logical, s.kind, region=s.aws_region, geo_preference=s.geo_preference,
+                                                  mapping=s.model_mapping, available=available,
+                                                  inference_profile=s.inference_profile)))
+        except ProviderError as error:
+            out.append((logical, error))
+    return out
+
+
+def _permissions(resolved):
+    from providers.clients.catalog import iam_policy_for
+
+    settings = resolved.settings
+    client = _client(resolved)
+    # Models the provider does not serve here are the next step's finding, not a permission problem.
+    available = client.available_model_ids()
+    models = {r.model_id: logical for logical, r in mapped_models(resolved, available=available)
+              if not isinstance(r, ProviderError) and r.available is not False}
+    checks = client.check_permissions(list(models))
+    lines = [f"{'allowed' if c.allowed else 'DENIED'}: {c.action} on {c.resource}" for c in checks]
+    denied = [c for c in checks if not c.allowed]
+    if not denied:
+        return StepResult("permissions", True, f"{len(checks)} checks allowed", lines=lines)
+    actions = sorted({c.action for c in denied})
+    resources = sorted({c.resource for c in denied})
+    summary = f"Missing permission {', '.join(actions)} on {', '.join(resources)}."
+    policy = ""
+    fields = [["permissions", summary]]
+    if settings.kind == "bedrock":
+        policy = json.dumps(iam_policy_for(actions, [r for r in resources if r != "*"], settings.aws_region),
+                            indent=2)
+        summary += " Grant it to the identity in use (the policy below does)."
+        fields.append(["role_arn" if settings.role_arn else "auth_mode", summary])
+    first = denied[0]
+    return StepResult("permissions", False, summary, lines=lines, fields=fields, policy=policy,
+                      raw={"action": first.action, "resource": first.resource, "message": first.message},
+                      curl=curl_for("permissions", settings, first.resource if first.resource != "*" else None))
+
+
+def _models(resolved):
+    settings = resolved.settings
+    available = _client(resolved).available_model_ids()
+    lines, fields = [], []
+    for logical, resolution in mapped_models(resolved, available=available):
+        if isinstance(resolution, ProviderError):
+            message = f"{logical}: {resolution.message} {resolution.hint or ''}".strip()
+            fields.append([f"map_{logical}", message])
+            lines.append(message)
+            continue
+        if resolution.available is False:
+            where = f" in {settings.aws_region}" if settings.kind == "bedrock" else ""
+            message = f"{logical}: {resolution.model_id} is not available{where}. {resolution.note}".strip()
+            fields.append([f"map_{logical}", message])
+            lines.append(message)
+            continue
+        note = " ".join(x for x in (resolution.note if resolution.fallback_used else "",
+                                    resolution.lifecycle_message) if x)
+        lines.append(f"{logical} → {resolution.model_id} ({resolution.scope}){' — ' + note if note else ''}")
+    if fields:
+        if settings.kind == "bedrock":
+            fields.append(["aws_region", f"Not every mapped model is served in {settings.aws_region}."])
+        return StepResult("models", False, fields[0][1], lines=lines, fields=fields)
+    return StepResult("models", True, f"{len(lines)} models available", lines=lines)
+
+
+def _test_model(resolved):
+    names = [logical for logical, r in mapped_models(resolved) if not isinstance(r, ProviderError)]
+    return "haiku" if "haiku" in names else (names[0] if names else "haiku")
+
+
+def _live(resolved):
+    from providers import calls
+
+    model = _test_model(resolved)
+    result = calls.create_message(resolved.settings, {"model": model, **PING}, purpose="test")
+    usage = result.usage
+    return StepResult("live", True, f"{model} → {result.model_id} answered in {result.latency_ms:.0f} ms",
+                      lines=[f"Tokens: {usage.total_input_tokens} in, {usage.output_tokens} out",
+                             f"Request ID: {result.request_id or 'none'}"])
+
+
+def _streaming(resolved):
+    from providers import calls
+
+    model = _test_model(resolved)
+    stream = calls.stream_message(resolved.settings, {"model": model, **PING}, purpose="test")
+    events = 0
+    try:
+        for _event in stream:
+            events += 1
+    finally:
+        stream.close()
+    ttft = stream.ttft_ms
+    summary = f"First token after {ttft:.0f} ms" if ttft is not None else "Stream finished without a token"
+    return StepResult("streaming", events > 0, f"{summary} ({events} events from {stream.model_id or model})",
+                      lines=[f"Request ID: {stream.request_id or 'none'}"])
+
+
+_STEP_FUNCTIONS = {"credentials": _credentials, "permissions": _permissions, "models": _models,
+                   "live": _live, "streaming": _streaming}
+
+
+# --- failures: the field at fault, raw details, curl -----------------------------------------------
+
+def _failure(step, error, resolved):
+    settings = resolved.settings
+    message = error.message
+    hint = error.hint or error.what_to_do
+    summary = f"{message} {hint}".strip() if hint and hint not in message else message
+    fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
+    policy = ""
+    if error.kind is ErrorKind.PERMISSION and settings.kind == "bedrock" and error.missing_action:
+        from providers.clients.catalog import iam_policy_for
+
+        models = [r.model_id for _, r in mapped_models(resolved) if not isinstance(r, ProviderError)]
+        policy = json.dumps(iam_policy_for([error.missing_action], models, settings.aws_region), indent=2)
+    raw = error.as_dict() | {"raw_message": error.raw_message}
+    model_id = None
+    if step in ("live", "streaming"):
+        try:
+            model_id = dict((k, v) for k, v in mapped_models(resolved)).get(_test_model(resolved)).model_id
+        except AttributeError:
+            model_id = None
+    return StepResult(step, False, summary, fields=fields, raw=raw, policy=policy,
+                      curl=curl_for(step, settings, model_id))
+
+
+def fields_at_fault(step, error, resolved):
+    settings = resolved.settings
+    kind = error.kind
+    if kind in (ErrorKind.CONNECTION, ErrorKind.TIMEOUT):
+        if settings.kind == "anthropic":
+            return ["base_url"]
+        if step == "credentials" and settings.auth_mode != "api_key":
+            return ["sts_endpoint_url", "aws_region"]
+        return ["endpoint_url", "aws_region"]
+    if kind is ErrorKind.MODEL_NOT_AVAILABLE:
+        return ["map_haiku", "aws_region"] if settings.kind == "bedrock" else ["map_haiku"]
+    if kind is ErrorKind.PERMISSION:
+        return ["permissions", "role_arn" if settings.role_arn else "auth_mode"]
+    if kind in (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION):
+        return _credential_fields(error, resolved)
+    return []
+
+
+def _credential_fields(error, resolved):
+    settings = resolved.settings
+    text = f"{error.message} {error.raw_message or ''}"
+    if settings.kind == "anthropic":
+        return ["api_key_env" if resolved.config.api_key_env else "api_key"]
+    if "region" in text.lower() and "Bedrock needs" in text:
+        return ["aws_region"]
+    if settings.role_arn and ("AssumeRole" in text or "role" in text.lower()):
+        return ["role_arn"]
+    mode = settings.auth_mode
+    if mode == "static_keys":
+        if "InvalidClientTokenId" in text or "security token included" in text.lower():
+            return ["aws_access_key_id"]
+        return ["aws_secret_access_key"]
+    if mode == "api_key":
+        return ["bedrock_api_key_env" if resolved.config.bedrock_api_key_env else "bedrock_api_key"]
+    if mode == "profile":
+        return ["aws_profile"]
+    return ["auth_mode"]

@@ -1,0 +1,114 @@
+"""Stored provider configuration, following the config.yml schema (docs/providers/config-yml.md).
+
+Secrets are Fernet tokens (providers.crypto); an env-var name, when set, wins
+over a stored secret. Kinds and auth modes are validated by the forms and the
+config.yml importer against the provider registry, not by DB choices.
+"""
+from django.conf import settings
+from django.db import models
+
+SECRET_FIELDS = ("api_key_encrypted", "aws_secret_access_key_encrypted",
+                 "aws_session_token_encrypted", "bedrock_api_key_encrypted")
+
+
+class ProviderConfig(models.Model):
+    name = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=20)
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    timeout_seconds = models.FloatField(default=60.0)
+    model_mapping = models.JSONField(default=dict, blank=True)  # logical name -> override of the catalog default
+    verify_tls = models.BooleanField(default=True)
+    ca_bundle = models.CharField(max_length=500, blank=True)
+
+    # Anthropic
+    base_url = models.CharField(max_length=500, blank=True)
+    api_key_env = models.CharField(max_length=100, blank=True, default="ANTHROPIC_API_KEY")
+    api_key_encrypted = models.TextField(blank=True)
+
+    # Bedrock
+    aws_region = models.CharField(max_length=30, blank=True)
+    auth_mode = models.CharField(max_length=20, default="default_chain")
+    aws_profile = models.CharField(max_length=100, blank=True)
+    aws_access_key_id = models.CharField(max_length=128, blank=True)
+    aws_secret_access_key_encrypted = models.TextField(blank=True)
+    aws_session_token_encrypted = models.TextField(blank=True)
+    bedrock_api_key_env = models.CharField(max_length=100, blank=True, default="AWS_BEARER_TOKEN_BEDROCK")
+    bedrock_api_key_encrypted = models.TextField(blank=True)
+    role_arn = models.CharField(max_length=300, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    role_session_name = models.CharField(max_length=64, blank=True, default="moments-admin")
+    role_duration_seconds = models.PositiveIntegerField(default=3600)
+    inference_profile = models.CharField(max_length=300, blank=True)
+    geo_preference = models.CharField(max_length=10, blank=True)
+    endpoint_url = models.CharField(max_length=500, blank=True)
+    control_endpoint_url = models.CharField(max_length=500, blank=True)
+    sts_endpoint_url = models.CharField(max_length=500, blank=True)
+
+    # Last test connection
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_summary = models.CharField(max_length=500, blank=True)
+    last_test_steps = models.JSONField(default=list, blank=True)
+    last_test_run = models.CharField(max_length=40, blank=True)
+    last_test_fingerprint = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.kind})"
+
+    @property
+    def is_bedrock(self):
+        return self.kind == "bedrock"
+
+    @property
+    def uses_assume_role(self):
+        return bool(self.role_arn)
+
+    def to_settings(self):
+        """ProviderSettings with env vars and secrets resolved now (providers.calls uses this)."""
+        from providers.services import build_settings
+
+        return build_settings(self).settings
+
+
+class ProviderRouting(models.Model):
+    """Which provider serves traffic: one row (pk=1). Names refer to ProviderConfig.name.
+
+    A blank primary means automatic: MOMENTS_ENV decides (development prefers
+    Anthropic; staging and production prefer Bedrock).
+    """
+
+    primary = models.CharField(max_length=50, blank=True)
+    fallbacks = models.JSONField(default=list, blank=True)
+    auto_fallback = models.BooleanField(default=True)
+    environment_primary = models.JSONField(default=dict, blank=True)  # MOMENTS_ENV -> provider name
+
+    def __str__(self):
+        return f"primary={self.primary or 'automatic'} fallbacks={self.fallbacks}"
+
+    @classmethod
+    def load(cls):
+        routing, _ = cls.objects.get_or_create(pk=1)
+        return routing
+
+
+class ConfigRevision(models.Model):
+    """A snapshot of the whole provider configuration after a change (secrets as tokens)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    username = models.CharField(max_length=150, blank=True)
+    summary = models.CharField(max_length=300)
+    snapshot = models.JSONField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.summary}"

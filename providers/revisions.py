@@ -1,0 +1,130 @@
+"""Revisions: a snapshot of the whole provider configuration after every change.
+
+Secrets stay Fernet tokens inside a snapshot (so a restore brings back the secret
+that was in use) and are shown only as set / not set / changed.
+"""
+import hashlib
+import hmac
+import json
+
+from django.conf import settings
+from django.db import transaction
+
+from providers import crypto
+from providers.models import SECRET_FIELDS, ConfigRevision, ProviderConfig, ProviderRouting
+from providers.services import CONFIG_FIELDS, ROUTING_FIELDS
+
+SNAPSHOT_FIELDS = CONFIG_FIELDS + SECRET_FIELDS
+ANTHROPIC_ONLY = {"base_url", "api_key_env", "api_key_encrypted"}
+BEDROCK_ONLY = set(SNAPSHOT_FIELDS) - ANTHROPIC_ONLY - {
+    "name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle"}
+
+
+def snapshot():
+    routing = ProviderRouting.load()
+    return {
+        "routing": {name: getattr(routing, name) for name in ROUTING_FIELDS},
+        "providers": [{name: getattr(p, name) for name in SNAPSHOT_FIELDS} for p in ProviderConfig.objects.all()],
+    }
+
+
+def record_revision(user, summary):
+    return ConfigRevision.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        username=getattr(user, "get_username", lambda: "")() if user is not None else "",
+        summary=summary[:300], snapshot=snapshot(),
+    )
+
+
+def previous(revision):
+    return ConfigRevision.objects.filter(pk__lt=revision.pk).order_by("-pk").first()
+
+
+def _secret_identity(token):
+    """Equal for equal secrets however often they were encrypted (re-encryption is not a change)."""
+    if not token:
+        return ""
+    try:
+        plain = crypto.decrypt(token)
+    except crypto.SecretUnreadable:
+        return token
+    return hmac.new(settings.SECRET_KEY.encode(), plain.encode(), hashlib.sha256).hexdigest()
+
+
+def _flatten(snap):
+    """{"path": value} for every configured value; secrets as opaque identities."""
+    flat = {}
+    for name, value in (snap or {}).get("routing", {}).items():
+        flat[f"routing.{name}"] = value
+    for provider in (snap or {}).get("providers", []):
+        other = ANTHROPIC_ONLY if provider.get("kind") == "bedrock" else BEDROCK_ONLY
+        for name, value in provider.items():
+            if name in other:
+                continue  # stored but unused by this kind
+            flat[f"providers.{provider['name']}.{name}"] = _secret_identity(value) if name in SECRET_FIELDS else value
+    return flat
+
+
+def _shown(path, value):
+    if path.rsplit(".", 1)[-1] in SECRET_FIELDS:
+        return "set" if value else "not set"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return "" if value is None else str(value)
+
+
+def diff(before, after):
+    """Rows (path, before, after) of what changed, secrets redacted."""
+    old, new = _flatten(before), _flatten(after)
+    rows = []
+    for path in sorted(set(old) | set(new)):
+        if old.get(path) == new.get(path):
+            continue
+        if (path not in old and new[path] in ("", None, {}, [])) or (path not in new and old[path] in ("", None, {}, [])):
+            continue  # an empty value of a provider added or removed says nothing
+        label = path.removesuffix("_encrypted")
+        if path.rsplit(".", 1)[-1] in SECRET_FIELDS:
+            was, now = _shown(path, old.get(path)), _shown(path, new.get(path))
+            if was == now == "set":
+                was, now = "set", "set (changed)"
+            rows.append((label, was if path in old else "—", now if path in new else "—"))
+        else:
+            rows.append((label, _shown(path, old.get(path)) if path in old else "—",
+                         _shown(path, new.get(path)) if path in new else "—"))
+    return rows
+
+
+def apply_snapshot(snap):
+    """Make the stored configuration equal to `snap` (inside the caller's transaction)."""
+    wanted = {p["name"]: p for p in snap.get("providers", [])}
+    ProviderConfig.objects.exclude(name__in=list(wanted)).delete()
+    existing = {p.name: p for p in ProviderConfig.objects.all()}
+    for name, values in wanted.items():
+        config = existing.get(name) or ProviderConfig(name=name)
+        for field in SNAPSHOT_FIELDS:
+            if field in values:
+                setattr(config, field, values[field])
+        config.save()
+    routing = ProviderRouting.load()
+    for field in ROUTING_FIELDS:
+        if field in snap.get("routing", {}):
+            setattr(routing, field, snap["routing"][field])
+    routing.save()
+
+
+def restore(revision, user):
+    with transaction.atomic():
+        apply_snapshot(revision.snapshot)
+        return record_revision(user, f"Restored revision #{revision.pk} ({revision.summary})")
+
+
+def unreadable_secrets(snap):
+    """Names of providers whose stored secrets the current keys cannot decrypt."""
+    names = []
+    for provider in snap.get("providers", []):
+        for field in SECRET_FIELDS:
+            token = provider.get(field)
+            if token and crypto.rotate(token) is None:
+                names.append(provider["name"])
+                break
+    return names

@@ -1,0 +1,158 @@
+"""Field rules shared by the provider forms and the config.yml importer, so both accept the same values.
+
+Each validator returns the cleaned value or raises ValueError with a plain message.
+"""
+import os
+import re
+from urllib.parse import urlparse
+
+from providers.clients.base import BEDROCK_AUTH_MODES
+
+KINDS = ("anthropic", "bedrock")
+AUTH_MODE_LABELS = {
+    "default_chain": "Default AWS credential chain",
+    "profile": "Named profile (~/.aws/config)",
+    "env": "Environment variables (AWS_ACCESS_KEY_ID, …)",
+    "static_keys": "Access keys stored encrypted",
+    "api_key": "Bedrock API key (bearer token)",
+}
+GEO_CHOICES = ("us", "eu", "apac", "jp", "au", "global", "us-gov")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+_ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
+_MODEL_ID = re.compile(r"^[\w.:/@-]{1,300}$")
+_LOGICAL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+
+
+def kinds():
+    try:
+        from providers.clients.registry import provider_kinds
+
+        return tuple(provider_kinds())
+    except ImportError:
+        return KINDS
+
+
+def bedrock_regions():
+    from providers.clients.catalog import bedrock_regions as regions
+
+    return regions()
+
+
+def provider_name(value, kind=None):
+    value = (value or "").strip()
+    if not _NAME.match(value):
+        raise ValueError("Use lowercase letters, digits, - and _ (at most 50), starting with a letter or digit.")
+    if value in KINDS and kind and value != kind:
+        raise ValueError(f"The name {value!r} is reserved for a provider of kind {value}.")
+    return value
+
+
+def kind(value):
+    if value not in kinds():
+        raise ValueError(f"Unknown provider kind {value!r}: use one of {', '.join(kinds())}.")
+    return value
+
+
+def env_name(value, *, required=False):
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ValueError("Enter the name of an environment variable.")
+        return ""
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name (letters, digits and _).")
+    return value
+
+
+def url(value):
+    value = (value or "").strip()
+    if not value:
+        return ""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
+        raise ValueError(f"{value!r} is not an http(s) URL.")
+    return value.rstrip("/")
+
+
+def region(value):
+    value = (value or "").strip()
+    if value not in bedrock_regions() and not re.match(r"^us-gov-(east|west)-1$", value):
+        raise ValueError(f"{value!r} is not a region where Bedrock serves Claude.")
+    return value
+
+
+def auth_mode(value):
+    if value not in BEDROCK_AUTH_MODES:
+        raise ValueError(f"Unknown auth mode {value!r}: use one of {', '.join(BEDROCK_AUTH_MODES)}.")
+    return value
+
+
+def role_arn(value):
+    value = (value or "").strip()
+    if value and not _ROLE_ARN.match(value):
+        raise ValueError("A role ARN looks like arn:aws:iam::123456789012:role/name.")
+    return value
+
+
+def role_session_name(value):
+    value = (value or "").strip() or "moments-admin"
+    if not _SESSION_NAME.match(value):
+        raise ValueError("A session name has 2 to 64 letters, digits or +=,.@- characters.")
+    return value
+
+
+def role_duration(value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("Enter a whole number of seconds.") from None
+    if not 900 <= number <= 43200:
+        raise ValueError("AWS allows 900 to 43200 seconds (15 minutes to 12 hours).")
+    return number
+
+
+def access_key_id(value):
+    value = (value or "").strip()
+    if value and not _ACCESS_KEY_ID.match(value):
+        raise ValueError("An access key ID starts with AKIA or ASIA followed by capital letters and digits.")
+    return value
+
+
+def model_id(value):
+    value = (value or "").strip()
+    if value and not _MODEL_ID.match(value):
+        raise ValueError(f"{value!r} is not a model ID, inference profile ID or ARN.")
+    return value
+
+
+def logical_name(value):
+    if not isinstance(value, str) or not _LOGICAL.match(value):
+        raise ValueError(f"{value!r} is not a logical model name (lowercase letters, digits, - and _).")
+    return value
+
+
+def geo(value):
+    value = (value or "").strip()
+    if value and value not in GEO_CHOICES:
+        raise ValueError(f"Unknown geography {value!r}: use one of {', '.join(GEO_CHOICES)}.")
+    return value
+
+
+def ca_bundle(value):
+    value = (value or "").strip()
+    if value and not os.path.isfile(value):
+        raise ValueError(f"No CA bundle file at {value}.")
+    return value
+
+
+def timeout(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("Enter a number of seconds.") from None
+    if not 1 <= number <= 600:
+        raise ValueError("Use 1 to 600 seconds.")
+    return number

@@ -1,0 +1,149 @@
+"""Add, edit and remove providers; the htmx pieces of the form; primary and fallbacks."""
+from django.contrib import messages
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from providers import services, validation
+from providers.aws_profiles import config_paths, list_profiles, sso_message, sso_state
+from providers.display import mapping_rows, preview_config
+from providers.environment import env_secret
+from providers.forms import PROVIDER_FORMS, RoutingForm, form_class
+from providers.models import ProviderConfig
+from providers.services import AWS_ENV_KEYS
+from providers.views.common import staff_required
+
+SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "csrfmiddlewaretoken")
+
+
+def _unknown_kind(kind):
+    return HttpResponseBadRequest(f"Unknown provider kind: use one of {', '.join(PROVIDER_FORMS)}.",
+                                  content_type="text/plain")
+
+
+def _context(request, form, instance):
+    form.add_refresh(reverse("providers:form-fields"))
+    if form.is_bound:
+        preview = preview_config(form.kind, form.data)
+    elif instance is not None and instance.pk:
+        preview = instance
+    else:
+        preview = preview_config(form.kind, {k: v for k, v in form.initial.items() if isinstance(v, str)})
+    profiles = []
+    if form.kind == "bedrock":
+        for profile in list_profiles():
+            state = sso_state(profile)
+            profiles.append({"profile": profile, "state": state, "message": sso_message(profile, state)})
+    stale = bool(instance and instance.pk and instance.last_test_fingerprint
+                 and instance.last_test_fingerprint != services.fingerprint(instance))
+    mode = form["auth_mode"].value() if form.kind == "bedrock" else None
+    return {
+        "form": form, "instance": instance or form.instance, "kinds": list(PROVIDER_FORMS),
+        "mapping_rows": mapping_rows(preview, form), "profiles": profiles,
+        "aws_paths": [str(p) for p in config_paths()],
+        "aws_env": [(name, bool(env_secret(name))) for name in AWS_ENV_KEYS],
+        "auth_mode_label": validation.AUTH_MODE_LABELS.get(mode, ""),
+        "form_action": request.path + (f"?kind={form.kind}" if not (instance and instance.pk) else ""),
+        "last_test_stale": stale,
+    }
+
+
+def _render(request, form, instance=None, *, partial=None, status=200):
+    template = "providers/edit.html" + (f"#{partial}" if partial else "")
+    return render(request, template, _context(request, form, instance), status=status)
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@staff_required
+def create_provider(request):
+    kind = request.POST.get("kind") or request.GET.get("kind") or "anthropic"
+    form_cls = form_class(kind)
+    if form_cls is None:
+        return _unknown_kind(kind)
+    if request.method == "POST":
+        form = form_cls(request.POST)
+        if form.is_valid():
+            config = services.save_provider(form.to_config(), request.user)
+            messages.success(request, f"Added provider {config.name}. Run test connection to check it.")
+            return redirect("providers:list")
+        return _render(request, form, status=400)
+    partial = "form-body" if request.htmx else None
+    return _render(request, form_cls(), partial=partial)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def edit_provider(request, pk):
+    instance = get_object_or_404(ProviderConfig, pk=pk)
+    form_cls = form_class(instance.kind)
+    if form_cls is None:
+        return _unknown_kind(instance.kind)
+    if request.method == "POST":
+        form = form_cls(request.POST, instance=instance)
+        if form.is_valid():
+            config = services.save_provider(form.to_config(), request.user)
+            messages.success(request, f"Saved provider {config.name}.")
+            return redirect("providers:list")
+        return _render(request, form, instance, status=400)
+    return _render(request, form_cls(instance=instance), instance)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def delete_provider(request, pk):
+    instance = get_object_or_404(ProviderConfig, pk=pk)
+    if request.method == "POST":
+        services.delete_provider(instance, request.user)
+        messages.success(request, f"Removed provider {instance.name}. Restore it from Revisions if needed.")
+        return redirect("providers:list")
+    return render(request, "providers/delete.html", {"instance": instance})
+
+
+def _instance_from(request):
+    provider_id = request.POST.get("provider_id", "")
+    return ProviderConfig.objects.filter(pk=int(provider_id)).first() if provider_id.isdigit() else None
+
+
+@require_POST
+@staff_required
+def form_fields(request):
+    """htmx: the kind-specific fields for the chosen auth mode or secret source, from the values on screen."""
+    kind = request.POST.get("kind", "")
+    form_cls = form_class(kind)
+    if form_cls is None:
+        return _unknown_kind(kind)
+    instance = _instance_from(request)
+    if instance is not None and instance.kind != kind:
+        instance = None
+    initial = {k: v for k, v in request.POST.dict().items() if k not in SECRET_INPUTS}
+    form = form_cls(instance=instance, initial=initial)
+    return _render(request, form, instance, partial="kind-fields")
+
+
+@require_POST
+@staff_required
+def mapping_preview(request):
+    """htmx: the "resolves to" and availability cells of the mapping table, swapped out of band."""
+    config = preview_config(request.POST.get("kind", ""), request.POST)
+    return render(request, "providers/mapping_preview.html", {"rows": mapping_rows(config), "oob": True})
+
+
+@require_POST
+@staff_required
+def routing(request):
+    names = list(ProviderConfig.objects.values_list("name", flat=True))
+    form = RoutingForm(request.POST, names=names)
+    if form.is_valid():
+        services.update_routing(request.user, primary=form.cleaned_data["primary"],
+                                fallbacks=form.cleaned_data["fallbacks"],
+                                auto_fallback=form.cleaned_data["auto_fallback"],
+                                environment_primary=form.environment_primary)
+        messages.success(request, "Saved the primary provider and fallbacks.")
+    else:
+        errors = "; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}"
+                           for f, e in form.errors.items())
+        messages.error(request, f"Nothing was changed. {errors}")
+    return redirect("providers:list")

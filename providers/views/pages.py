@@ -1,0 +1,105 @@
+"""Read-only pages: the provider list, the effective configuration, Claude Code, status, migration."""
+import time
+
+from django.core.cache import cache
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from providers import health, services
+from providers.claude_code import as_settings_json, as_shell, claude_code_env
+from providers.display import effective_rows, mapping_rows
+from providers.environment import EnvironmentError_, read_environment
+from providers.forms import RoutingForm
+from providers.models import ProviderConfig, ProviderRouting
+
+
+def _selection():
+    try:
+        return services.select_providers(), ""
+    except services.SelectionError as exc:
+        return None, str(exc)
+
+
+@require_GET
+def provider_list(request):
+    providers = list(ProviderConfig.objects.all())
+    routing = ProviderRouting.load()
+    selection, selection_error = _selection()
+    chain = {}
+    if selection and selection.primary:
+        chain[selection.primary.pk] = "primary"
+        for index, fallback in enumerate(selection.fallbacks, start=1):
+            chain[fallback.pk] = f"fallback {index}"
+    rows = []
+    for provider in providers:
+        stale = bool(provider.last_test_fingerprint) and provider.last_test_fingerprint != services.fingerprint(provider)
+        rows.append({"provider": provider, "role": chain.get(provider.pk, ""), "stale": stale,
+                     "mapping": mapping_rows(provider), "health": _health(provider)})
+    logical = [row.logical for row in rows[0]["mapping"]] if rows else []
+    form = RoutingForm(names=[p.name for p in providers], initial={
+        "primary": routing.primary, "fallbacks": ", ".join(routing.fallbacks), "auto_fallback": routing.auto_fallback,
+        **{f"primary_{env}": name for env, name in routing.environment_primary.items()}})
+    return render(request, "providers/list.html", {
+        "rows": rows, "routing": routing, "routing_form": form, "selection": selection,
+        "selection_error": selection_error, "logical_names": logical,
+    })
+
+
+def _health(provider):
+    """(css class, label) from the shared circuit-breaker state that real traffic updates."""
+    state = health.state(provider.name)
+    if not provider.enabled:
+        return "muted", "disabled"
+    if state["open_until"] > time.time():
+        return "bad", "down (circuit open)"
+    if state["failures"]:
+        error = state.get("last_error") or {}
+        return "warn", f"degraded: {error.get('kind', 'errors')}"
+    if state.get("last_ok"):
+        return "ok", "operational"
+    return "muted", "no traffic yet"
+
+
+@require_GET
+def environment(request):
+    try:
+        env, env_error = read_environment(), ""
+    except EnvironmentError_ as exc:
+        env, env_error = None, exc.message
+    selection, selection_error = _selection()
+    chain = []
+    if selection and selection.primary:
+        providers = [selection.primary, *selection.fallbacks]
+        bedrock_primary = next((p for p in providers if p.kind == "bedrock"), None)
+        for index, provider in enumerate(providers):
+            resolved = services.build_settings(provider, environment=selection.environment,
+                                               primary_bedrock=provider is bedrock_primary)
+            chain.append({"provider": provider, "role": "primary" if index == 0 else f"fallback {index}",
+                          "rows": effective_rows(resolved), "problems": resolved.problems})
+    return render(request, "providers/environment.html", {
+        "env_rows": env.describe() if env else [], "env_error": env_error, "selection": selection,
+        "selection_error": selection_error, "chain": chain,
+    })
+
+
+@require_GET
+def claude_code(request):
+    selection, selection_error = _selection()
+    context = {"selection_error": selection_error, "primary": None}
+    if selection and selection.primary:
+        resolved = services.build_settings(selection.primary, environment=selection.environment,
+                                           primary_bedrock=selection.primary.kind == "bedrock")
+        env, notes = claude_code_env(resolved, selection.environment)
+        context.update(primary=selection.primary, shell=as_shell(env), settings_json=as_settings_json(env),
+                       variables=env, notes=notes, reasons=selection.reasons)
+    return render(request, "providers/claude_code.html", context)
+
+
+@require_GET
+def status(request):
+    return render(request, "providers/status.html", {"last_heartbeat": cache.get("worker:last_heartbeat")})
+
+
+@require_GET
+def migration(request):
+    return render(request, "providers/migration.html", {})

@@ -1,0 +1,49 @@
+"""Test connection: one htmx request per step, each rendering its result and triggering the next."""
+import re
+
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from providers import services
+from providers.connection_test import STEP_LABELS, STEPS, StepResult, new_run_id, next_step, run_step
+from providers.forms import form_class
+from providers.models import ProviderConfig
+from providers.views.common import staff_required
+
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@require_POST
+@staff_required
+def test_connection(request, step):
+    if step not in STEPS:
+        raise Http404("No such test step.")
+    kind = request.POST.get("kind", "")
+    form_cls = form_class(kind)
+    provider_id = request.POST.get("provider_id", "")
+    instance = ProviderConfig.objects.filter(pk=int(provider_id)).first() if provider_id.isdigit() else None
+    if instance is not None and instance.kind != kind:
+        instance = None
+    run_id = request.POST.get("run", "")
+    if not _RUN_ID.match(run_id) or step == STEPS[0]:
+        run_id = new_run_id()
+    if form_cls is None:
+        result = StepResult(step, False, "Choose a provider kind first.")
+    else:
+        form = form_cls(request.POST, instance=instance)
+        if not form.is_valid():
+            fields = [[name, " ".join(errors)] for name, errors in form.errors.items() if name != "__all__"]
+            lines = [f"{form.fields[name].label or name}: {message}" for name, message in fields if name in form.fields]
+            lines += list(form.non_field_errors())
+            result = StepResult(step, False, "Fix the highlighted fields first; nothing was sent to the provider.",
+                                fields=fields, lines=lines)
+        else:
+            config = form.to_config()
+            result = run_step(step, services.build_settings(config, for_test=True))
+            if instance is not None:
+                services.record_step(instance.pk, run_id, result, services.fingerprint(config))
+    upcoming = next_step(step) if result.ok else None
+    return render(request, "providers/test_step.html", {
+        "result": result, "next_step": upcoming, "next_label": STEP_LABELS.get(upcoming, ""), "run_id": run_id,
+    })
