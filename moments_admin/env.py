@@ -45,6 +45,19 @@ def env_int(name, default=None, *, minimum=None):
     return number
 
 
+def env_float(name, default=None, *, minimum=None):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    return number
+
+
 def env_list(name, default=()):
     value = os.environ.get(name)
     if value is None:

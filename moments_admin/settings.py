@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from moments_admin.env import env_bool, env_choice, env_int, env_list, env_str
+from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MOMENTS_VAR_DIR", str(BASE_DIR / "var")))
@@ -150,6 +150,17 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEALTH_CHECK_INTERVAL_SECONDS = env_int("HEALTH_CHECK_INTERVAL_SECONDS", 60, minimum=5)
+
+# --- Usage and costs --------------------------------------------------------
+# Write-behind buffer for usage records: batched INSERTs every USAGE_WRITE_BUFFER_SECONDS
+# (flushed on clean exit). On by default with PostgreSQL, where one INSERT per call
+# cannot sustain the ingestion floor; a hard kill can lose that last fraction of a second.
+USAGE_WRITE_BUFFER = env_bool("USAGE_WRITE_BUFFER", bool(DATABASE_URL))
+USAGE_WRITE_BUFFER_SECONDS = env_float("USAGE_WRITE_BUFFER_SECONDS", 0.2, minimum=0.01)
+USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, minimum=5)
+USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
+# Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com
+MOMENTS_BASE_URL = env_str("MOMENTS_BASE_URL", "")
 
 # --- Email (budget alerts) --------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -11,3 +11,5 @@ from moments_admin.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Records are written at once so tests can read them back; tests/usage/test_ingest.py covers the buffer.
+USAGE_WRITE_BUFFER = False

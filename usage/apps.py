@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class UsageConfig(AppConfig):
     name = "usage"
     verbose_name = "Usage and costs"
+
+    def ready(self):
+        from usage.models import Budget, ModelPrice, ProfileMapping
+        from usage.pricing import forget_price_book
+        from usage.services import forget_blocked_keys
+
+        for model in (ModelPrice, ProfileMapping):
+            post_save.connect(forget_price_book, sender=model, dispatch_uid=f"forget-prices-{model.__name__}")
+            post_delete.connect(forget_price_book, sender=model, dispatch_uid=f"forget-prices-d-{model.__name__}")
+        post_save.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys")
+        post_delete.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys-d")

@@ -7,6 +7,7 @@ import httpx2
 import pytest
 
 from providers.fakes import FakeAnthropic
+
 from .conftest import API_KEY, HAIKU
 
 WEATHER_TOOL = {

@@ -10,6 +10,7 @@ import anthropic
 import pytest
 
 from providers.fakes import Fault
+
 from .conftest import API_KEY, HAIKU
 
 HI = [{"role": "user", "content": "Hi"}]

@@ -16,6 +16,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from providers.fakes import FakeBedrock
+
 from .conftest import ACCOUNT, AKID, BEARER, HAIKU_PROFILE, NO_RETRY, SECRET, boto_client
 
 BODY = json.dumps(

@@ -6,6 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from providers.fakes import FakeBedrock
+
 from .conftest import ACCOUNT, AKID, SECRET, boto_client
 
 SONNET45 = "anthropic.claude-sonnet-4-5-20250929-v1:0"

@@ -11,6 +11,7 @@ from botocore.eventstream import ChecksumMismatch
 from botocore.exceptions import ClientError, ConnectionClosedError, EventStreamError, ReadTimeoutError
 
 from providers.fakes import FakeBedrock, Fault
+
 from .conftest import AKID, HAIKU_PROFILE, SECRET, boto_client
 
 BODY = json.dumps(

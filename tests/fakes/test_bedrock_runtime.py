@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from providers.fakes import FakeBedrock
+
 from .conftest import ACCOUNT, AKID, BEARER, HAIKU, HAIKU_PROFILE, SECRET, boto_client
 
 HI = [{"role": "user", "content": "Hi there"}]

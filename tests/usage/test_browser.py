@@ -1,0 +1,76 @@
+"""In a real browser: the plotly charts draw, and changing a filter redraws them (and survives reload)."""
+import datetime
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def session_cookie(live_server, client, staff_user, record, monkeypatch):
+    """Traffic, rollups and a logged-in session, made before the browser starts."""
+    from django.db import connections
+
+    from usage.rollups import update_rollups
+
+    # Each request thread of the live server opens its own connection: close it after the request,
+    # or PostgreSQL cannot drop the test database at the end of the session.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    now = datetime.datetime.now(datetime.UTC)
+    for days_ago in range(5):
+        moment = now - datetime.timedelta(days=days_ago, minutes=5)
+        record(occurred_at=moment, provider_name="anthropic-main", latency_ms=900.0, ttft_ms=300.0)
+        record(occurred_at=moment, provider_name="bedrock-us", provider_kind="bedrock",
+               model_id="us.anthropic.claude-haiku-4-5-20251001-v1:0", latency_ms=1200.0, ttft_ms=400.0)
+    update_rollups(assume_settled=True)
+    client.force_login(staff_user)
+    return client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def page(session_cookie, live_server, chromium_browser):
+    """The shared browser (tests/conftest.py), logged in through a session cookie."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": live_server.url}])
+    page = context.new_page()
+    # Count htmx swaps that have settled, so a test acts on the new content only once htmx is done with it.
+    page.add_init_script("document.addEventListener('htmx:afterSettle', function () {"
+                         " window.settledSwaps = (window.settledSwaps || 0) + 1; });")
+    yield page
+    context.close()
+
+
+def change_filter(page, selector, value):
+    swaps = page.evaluate("window.settledSwaps || 0")
+    page.select_option(selector, value)
+    page.wait_for_function(f"(window.settledSwaps || 0) > {swaps}")
+
+
+def legend(page, chart):
+    return sorted(page.locator(f"#{chart} .legendtext").all_text_contents())
+
+
+def test_charts_draw_and_a_filter_redraws_them(page, live_server):
+    page.goto(live_server.url + "/usage/")
+    page.wait_for_selector("#chart-over-time.js-plotly-plot svg.main-svg")
+    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+    assert page.locator(".js-plotly-plot svg.main-svg").count() >= 4  # every chart drew
+    assert page.locator("#chart-over-time .point path, #chart-over-time .bars path").count() > 0
+    assert legend(page, "chart-over-time") == ["anthropic-main", "bedrock-us"]
+
+    change_filter(page, "#f-by", "model")  # htmx swaps the body; the charts are drawn again
+    page.wait_for_function("document.querySelectorAll('#chart-over-time .legendtext').length === 2 && "
+                           "document.querySelector('#chart-over-time .legendtext').textContent.startsWith('claude')")
+    assert legend(page, "chart-over-time") == ["claude-haiku-4-5", "claude-sonnet-4-5"]
+    assert "by=model" in page.url
+
+    change_filter(page, "#f-provider", "bedrock-us")
+    page.wait_for_function("document.querySelectorAll('#chart-over-time .legendtext').length === 1")
+    assert legend(page, "chart-over-time") == ["claude-haiku-4-5"]
+    assert page.locator('[data-testid="requests"]').inner_text() == "5"
+
+    page.reload()  # the filters live in the URL
+    page.wait_for_selector("#chart-over-time.js-plotly-plot svg.main-svg")
+    assert page.locator("#f-by").input_value() == "model"
+    assert page.locator("#f-provider").input_value() == "bedrock-us"
+    assert legend(page, "chart-over-time") == ["claude-haiku-4-5"]

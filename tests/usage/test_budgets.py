@@ -1,0 +1,168 @@
+"""Budget alerts fire once per threshold per month, by email and webhook; the hard stop blocks a key."""
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from usage import budgets, services
+from usage.models import Budget, BudgetAlert
+from usage.tasks import send_budget_alert_webhook
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def spend(record, dollars, **overrides):
+    """Record Haiku 4.5 output tokens worth exactly `dollars` ($5 per million)."""
+    tokens = int(Decimal(dollars) * 200_000)
+    return record({"output_tokens": tokens}, model_id="claude-haiku-4-5-20251001", **overrides)
+
+
+@pytest.fixture
+def budget(webhook_server):
+    return Budget.objects.create(name="All traffic", scope="overall", amount_usd=Decimal("1.00"),
+                                 thresholds="50,80,100", email_recipients="ops@example.test, cfo@example.test",
+                                 webhook_url=webhook_server.url, webhook_format="json")
+
+
+def check(django_capture_on_commit_callbacks, now=NOW):
+    with django_capture_on_commit_callbacks(execute=True):
+        return budgets.check_budgets(now=now)
+
+
+def test_each_threshold_alerts_once_per_month(record, budget, webhook_server, eager_celery,
+                                              django_capture_on_commit_callbacks):
+    spend(record, "0.60")
+    assert check(django_capture_on_commit_callbacks) == {"alerts": 1, "failures": 0}
+    assert check(django_capture_on_commit_callbacks)["alerts"] == 0  # 50% again: nothing new
+    assert len(mail.outbox) == 1 and len(webhook_server.received) == 1
+    assert "reached 50%" in mail.outbox[0].subject
+    assert mail.outbox[0].to == ["ops@example.test", "cfo@example.test"]
+    payload = webhook_server.received[0]["json"]
+    assert (payload["event"], payload["threshold_percent"], payload["month"]) == ("budget.threshold_reached", 50,
+                                                                                  "2026-11")
+    assert payload["spend_usd"] == "0.60" and payload["budget"]["amount_usd"] == "1.00"
+
+    spend(record, "0.25")  # 85%: the 80% alert, once
+    check(django_capture_on_commit_callbacks)
+    check(django_capture_on_commit_callbacks)
+    spend(record, "0.20")  # 105%: the 100% alert, once
+    check(django_capture_on_commit_callbacks)
+    check(django_capture_on_commit_callbacks)
+    assert [message.subject.split("reached ")[1][:4] for message in mail.outbox] == ["50% ", "80% ", "100%"]
+    assert [hook["json"]["threshold_percent"] for hook in webhook_server.received] == [50, 80, 100]
+    alerts = BudgetAlert.objects.order_by("threshold")
+    assert [alert.threshold for alert in alerts] == [50, 80, 100]
+    assert all(alert.email_sent_at and alert.webhook_sent_at for alert in alerts)
+
+    # A new month starts from zero: its 50% alert fires again, once.
+    december = NOW + datetime.timedelta(days=15)
+    spend(record, "0.55", occurred_at=december)
+    check(django_capture_on_commit_callbacks, now=december)
+    check(django_capture_on_commit_callbacks, now=december)
+    assert len(mail.outbox) == 4 and "December 2026" in mail.outbox[3].subject
+    assert BudgetAlert.objects.filter(month=datetime.date(2026, 12, 1)).count() == 1
+
+
+def test_crossing_several_thresholds_at_once_sends_each(record, budget, webhook_server, eager_celery,
+                                                        django_capture_on_commit_callbacks):
+    spend(record, "0.90")
+    assert check(django_capture_on_commit_callbacks)["alerts"] == 2
+    assert sorted(hook["json"]["threshold_percent"] for hook in webhook_server.received) == [50, 80]
+
+
+def test_slack_payload(record, budget, webhook_server, eager_celery, django_capture_on_commit_callbacks):
+    budget.webhook_format = "slack"
+    budget.save()
+    spend(record, "0.50")
+    check(django_capture_on_commit_callbacks)
+    payload = webhook_server.received[0]["json"]
+    assert set(payload) == {"text", "blocks"}
+    assert "All traffic" in payload["text"] and "50%" in payload["text"]
+    assert payload["blocks"][0]["type"] == "section" and payload["blocks"][0]["text"]["type"] == "mrkdwn"
+
+
+def test_demo_rows_and_other_scopes_do_not_count(record, webhook_server, eager_celery,
+                                                 django_capture_on_commit_callbacks):
+    Budget.objects.create(name="Bedrock", scope="provider", provider_name="bedrock-us", amount_usd=1,
+                          email_recipients="ops@example.test")
+    Budget.objects.create(name="Key", scope="key", gateway_key="key-a", amount_usd=1,
+                          email_recipients="ops@example.test")
+    spend(record, "5.00", is_demo=True, provider_name="bedrock-us", gateway_key="key-a")
+    spend(record, "5.00", provider_name="anthropic-main", gateway_key="key-b")
+    check(django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+    spend(record, "0.50", provider_name="bedrock-us", gateway_key="key-b")
+    check(django_capture_on_commit_callbacks)
+    assert [message.subject for message in mail.outbox] == ['Budget "Bedrock" reached 50% for November 2026']
+
+
+def test_hard_stop_blocks_the_key_at_100_percent_until_the_budget_is_raised(record,
+                                                                            django_capture_on_commit_callbacks):
+    now = timezone.now()  # is_key_blocked looks at the real current month
+    budget = Budget.objects.create(name="Key", scope="key", gateway_key="key-a", amount_usd=1, hard_stop=True)
+    Budget.objects.create(name="Soft", scope="key", gateway_key="key-b", amount_usd=1, hard_stop=False)
+    spend(record, "0.99", gateway_key="key-a", occurred_at=now)
+    spend(record, "2.00", gateway_key="key-b", occurred_at=now)
+    check(django_capture_on_commit_callbacks, now=now)
+    assert not services.is_key_blocked("key-a")
+    spend(record, "0.01", gateway_key="key-a", occurred_at=now)
+    check(django_capture_on_commit_callbacks, now=now)
+    budget.refresh_from_db()
+    assert budget.blocked_month == now.date().replace(day=1)
+    services.forget_blocked_keys()
+    assert services.is_key_blocked("key-a")
+    assert not services.is_key_blocked("key-b") and not services.is_key_blocked("")
+    budget.amount_usd = 5
+    budget.save()
+    check(django_capture_on_commit_callbacks, now=now)
+    budget.refresh_from_db()
+    assert budget.blocked_month is None and not services.is_key_blocked("key-a")
+
+
+def test_is_key_blocked_reads_the_current_month(record):
+    month = services.month_start()
+    Budget.objects.create(name="Key", scope="key", gateway_key="key-a", amount_usd=1, hard_stop=True,
+                          blocked_month=month)
+    Budget.objects.create(name="Old", scope="key", gateway_key="key-old", amount_usd=1, hard_stop=True,
+                          blocked_month=month - datetime.timedelta(days=40))
+    assert services.is_key_blocked("key-a")
+    assert not services.is_key_blocked("key-old")  # last month's block ended with the month
+
+
+def test_failed_webhook_is_recorded_and_raised_for_retry(record, budget, webhook_server):
+    webhook_server.status = 500
+    spend(record, "0.60")
+    budgets.check_budgets(now=NOW)
+    alert = BudgetAlert.objects.get()
+    with pytest.raises(OSError):
+        send_budget_alert_webhook.run(alert.id)
+    alert.refresh_from_db()
+    assert alert.webhook_sent_at is None and "500" in alert.last_error
+    webhook_server.status = 200
+    assert "200" in send_budget_alert_webhook.run(alert.id)
+    assert send_budget_alert_webhook.run(alert.id) == "nothing to send"  # never twice
+    assert len(webhook_server.received) == 2
+
+
+def test_projection_uses_the_last_full_days():
+    today = datetime.date(2026, 11, 10)
+    days = {datetime.date(2026, 11, day): Decimal(10) for day in range(1, 10)}
+    days[today] = Decimal(4)
+    spent, projected = budgets.projection(days, today)
+    assert spent == Decimal(94)
+    assert projected == Decimal("94") + Decimal(10) * Decimal("20.5")  # 30-day month, 20.5 days to go
+
+
+def test_test_alert_button_sends_both_channels(staff_client, budget, webhook_server):
+    from django.urls import reverse
+
+    response = staff_client.post(reverse("usage:budget-test-alert", args=[budget.pk]), follow=True)
+    assert response.status_code == 200
+    assert mail.outbox[0].subject.startswith("[TEST]")
+    assert webhook_server.received[0]["json"]["test"] is True
+    assert "Webhook answered HTTP 200" in response.content.decode()
+    assert not BudgetAlert.objects.exists()  # a test alert is not a real one

@@ -1,0 +1,147 @@
+"""Recommendations, provider comparison and lifecycle warnings, computed from the data."""
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from usage import lifecycle
+from usage.comparison import compare
+from usage.models import BatchableAgent, Recommendation
+from usage.pricing import price_book
+from usage.queries import Filters, read_consistently
+from usage.recommendations import refresh_recommendations
+from usage.rollups import update_rollups
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+B_SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def by_kind():
+    return {item.kind: item for item in Recommendation.objects.all()}
+
+
+def test_simple_sonnet_requests_to_haiku(record):
+    for _ in range(10):  # short answers, no tools: $0.003 + $0.0015 each on Sonnet, a third on Haiku
+        record({"input_tokens": 1000, "output_tokens": 100})
+    record({"input_tokens": 1000, "output_tokens": 100}, has_tools=True)  # tools: not simple
+    record({"input_tokens": 1000, "output_tokens": 2000})  # long answer: not simple
+    refresh_recommendations(now=NOW + datetime.timedelta(days=1))
+    item = by_kind()["haiku"]
+    # 10 x (0.0045 - 0.0015) = $0.03 over 1 day observed, scaled to 30 days
+    assert item.monthly_saving_usd == Decimal("0.90")
+    assert "10 requests" in item.detail and item.period_days == 1
+
+
+def test_prompt_caching_for_repeated_prefixes(record):
+    for minute in range(5):  # the same 10K-token prefix five times in one hour, no caching
+        record({"input_tokens": 10_000, "output_tokens": 500}, prompt_prefix_hash="abc",
+               occurred_at=NOW + datetime.timedelta(minutes=minute))
+    record({"input_tokens": 10_000, "output_tokens": 500}, prompt_prefix_hash="once")  # never repeats
+    refresh_recommendations(now=NOW + datetime.timedelta(days=1))
+    item = by_kind()["caching"]
+    # 4 reads x 10K x (3 - 0.30) - 1 write x 10K x (3.75 - 3) per million = 0.108 - 0.0075 = $0.1005/day
+    assert item.monthly_saving_usd == Decimal("3.02")  # 0.1005 x 30 = 3.015, rounded half-even
+    assert "1 long prompt prefixes were sent 5 times" in item.detail
+
+
+def test_batch_for_non_interactive_agents(record):
+    record({"input_tokens": 1000, "output_tokens": 1000}, agent="nightly", stream=False)  # $0.018
+    record({"input_tokens": 1000, "output_tokens": 1000}, agent="chat", stream=True)  # interactive
+    record({"input_tokens": 1000, "output_tokens": 1000}, agent="", stream=False)  # no agent
+    refresh_recommendations(now=NOW + datetime.timedelta(days=1))
+    assert by_kind()["batch"].monthly_saving_usd == Decimal("0.27")  # 0.018 x 50% x 30
+    BatchableAgent.objects.create(name="chat")
+    refresh_recommendations(now=NOW + datetime.timedelta(days=1))
+    assert by_kind()["batch"].monthly_saving_usd == Decimal("0.54")
+    assert "chat" in by_kind()["batch"].detail
+
+
+def test_global_profile_instead_of_geo(record):
+    record({"input_tokens": 100_000, "output_tokens": 10_000}, provider_kind="bedrock", model_id="us." + B_SONNET)
+    update_rollups(assume_settled=True)
+    refresh_recommendations(now=NOW + datetime.timedelta(days=1))
+    item = by_kind()["global_profile"]
+    # us.: 0.33 + 0.165 = 0.495; global.: 0.45; saving 0.045 a day -> 1.35 a month
+    assert item.monthly_saving_usd == Decimal("1.35")
+    assert "Sonnet 4.5" in item.title
+
+
+def test_no_traffic_means_no_recommendations():
+    Recommendation.objects.create(kind="haiku", title="stale", detail="", monthly_saving_usd=1, period_days=1,
+                                  computed_at=NOW)
+    assert refresh_recommendations(now=NOW) == {"recommendations": 0}
+    assert not Recommendation.objects.exists()
+
+
+def test_comparison_reprices_the_same_tokens_elsewhere(record):
+    record({"input_tokens": 100_000, "output_tokens": 10_000})  # Anthropic API: 0.30 + 0.15 = 0.45
+    record({"input_tokens": 100_000, "output_tokens": 10_000}, provider_kind="bedrock",
+           model_id="us." + B_SONNET)  # geo: 0.495
+    update_rollups(assume_settled=True)
+    filters = Filters(start=NOW.date(), end=NOW.date())
+    rows = read_consistently(lambda reader: reader.sums(filters, ["provider_kind", "base_model", "scope", "batch",
+                                                                  "long_context"]))
+    result = compare(rows, price_book(), NOW.date())
+    lines = {line["scope"]: line for line in result["lines"]}
+    assert result["recorded"] == Decimal("0.945000")
+    assert lines["standard"]["on_demand"] == Decimal("0.900000")
+    assert lines["global"]["on_demand"] == Decimal("0.900000")
+    assert lines["geo"]["on_demand"] == Decimal("0.990000")
+    assert lines["geo"]["batch"] == Decimal("0.495000")
+    assert lines["geo"]["current"] and lines["standard"]["current"] and not lines["global"]["current"]
+
+
+def test_comparison_leaves_out_models_without_a_price_there(record):
+    record({"input_tokens": 1000}, provider_kind="bedrock", model_id="anthropic.claude-3-5-haiku-20241022-v1:0")
+    update_rollups(assume_settled=True)
+    filters = Filters(start=NOW.date(), end=NOW.date())
+    rows = read_consistently(lambda reader: reader.sums(filters, ["provider_kind", "base_model", "scope", "batch",
+                                                                  "long_context"]))
+    lines = {line["scope"]: line for line in compare(rows, price_book(), NOW.date())["lines"]}
+    assert lines["global"]["missing"] == ["claude-3-5-haiku"]  # no global profile for Haiku 3.5
+    assert lines["standard"]["on_demand"] == Decimal("0.000800")
+
+
+@pytest.fixture
+def catalog(tmp_path, monkeypatch):
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"near_end_of_life_days": 30, "models": {
+        "claude-3-5-haiku-20241022": {"deprecated_on": "2026-10-01", "retires_on": "2026-12-10",
+                                      "bedrock_base_id": "anthropic.claude-3-5-haiku-20241022-v1:0"},
+        "claude-opus-4-1-20250805": {"deprecated_on": "2026-09-01", "retires_on": "2027-06-01"},
+        "claude-sonnet-4-5-20250929": {"retires_on": None},
+        "claude-haiku-4-5-20251001": {"retires_on": "not a date"}}}))
+    monkeypatch.setattr(lifecycle, "catalog_path", lambda: path)
+    return path
+
+
+def test_lifecycle_warnings_show_share_of_traffic_and_cost(record, catalog, member_client):
+    record({"input_tokens": 1000, "output_tokens": 100}, model_id="claude-3-5-haiku-20241022")  # $0.0012
+    record({"input_tokens": 1000, "output_tokens": 100}, model_id="claude-opus-4-1-20250805")  # $0.0225
+    record({"input_tokens": 1000, "output_tokens": 100})  # Sonnet 4.5: $0.0045
+    record({"input_tokens": 1000, "output_tokens": 100})
+    update_rollups(assume_settled=True)
+    rows = [{"base_model": model, "requests": requests, "cost_total": cost} for model, requests, cost in (
+        ("claude-3-5-haiku", 1, Decimal("0.0012")), ("claude-opus-4-1", 1, Decimal("0.0225")),
+        ("claude-sonnet-4-5", 2, Decimal("0.009")))]
+    warnings = lifecycle.lifecycle_warnings(rows, NOW.date())
+    assert [(w["model"], w["state"]) for w in warnings] == [("claude-3-5-haiku", "retiring"),
+                                                           ("claude-opus-4-1", "deprecated")]
+    assert warnings[0]["days_left"] == 20 and warnings[0]["request_share"] == 25
+    assert round(warnings[1]["cost_share"], 1) == Decimal("68.8")  # 0.0225 of 0.0327
+    html = member_client.get(reverse("usage:dashboard"), {"start": "2026-11-20", "end": "2026-11-20"}).content
+    assert b"retires 2026-12-10 (in" in html and reverse("providers:list").encode() in html
+
+
+def test_missing_or_broken_catalog_means_no_warnings(tmp_path, monkeypatch):
+    monkeypatch.setattr(lifecycle, "catalog_path", lambda: tmp_path / "absent.json")
+    rows = [{"base_model": "claude-3-5-haiku", "requests": 1, "cost_total": Decimal(1)}]
+    assert lifecycle.lifecycle_warnings(rows, NOW.date()) == []
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    monkeypatch.setattr(lifecycle, "catalog_path", lambda: broken)
+    assert lifecycle.lifecycle_warnings(rows, NOW.date()) == []

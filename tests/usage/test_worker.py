@@ -1,0 +1,71 @@
+"""A real Celery worker runs the usage tasks end to end: rollups, then a budget alert and its email."""
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.worker, pytest.mark.filterwarnings("ignore::DeprecationWarning:kombu.*"),
+              pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
+                                 reason="runs on a throwaway SQLite database; DATABASE_URL would be written to")]
+
+SETUP = """
+from decimal import Decimal
+from providers.clients.usage import Usage
+from usage.models import Budget
+from usage.services import record_usage
+for _ in range(3):
+    record_usage(provider_name="anthropic-main", provider_kind="anthropic", model_id="claude-haiku-4-5-20251001",
+                 logical_model="haiku", usage=Usage(output_tokens=200_000))  # $1.00 each
+Budget.objects.create(name="Worker test", amount_usd=Decimal("4"), email_recipients="ops@example.test")
+"""
+
+
+def query(database, sql):
+    with sqlite3.connect(database) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def wait_for(check, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_worker_rolls_up_and_sends_the_budget_alert(tmp_path):
+    broker = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "moments_admin.settings", "DEBUG": "1",
+           "CELERY_BROKER_URL": broker, "MOMENTS_VAR_DIR": str(tmp_path / "var"),
+           "SECRET_KEY": "worker-test-secret", "FIELD_ENCRYPTION_KEY": "7DPKOt9bzN4dhTLmyt1RD0VNJBs0Q1LEhdFnV6A8Eo4="}
+    for command in (["manage.py", "migrate", "--noinput", "-v", "0"], ["manage.py", "createcachetable"],
+                    ["manage.py", "shell", "-c", SETUP], ["-m", "celery", "-A", "moments_admin", "purge", "-f"]):
+        subprocess.run([sys.executable, *command], cwd=ROOT, env=env, check=True, capture_output=True)
+    database = tmp_path / "var" / "moments.sqlite3"
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "moments_admin", "worker", "--pool", "solo",
+             "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        sender = Celery("probe", broker=broker)
+        sender.send_task("usage.tasks.update_usage_rollups")
+        assert wait_for(lambda: query(database, "SELECT last_id FROM usage_rollupstate") == [(3,)]), \
+            log_path.read_text()[-3000:]
+        assert query(database, "SELECT SUM(requests), SUM(cost_total) FROM usage_providerdaily") == [(3, 3)]
+        sender.send_task("usage.tasks.check_usage_budgets")  # $3 of $4: the 50% alert, emailed by its own task
+        assert wait_for(lambda: query(database, "SELECT threshold FROM usage_budgetalert "
+                                                "WHERE email_sent_at IS NOT NULL") == [(50,)]), \
+            log_path.read_text()[-3000:]
+        assert 'Budget "Worker test" reached 50%' in log_path.read_text()  # the console email backend
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -1,0 +1,194 @@
+"""Model IDs to priced models, and the cost calculator (Decimal, exact to $0.000001).
+
+A model ID from either provider normalizes to a base model (the Anthropic name
+without its date, e.g. ``claude-sonnet-4-5``) and a scope: ``standard`` on the
+Anthropic API; on Bedrock ``global`` (global. profile), ``geo`` (us./eu./apac./
+jp./... profiles) or ``in_region`` (the base ID). Prices are looked up by
+(provider kind, base model, scope) and the date of the call.
+"""
+import datetime
+import re
+import threading
+import time
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+MICRO = Decimal("0.000001")
+MILLION = Decimal(1_000_000)
+PROVIDER_KINDS = ("anthropic", "bedrock")
+SCOPES = {"anthropic": ("standard",), "bedrock": ("global", "geo", "in_region")}
+GEO_PREFIXES = ("us-gov", "us", "eu", "apac", "jp", "au", "ca")
+ALIASES = {"claude-opus-4-0": "claude-opus-4", "claude-sonnet-4-0": "claude-sonnet-4"}
+_DATE = re.compile(r"-(\d{8}|latest)$")
+_VERSION = re.compile(r"-v\d+(:\d+)?$")
+_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?P<kind>[\w-]+)/(?P<rest>.+)$")
+
+
+def as_utc_date(when):
+    """The UTC date of a datetime (naive ones are taken as UTC), or a date as is."""
+    if isinstance(when, datetime.datetime):
+        if timezone.is_naive(when):
+            return when.date()
+        return when.astimezone(datetime.UTC).date()
+    return when
+
+
+@dataclass(frozen=True)
+class ParsedModel:
+    base_model: str
+    scope: str
+
+
+def normalize_base(name):
+    name = _VERSION.sub("", name.strip().lower())
+    name = _DATE.sub("", name)
+    return ALIASES.get(name, name)
+
+
+def parse_model_id(provider_kind, model_id, profile_mappings=None):
+    """(base model, scope) for a model ID, or None when it cannot be priced.
+
+    `profile_mappings` maps application inference profile ARNs to the model ID
+    they copy; without a mapping such an ARN is unpriced.
+    """
+    model_id = (model_id or "").strip()
+    if not model_id:
+        return None
+    arn = _ARN.match(model_id)
+    if arn:
+        if arn["kind"] in ("foundation-model", "inference-profile"):
+            model_id = arn["rest"]
+        elif arn["kind"] == "application-inference-profile":
+            target = (profile_mappings or {}).get(model_id)
+            return parse_model_id(provider_kind, target) if target and not target.startswith("arn:") else None
+        else:  # provisioned throughput and the like are billed by the hour, not by token
+            return None
+    scope = "in_region"
+    head, _, rest = model_id.partition(".")
+    if rest.startswith("anthropic.") and (head in GEO_PREFIXES or head == "global"):
+        scope = "global" if head == "global" else "geo"
+        model_id = rest
+    if model_id.startswith("anthropic."):
+        model_id = model_id[len("anthropic."):]
+    elif provider_kind == "bedrock" and "." in model_id:
+        return None  # another vendor's model on Bedrock
+    base = normalize_base(model_id)
+    if not base.startswith("claude-"):
+        return None
+    return ParsedModel(base, "standard" if provider_kind == "anthropic" else scope)
+
+
+@dataclass(frozen=True)
+class Cost:
+    input: Decimal
+    output: Decimal
+    cache_write: Decimal
+    cache_read: Decimal
+    total: Decimal
+    cache_savings: Decimal  # net: reads below the input price minus the write premium
+    long_context: bool
+
+
+def _q(value):
+    return value.quantize(MICRO, rounding=ROUND_HALF_UP)
+
+
+def compute_cost(price, usage, *, batch=False, long_context=None):
+    """The cost of one call. `price` has the ModelPrice fields; `usage` is a providers Usage.
+
+    Every token kind has its own rate: uncached input, output, 5-minute and
+    1-hour cache writes and cache reads (usage.input_tokens excludes cached
+    tokens, so nothing is counted twice). Above the long-context threshold (on
+    total input, cache included) the whole request uses the long-context rates,
+    with cache rates scaled the same way. Batch takes its discount off every kind.
+    For summed usage pass `long_context` explicitly (the threshold is per request).
+    """
+    if long_context is None:
+        long_context = bool(price.long_context_threshold and usage.total_input_tokens > price.long_context_threshold)
+    long_context = bool(long_context and price.long_context_input is not None)
+    rate_in, rate_out = Decimal(price.input), Decimal(price.output)
+    scale = Decimal(1)
+    if long_context:
+        scale = Decimal(price.long_context_input) / rate_in if rate_in else Decimal(1)
+        rate_in = Decimal(price.long_context_input)
+        rate_out = Decimal(price.long_context_output if price.long_context_output is not None else price.output)
+    rate_w5 = Decimal(price.cache_write_5m) * scale
+    rate_w1h = Decimal(price.cache_write_1h) * scale
+    rate_read = Decimal(price.cache_read) * scale
+    factor = (Decimal(1) - Decimal(price.batch_discount)) if batch else Decimal(1)
+
+    exact = {
+        "input": usage.input_tokens * rate_in * factor / MILLION,
+        "output": usage.output_tokens * rate_out * factor / MILLION,
+        "cache_write": (usage.cache_write_5m_tokens * rate_w5 + usage.cache_write_1h_tokens * rate_w1h)
+        * factor / MILLION,
+        "cache_read": usage.cache_read_tokens * rate_read * factor / MILLION,
+    }
+    total = _q(sum(exact.values()))
+    parts = {kind: _q(value) for kind, value in exact.items()}
+    # Rounded parts may miss the rounded total by a micro-dollar or two: the
+    # largest part absorbs it, so the split by kind always adds up to the total.
+    largest = max(exact, key=lambda kind: exact[kind])
+    parts[largest] += total - sum(parts.values())
+    savings = (usage.cache_read_tokens * (rate_in - rate_read)
+               - usage.cache_write_5m_tokens * (rate_w5 - rate_in)
+               - usage.cache_write_1h_tokens * (rate_w1h - rate_in)) * factor / MILLION
+    return Cost(total=total, cache_savings=_q(savings), long_context=long_context, **parts)
+
+
+class PriceBook:
+    """All prices and profile mappings in memory, for lookups without a query per call."""
+
+    def __init__(self, prices, mappings):
+        self._prices = {}
+        for price in prices:
+            key = (price.provider_kind, price.base_model, price.scope)
+            self._prices.setdefault(key, []).append(price)
+        for entries in self._prices.values():
+            entries.sort(key=lambda price: price.effective_from, reverse=True)
+        self.mappings = dict(mappings)
+
+    @classmethod
+    def load(cls):
+        from usage.models import ModelPrice, ProfileMapping
+
+        return cls(list(ModelPrice.objects.all()), ProfileMapping.objects.values_list("arn", "model_id"))
+
+    def parse(self, provider_kind, model_id):
+        return parse_model_id(provider_kind, model_id, self.mappings)
+
+    def price_for(self, provider_kind, base_model, scope, when=None):
+        """The price in force on the date of `when` (UTC), or None."""
+        day = as_utc_date(when or timezone.now())
+        for price in self._prices.get((provider_kind, base_model, scope), ()):
+            if price.effective_from <= day:
+                return price
+        return None
+
+    def scopes_for(self, provider_kind, base_model):
+        return {scope for (kind, base, scope) in self._prices if kind == provider_kind and base == base_model}
+
+
+_cache = {"book": None, "loaded": 0.0}
+_lock = threading.Lock()
+BOOK_TTL_SECONDS = 30.0
+
+
+def price_book(max_age=BOOK_TTL_SECONDS):
+    """The process-wide PriceBook, reloaded after `max_age` seconds or an edit in this process.
+
+    Another process sees a price edit within `max_age` seconds; records it
+    priced meanwhile are corrected by a recompute of that period.
+    """
+    with _lock:
+        if _cache["book"] is None or time.monotonic() - _cache["loaded"] > max_age:
+            _cache["book"] = PriceBook.load()
+            _cache["loaded"] = time.monotonic()
+        return _cache["book"]
+
+
+def forget_price_book(**kwargs):
+    with _lock:
+        _cache["book"] = None

@@ -1,0 +1,179 @@
+"""The entry points other code calls: record_usage (after every provider call) and is_key_blocked.
+
+record_usage is on the request path, so it does one INSERT and nothing else:
+the price comes from an in-memory price book, and rollups are built from new
+rows by rollups.update_rollups() (a Celery beat task) in set-based statements.
+See docs/usage.md for why rollups are not updated on write. With the setting
+USAGE_WRITE_BUFFER the INSERT is replaced by a write-behind buffer (ingest.py).
+"""
+import datetime
+import functools
+import threading
+import time
+
+import psycopg
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models.base import ModelState
+from django.utils import timezone
+
+from usage.ingest import usage_buffer
+from usage.models import Budget, UsageRecord
+from usage.pricing import PROVIDER_KINDS, compute_cost, price_book
+
+PURPOSES = ("gateway", "test", "health", "wizard", "demo")
+_LIMITS = {field.name: field.max_length for field in UsageRecord._meta.get_fields()
+           if getattr(field, "max_length", None)}
+
+
+def _text(name, value):
+    return (value or "")[: _LIMITS[name]]
+
+
+def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage, status="ok", purpose="gateway",
+                 latency_ms=None, ttft_ms=None, gateway_key=None, agent=None, batch=False, stream=False,
+                 has_tools=False, region=None, request_id=None, prompt_prefix_hash=None, occurred_at=None,
+                 is_demo=False):
+    """Store one provider call with its cost, priced with the price in force at occurred_at.
+
+    A model without a price is stored with NULL costs (flagged unpriced), never 0.
+    Raises ValueError on arguments that can only come from a programming error.
+    """
+    if provider_kind not in PROVIDER_KINDS:
+        raise ValueError(f"provider_kind must be one of {PROVIDER_KINDS}, not {provider_kind!r}.")
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}.")
+    counts = (usage.input_tokens, usage.output_tokens, usage.cache_write_5m_tokens, usage.cache_write_1h_tokens,
+              usage.cache_read_tokens)
+    if any(count < 0 for count in counts):
+        raise ValueError(f"Token counts cannot be negative: {usage}.")
+    occurred_at = occurred_at or timezone.now()
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at, datetime.UTC)
+    status = getattr(status, "value", status) or "ok"
+
+    book = price_book()
+    parsed = book.parse(provider_kind, model_id)
+    price = book.price_for(provider_kind, parsed.base_model, parsed.scope, occurred_at) if parsed else None
+    cost = compute_cost(price, usage, batch=batch) if price else None
+    values = {
+        "occurred_at": occurred_at,
+        "provider_name": _text("provider_name", provider_name),
+        "provider_kind": provider_kind,
+        "model_id": _text("model_id", model_id),
+        "base_model": _text("base_model", parsed.base_model if parsed else model_id),
+        "scope": parsed.scope if parsed else "",
+        "logical_model": _text("logical_model", logical_model),
+        "purpose": purpose,
+        "status": _text("status", status),
+        "gateway_key": _text("gateway_key", gateway_key),
+        "agent": _text("agent", agent),
+        "region": _text("region", region),
+        "request_id": _text("request_id", request_id),
+        "prompt_prefix_hash": _text("prompt_prefix_hash", prompt_prefix_hash),
+        "batch": bool(batch), "stream": bool(stream), "has_tools": bool(has_tools), "is_demo": bool(is_demo),
+        "long_context": bool(cost and cost.long_context),
+        "latency_ms": latency_ms, "ttft_ms": ttft_ms,
+        "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+        "cache_write_5m_tokens": usage.cache_write_5m_tokens, "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "price_id": price.pk if price else None,
+        "cost_input": cost and cost.input, "cost_output": cost and cost.output,
+        "cost_cache_write": cost and cost.cache_write, "cost_cache_read": cost and cost.cache_read,
+        "cost_total": cost and cost.total, "cache_savings": cost and cost.cache_savings,
+    }
+    if settings.USAGE_WRITE_BUFFER:
+        usage_buffer(_COLUMNS, _TABLE, settings).add(values)
+        return _unsaved(values)
+    return _insert(values)
+
+
+_FIELDS = [field for field in UsageRecord._meta.concrete_fields if not field.primary_key]
+_ATTNAMES = [field.attname for field in _FIELDS]
+_COLUMNS = [field.column for field in _FIELDS]
+_TABLE = UsageRecord._meta.db_table
+
+
+@functools.cache
+def _insert_sql(vendor, returning):
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _FIELDS)
+    sql = f"INSERT INTO {quote(UsageRecord._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_FIELDS))})"
+    return sql + (f" RETURNING {quote('id')}" if returning else "")
+
+
+def _insert(values):
+    """One INSERT with a prebuilt statement: the ORM's per-call SQL compilation costs more
+    than the database round trip here, and this runs after every provider call."""
+    db = connections[DEFAULT_DB_ALIAS]  # resolve the thread's connection once
+    if db.in_atomic_block:
+        # Inside the caller's transaction: a savepoint, so a failed insert (which the choke
+        # point logs and swallows) cannot leave that transaction unusable.
+        with transaction.atomic(using=db.alias):
+            return _insert_on(db, values)
+    return _insert_on(db, values)
+
+
+def _insert_on(db, values):
+    ordered = [values[name] for name in _ATTNAMES]
+    if db.vendor == "postgresql":
+        # Server-side parameter binding on Django's own connection (same transaction):
+        # about half the client CPU of Django's client-side binding cursor.
+        db.ensure_connection()
+        raw = psycopg.Cursor(db.connection)
+        cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+        with cursor:  # Django's wrapper: error translation, execute_wrappers, query logging
+            cursor.execute(_insert_sql(db.vendor, True), ordered)
+            pk = cursor.fetchone()[0]
+    else:
+        params = [db.ops.adapt_datetimefield_value(value) if name == "occurred_at" else value
+                  for name, value in zip(_ATTNAMES, ordered, strict=True)]
+        returning = db.features.can_return_columns_from_insert
+        with db.cursor() as cursor:
+            cursor.execute(_insert_sql(db.vendor, returning), params)
+            pk = cursor.fetchone()[0] if returning else db.ops.last_insert_id(cursor, _TABLE, "id")
+    record = _unsaved(values)
+    record.id = pk
+    record._state.adding, record._state.db = False, db.alias
+    return record
+
+
+def _unsaved(values):
+    """The instance as from_db() would build it, without Model.__init__'s per-field work
+    (UsageRecord has no init signals and no field defaults left to apply)."""
+    record = UsageRecord.__new__(UsageRecord)
+    record.__dict__.update(values, id=None)
+    record._state = ModelState()
+    return record
+
+
+_blocked = {"keys": frozenset(), "month": None, "loaded": 0.0}
+_blocked_lock = threading.Lock()
+BLOCKED_TTL_SECONDS = 5.0
+
+
+def month_start(today=None):
+    today = today or timezone.now().astimezone(datetime.UTC).date()
+    return today.replace(day=1)
+
+
+def is_key_blocked(gateway_key):
+    """True when a hard-stop budget for this key reached 100% this month.
+
+    Reads a set refreshed at most every few seconds (one small query), so it
+    can run on every gateway request; budgets.check_budgets() sets the blocks.
+    """
+    if not gateway_key:
+        return False
+    with _blocked_lock:
+        month = month_start()
+        if _blocked["month"] != month or time.monotonic() - _blocked["loaded"] > BLOCKED_TTL_SECONDS:
+            _blocked["keys"] = frozenset(Budget.objects.filter(
+                active=True, hard_stop=True, scope="key", blocked_month=month).values_list("gateway_key", flat=True))
+            _blocked["month"], _blocked["loaded"] = month, time.monotonic()
+        return gateway_key in _blocked["keys"]
+
+
+def forget_blocked_keys(**kwargs):
+    with _blocked_lock:
+        _blocked["month"] = None

@@ -1,0 +1,66 @@
+"""Celery tasks: thin wrappers that take ids and return a short summary."""
+import logging
+
+from celery import shared_task
+from celery.signals import worker_process_shutdown
+from django.utils import timezone
+
+from usage import budgets, notify, recommendations, recompute, rollups
+from usage.ingest import flush_usage_buffer
+from usage.models import BudgetAlert
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def update_usage_rollups():
+    return rollups.update_rollups()
+
+
+@shared_task(ignore_result=True)
+def check_usage_budgets():
+    return budgets.check_budgets()
+
+
+@shared_task(ignore_result=True)
+def refresh_usage_recommendations():
+    return recommendations.refresh_recommendations()
+
+
+@shared_task(ignore_result=True)
+def recompute_usage_costs(job_id):
+    return recompute.run_job(job_id)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def send_budget_alert_email(alert_id):
+    alert = BudgetAlert.objects.select_related("budget").filter(id=alert_id).first()
+    if alert is None or alert.email_sent_at:
+        return "nothing to send"
+    try:
+        notify.send_email(alert)
+    except OSError as error:
+        BudgetAlert.objects.filter(id=alert_id).update(last_error=f"email: {error}")
+        raise
+    BudgetAlert.objects.filter(id=alert_id).update(email_sent_at=timezone.now())
+    return f"emailed {len(alert.budget.recipient_list)} recipient(s)"
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def send_budget_alert_webhook(alert_id):
+    alert = BudgetAlert.objects.select_related("budget").filter(id=alert_id).first()
+    if alert is None or alert.webhook_sent_at or not alert.budget.webhook_url:
+        return "nothing to send"
+    try:
+        status = notify.post_webhook(alert)
+    except OSError as error:
+        BudgetAlert.objects.filter(id=alert_id).update(last_error=f"webhook: {error}")
+        raise
+    BudgetAlert.objects.filter(id=alert_id).update(webhook_sent_at=timezone.now())
+    return f"webhook answered {status}"
+
+
+@worker_process_shutdown.connect
+def _flush_usage_buffer(**kwargs):
+    """A worker process exits: write the usage it buffered (USAGE_WRITE_BUFFER)."""
+    flush_usage_buffer()
