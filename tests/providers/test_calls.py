@@ -7,7 +7,7 @@ from providers.fakes import Fault
 from tests.fake_providers import anthropic_settings, bedrock_settings, model_calls
 from usage.models import UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 HELLO = {"model": "haiku", "max_tokens": 32, "messages": [{"role": "user", "content": "Hello"}]}
 
 

@@ -15,7 +15,7 @@ from tests.providers.conftest import (
     make_bedrock,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_env")]
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke, pytest.mark.usefixtures("aws_env")]
 
 READ_PAGES = ["providers:list", "providers:environment", "providers:claude-code", "providers:config",
               "providers:revisions", "providers:status", "providers:migration"]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from usage.models import Budget, ModelPrice, ProfileMapping, RecomputeJob
 from usage.rollups import update_rollups
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 TODAY = datetime.datetime.now(datetime.UTC).replace(hour=1, minute=0, second=0, microsecond=0)
 
 
