@@ -158,6 +158,12 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         # Accepted an empty request: the permission is there, whatever the service thought of it.
         return ProviderError(ErrorKind.INVALID_REQUEST, "probe accepted", provider=self.kind)
 
+    def capabilities(self, model_id):
+        capabilities = super().capabilities(model_id)
+        # CountTokens is an AWS API call: it needs SigV4, not a Bedrock API key.
+        capabilities.token_counting = not self.credentials.uses_bearer_token
+        return capabilities
+
     def count_tokens(self, request):
         if self.credentials.uses_bearer_token:
             raise ProviderError(ErrorKind.UNSUPPORTED, "Token counting on Bedrock needs SigV4 credentials.",

@@ -84,6 +84,10 @@ def test_bedrock_api_key_as_bearer_token(bedrock_fake):
     assert client.identity().key_hint.endswith(BEDROCK_API_KEY[-4:])
     checks = client.check_permissions([HAIKU_US])
     assert all(c.allowed for c in checks)
+    assert not client.capabilities(HAIKU_US).token_counting
+    with pytest.raises(ProviderError) as unsupported:
+        client.count_tokens(HELLO)
+    assert unsupported.value.kind is ErrorKind.UNSUPPORTED
     assert "bedrock:CallWithBearerToken" in {c.action for c in checks}
     with pytest.raises(ProviderError) as caught:
         get_client(dataclasses.replace(settings, bedrock_api_key="bedrock-api-key-wrong")).identity()

@@ -189,3 +189,21 @@ def test_count_tokens(provider):
     short = client.count_tokens(HELLO)
     longer = client.count_tokens({**HELLO, "messages": [{"role": "user", "content": "Hello there " * 100}]})
     assert 0 < short < longer
+
+
+def test_health_check_is_a_one_token_request(provider):
+    kind, fake, settings = provider
+    result = get_client(settings()).check_health()
+    assert result.usage.output_tokens <= 1
+    [call] = model_calls(fake)
+    assert call.json["max_tokens"] == 1
+
+
+def test_capabilities_differ_where_the_providers_do(provider):
+    kind, fake, settings = provider
+    client = get_client(settings())
+    sonnet = client.capabilities(client.resolve_model("sonnet"))
+    assert sonnet.prompt_caching and sonnet.extended_thinking and sonnet.token_counting
+    assert sonnet.batch is (kind == "anthropic")  # the SDK refuses batches on Bedrock
+    assert sonnet.guardrails is (kind == "bedrock")
+    assert not client.capabilities(client.resolve_model("claude-3-5-haiku-20241022")).extended_thinking
