@@ -1,13 +1,13 @@
 """A real Celery worker runs the usage tasks end to end: rollups, then a budget alert and its email."""
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from celery import Celery
+
+from tests.celery_worker import running_worker, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.filterwarnings("ignore::DeprecationWarning:kombu.*"),
@@ -42,20 +42,10 @@ def wait_for(check, timeout=90):
 
 def test_worker_rolls_up_and_sends_the_budget_alert(tmp_path):
     broker = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "moments_admin.settings", "DEBUG": "1",
-           "CELERY_BROKER_URL": broker, "MOMENTS_VAR_DIR": str(tmp_path / "var"),
-           "SECRET_KEY": "worker-test-secret", "FIELD_ENCRYPTION_KEY": "7DPKOt9bzN4dhTLmyt1RD0VNJBs0Q1LEhdFnV6A8Eo4="}
-    for command in (["manage.py", "migrate", "--noinput", "-v", "0"], ["manage.py", "createcachetable"],
-                    ["manage.py", "shell", "-c", SETUP], ["-m", "celery", "-A", "moments_admin", "purge", "-f"]):
-        subprocess.run([sys.executable, *command], cwd=ROOT, env=env, check=True, capture_output=True)
+    env = worker_env(tmp_path, broker, setup_code=SETUP)
     database = tmp_path / "var" / "moments.sqlite3"
     log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "moments_admin", "worker", "--pool", "solo",
-             "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with running_worker(env, log_path):
         sender = Celery("probe", broker=broker)
         sender.send_task("usage.tasks.update_usage_rollups")
         assert wait_for(lambda: query(database, "SELECT last_id FROM usage_rollupstate") == [(3,)]), \
@@ -66,6 +56,3 @@ def test_worker_rolls_up_and_sends_the_budget_alert(tmp_path):
                                                 "WHERE email_sent_at IS NOT NULL") == [(50,)]), \
             log_path.read_text()[-3000:]
         assert 'Budget "Worker test" reached 50%' in log_path.read_text()  # the console email backend
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
