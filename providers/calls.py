@@ -34,20 +34,27 @@ def client_for(settings):
 def create_message(provider, request, *, purpose="gateway", gateway_key=None, agent=None):
     settings = settings_of(provider)
     started = time.monotonic()
-    model_id = str(request.get("model", ""))
+    client = None
     try:
         client = client_for(settings)
-        model_id = client.resolve_model(request["model"])
         result = client.create_message(request)
     except ProviderError as error:
-        _record(settings, request, model_id, Usage(), error.kind.value, purpose, gateway_key, agent,
-                latency_ms=(time.monotonic() - started) * 1000, request_id=error.request_id)
+        _record(settings, request, _model_id_for_failure(client, request), Usage(), error.kind.value, purpose,
+                gateway_key, agent, latency_ms=(time.monotonic() - started) * 1000, request_id=error.request_id)
         _note_failure(settings, error)
         raise
     _record(settings, request, result.model_id, result.usage, "ok", purpose, gateway_key, agent,
             latency_ms=result.latency_ms, request_id=result.request_id)
     health.record_success(settings.name)
     return result
+
+
+def _model_id_for_failure(client, request):
+    """The provider model ID the failed call was for, or the requested name when it did not resolve."""
+    try:
+        return client.resolve_model(request["model"])
+    except (ProviderError, AttributeError, KeyError):
+        return str(request.get("model", ""))
 
 
 def stream_message(provider, request, *, purpose="gateway", gateway_key=None, agent=None):

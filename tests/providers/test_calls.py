@@ -1,4 +1,6 @@
 """The choke point: usage is recorded for every call, and failover fires only when it should."""
+import dataclasses
+
 import pytest
 
 from providers import calls, health
@@ -88,3 +90,12 @@ def test_open_circuit_is_skipped_while_another_provider_is_healthy(primary, seco
     assert len(model_calls(bedrock_fake)) == before  # not even tried
     health.record_success("bedrock-primary")
     assert not health.is_open("bedrock-primary")
+
+
+def test_a_call_that_fails_before_resolving_is_recorded_under_the_requested_name(secondary):
+    no_key = dataclasses.replace(secondary, api_key=None)
+    with pytest.raises(ProviderError) as caught:
+        calls.create_message(no_key, HELLO, purpose="test")
+    assert caught.value.kind is ErrorKind.CONFIGURATION
+    record = UsageRecord.objects.get()
+    assert (record.model_id, record.status, record.cost_total) == ("haiku", "configuration", None)
