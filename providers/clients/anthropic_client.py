@@ -1,4 +1,5 @@
 """The Anthropic API through the official SDK (anthropic.Anthropic)."""
+import logging
 import time
 
 from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
@@ -9,6 +10,7 @@ from providers.clients.retry import call_with_retries
 from providers.clients.streaming import SdkMessageStream
 from providers.clients.usage import Usage
 
+log = logging.getLogger(__name__)
 MIN_THINKING_BUDGET = 1024
 
 
@@ -51,6 +53,17 @@ def cap_request(request, settings):
     return capped
 
 
+_warned = set()
+
+
+def warn_lifecycle(resolution):
+    """Flag a deprecated or near-end-of-life model when it is used (once per process and model)."""
+    if resolution.lifecycle_status != "active" and resolution.model_id not in _warned:
+        _warned.add(resolution.model_id)
+        log.warning("%s is %s: %s Remap the logical name to a current model.", resolution.model_id,
+                    resolution.lifecycle_status.replace("_", " "), resolution.lifecycle_message)
+
+
 class SdkClientMixin:
     """What both providers share: both speak Messages through the anthropic SDK."""
 
@@ -59,17 +72,22 @@ class SdkClientMixin:
     def _sdk(self):
         raise NotImplementedError
 
+    def resolve_model(self, model):
+        return self.resolution(model).model_id
+
     def _prepare(self, request):
         request = cap_request(request, self.settings)
-        model_id = self.resolve_model(request["model"])
-        return {**request, "model": model_id}, model_id
+        resolution = self.resolution(request["model"])
+        warn_lifecycle(resolution)
+        return {**request, "model": resolution.model_id}, resolution
 
     def _extra(self):
         betas = self.settings.beta_flags
         return {"extra_headers": {"anthropic-beta": ",".join(betas)}} if betas else {}
 
     def create_message(self, request):
-        body, model_id = self._prepare(request)
+        body, resolution = self._prepare(request)
+        model_id = resolution.model_id
         body.pop("stream", None)
         started = time.monotonic()
 
@@ -90,10 +108,12 @@ class SdkClientMixin:
             request_id=raw.headers.get("request-id") or raw.headers.get("x-amzn-requestid"),
             latency_ms=(time.monotonic() - started) * 1000,
             attempts=attempts,
+            lifecycle_message=resolution.lifecycle_message,
         )
 
     def stream_message(self, request):
-        body, model_id = self._prepare(request)
+        body, resolution = self._prepare(request)
+        model_id = resolution.model_id
         body.pop("stream", None)
 
         def open_stream():
@@ -102,8 +122,10 @@ class SdkClientMixin:
             except Exception as exc:
                 raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
 
-        return SdkMessageStream(open_stream, self.settings.retry, provider=self.kind, model_id=model_id,
-                                region=self.region)
+        stream = SdkMessageStream(open_stream, self.settings.retry, provider=self.kind, model_id=model_id,
+                                  region=self.region)
+        stream.lifecycle_message = resolution.lifecycle_message
+        return stream
 
     def capabilities(self, model_id):
         model = load_catalog().model(model_id)
@@ -141,11 +163,12 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
             self._client = anthropic.Anthropic(**options)
         return self._client
 
-    def resolve_model(self, model):
-        return resolve_model_id(model, self.kind, mapping=self.settings.model_mapping).model_id
+    def resolution(self, model):
+        return resolve_model_id(model, self.kind, mapping=self.settings.model_mapping)
 
     def count_tokens(self, request):
-        body, model_id = self._prepare(request)
+        body, resolution = self._prepare(request)
+        model_id = resolution.model_id
         for key in ("max_tokens", "stream", "metadata", "stop_sequences", "temperature", "top_p", "top_k"):
             body.pop(key, None)
         try:

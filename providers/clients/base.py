@@ -72,6 +72,7 @@ class MessageResult:
     request_id: str | None = None
     latency_ms: float = 0.0
     attempts: int = 1
+    lifecycle_message: str = ""  # set when the model is deprecated or near its end of life
 
 
 @dataclass
@@ -120,6 +121,7 @@ class MessageStream(abc.ABC):
     ttft_ms: float | None = None
     model_id: str = ""
     attempts: int = 1
+    lifecycle_message: str = ""
 
     def __init__(self):
         self._started = time.monotonic()

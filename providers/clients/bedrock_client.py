@@ -2,6 +2,7 @@
 import logging
 import time
 import urllib.parse
+from dataclasses import replace
 
 from providers.clients.anthropic_client import SdkClientMixin, http_client, key_hint
 from providers.clients.aws_credentials import AwsCredentials, credential_error
@@ -58,14 +59,41 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         return self._client
 
     # --- model translation -------------------------------------------------
-    def resolve_model(self, model):
-        return self.resolution(model).model_id
-
     def resolution(self, model):
         s = self.settings
-        return resolve_model_id(model, self.kind, region=self.region, geo_preference=s.geo_preference,
-                                mapping=s.model_mapping, available=self._availability(),
-                                inference_profile=s.inference_profile)
+        resolution = resolve_model_id(model, self.kind, region=self.region, geo_preference=s.geo_preference,
+                                      mapping=s.model_mapping, available=self._availability(),
+                                      inference_profile=s.inference_profile)
+        if resolution.scope == "custom" and not self.credentials.uses_bearer_token:
+            resolution = self._with_profile_target(resolution)
+        return resolution
+
+    def _with_profile_target(self, resolution):
+        """An operator's profile ID or application profile ARN: ask Bedrock which model it routes to."""
+        try:
+            models = self.profile_models(resolution.model_id)
+        except ProviderError as error:
+            if error.kind is ErrorKind.MODEL_NOT_AVAILABLE:
+                return replace(resolution, available=False, note=f"Inference profile {resolution.model_id} "
+                                                                 f"does not exist in {self.region}.")
+            return resolution  # e.g. no bedrock:GetInferenceProfile: keep what the catalog says
+        model = load_catalog().model(models[0]) if models else None
+        return replace(resolution, available=True, base_model_id=models[0] if models else None,
+                       catalog_key=model.key if model else None)
+
+    def profile_models(self, profile_id):
+        """Foundation model IDs behind an inference profile (GetInferenceProfile), cached like availability."""
+        cache_key = f"bedrock-profile:{self.region}:{profile_id}"
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
+        try:
+            answer = self._control().get_inference_profile(inferenceProfileIdentifier=profile_id)
+        except Exception as exc:
+            raise _aws_error(exc, self.settings.aws_profile) from exc
+        models = [m["modelArn"].rsplit("/", 1)[-1] for m in answer.get("models", [])]
+        self._cache.set(cache_key, models, AVAILABILITY_TTL)
+        return models
 
     def _availability(self):
         """IDs callable here per the control plane, or None (use the catalog) when it cannot be asked."""
@@ -170,8 +198,8 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                                 provider=self.kind)
         import json
 
-        body, model_id = self._prepare(request)
-        base_id = self.resolution(request["model"]).base_model_id or model_id
+        body, resolution = self._prepare(request)
+        base_id = resolution.base_model_id or resolution.model_id
         invoke_body = {k: v for k, v in body.items() if k not in ("model", "stream")}
         invoke_body.setdefault("anthropic_version", "bedrock-2023-05-31")
         runtime = self.credentials.client("bedrock-runtime", self.settings.endpoint_url)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from providers.clients.catalog import CATALOG_PATH, Catalog
 from usage import lifecycle
 from usage.comparison import compare
 from usage.models import BatchableAgent, Recommendation
@@ -107,19 +108,22 @@ def test_comparison_leaves_out_models_without_a_price_there(record):
 
 
 @pytest.fixture
-def catalog(tmp_path, monkeypatch):
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps({"near_end_of_life_days": 30, "models": {
-        "claude-3-5-haiku-20241022": {"deprecated_on": "2026-10-01", "retires_on": "2026-12-10",
-                                      "bedrock_base_id": "anthropic.claude-3-5-haiku-20241022-v1:0"},
-        "claude-opus-4-1-20250805": {"deprecated_on": "2026-09-01", "retires_on": "2027-06-01"},
-        "claude-sonnet-4-5-20250929": {"retires_on": None},
-        "claude-haiku-4-5-20251001": {"retires_on": "not a date"}}}))
-    monkeypatch.setattr(lifecycle, "catalog_path", lambda: path)
-    return path
+def catalog(monkeypatch):
+    """The shipped catalog with dates relative to today, so the test never expires."""
+    today = datetime.date.today()
+    data = json.loads(CATALOG_PATH.read_text())
+    data["models"]["claude-3-5-haiku-20241022"].update(
+        deprecated=True, retires_on=(today + datetime.timedelta(days=20)).isoformat())
+    data["models"]["claude-opus-4-1-20250805"].update(
+        deprecated=True, retires_on=(today + datetime.timedelta(days=200)).isoformat())
+    data["models"]["claude-sonnet-4-5-20250929"].update(deprecated=False, retires_on=None)
+    patched = Catalog(data)
+    monkeypatch.setattr(lifecycle, "load_catalog", lambda: patched)
+    return patched
 
 
 def test_lifecycle_warnings_show_share_of_traffic_and_cost(record, catalog, member_client):
+    today = datetime.date.today()
     record({"input_tokens": 1000, "output_tokens": 100}, model_id="claude-3-5-haiku-20241022")  # $0.0012
     record({"input_tokens": 1000, "output_tokens": 100}, model_id="claude-opus-4-1-20250805")  # $0.0225
     record({"input_tokens": 1000, "output_tokens": 100})  # Sonnet 4.5: $0.0045
@@ -128,20 +132,19 @@ def test_lifecycle_warnings_show_share_of_traffic_and_cost(record, catalog, memb
     rows = [{"base_model": model, "requests": requests, "cost_total": cost} for model, requests, cost in (
         ("claude-3-5-haiku", 1, Decimal("0.0012")), ("claude-opus-4-1", 1, Decimal("0.0225")),
         ("claude-sonnet-4-5", 2, Decimal("0.009")))]
-    warnings = lifecycle.lifecycle_warnings(rows, NOW.date())
+    warnings = lifecycle.lifecycle_warnings(rows, today)
     assert [(w["model"], w["state"]) for w in warnings] == [("claude-3-5-haiku", "retiring"),
                                                            ("claude-opus-4-1", "deprecated")]
     assert warnings[0]["days_left"] == 20 and warnings[0]["request_share"] == 25
     assert round(warnings[1]["cost_share"], 1) == Decimal("68.8")  # 0.0225 of 0.0327
     html = member_client.get(reverse("usage:dashboard"), {"start": "2026-11-20", "end": "2026-11-20"}).content
-    assert b"retires 2026-12-10 (in" in html and reverse("providers:list").encode() in html
+    retires = (today + datetime.timedelta(days=20)).isoformat()
+    assert f"retires {retires} (in 20 days)".encode() in html and reverse("providers:list").encode() in html
 
 
-def test_missing_or_broken_catalog_means_no_warnings(tmp_path, monkeypatch):
-    monkeypatch.setattr(lifecycle, "catalog_path", lambda: tmp_path / "absent.json")
-    rows = [{"base_model": "claude-3-5-haiku", "requests": 1, "cost_total": Decimal(1)}]
-    assert lifecycle.lifecycle_warnings(rows, NOW.date()) == []
-    broken = tmp_path / "broken.json"
-    broken.write_text("{not json")
-    monkeypatch.setattr(lifecycle, "catalog_path", lambda: broken)
-    assert lifecycle.lifecycle_warnings(rows, NOW.date()) == []
+def test_retired_models_and_models_outside_the_catalog(catalog):
+    later = datetime.date.today() + datetime.timedelta(days=30)
+    rows = [{"base_model": "claude-3-5-haiku", "requests": 1, "cost_total": Decimal(1)},
+            {"base_model": "claude-unknown-9", "requests": 5, "cost_total": Decimal(1)}]
+    assert [(w["model"], w["state"]) for w in lifecycle.lifecycle_warnings(rows, later)] == \
+        [("claude-3-5-haiku", "retired")]

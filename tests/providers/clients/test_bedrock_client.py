@@ -212,3 +212,19 @@ def test_https_endpoint_with_a_private_ca():
         assert client.create_message(HELLO).usage.output_tokens > 0
         assert client.identity().account == "123456789012"
         assert client.count_tokens(HELLO) > 0
+
+
+def test_custom_profile_arn_resolves_to_its_model_through_get_inference_profile(bedrock_fake):
+    arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{HAIKU_US}"
+    client = get_client(bedrock_settings(bedrock_fake, inference_profile=arn))
+    resolution = client.resolution("sonnet")
+    assert (resolution.model_id, resolution.scope) == (arn, "custom")
+    assert resolution.base_model_id == "anthropic.claude-haiku-4-5-20251001-v1:0"  # what the profile routes to
+    assert resolution.catalog_key == "claude-haiku-4-5-20251001" and resolution.available
+    assert client.create_message({**HELLO, "model": "sonnet"}).model_id == arn
+
+
+def test_unknown_profile_is_reported_unavailable(bedrock_fake):
+    arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/doesnotexist"
+    resolution = get_client(bedrock_settings(bedrock_fake, inference_profile=arn)).resolution("haiku")
+    assert resolution.available is False and "does not exist" in resolution.note

@@ -1,6 +1,10 @@
 """The same calling code against both providers: same shapes, same usage record, same error kinds."""
+import datetime as dt
+import json
+
 import pytest
 
+from providers.clients import anthropic_client, catalog
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.registry import get_client
 from providers.clients.usage import Usage
@@ -207,3 +211,21 @@ def test_capabilities_differ_where_the_providers_do(provider):
     assert sonnet.batch is (kind == "anthropic")  # the SDK refuses batches on Bedrock
     assert sonnet.guardrails is (kind == "bedrock")
     assert not client.capabilities(client.resolve_model("claude-3-5-haiku-20241022")).extended_thinking
+
+
+def test_a_model_near_its_end_of_life_is_flagged_when_used(provider, caplog, monkeypatch):
+    kind, fake, settings = provider
+    soon = dt.date.today() + dt.timedelta(days=10)  # independent of the real calendar
+    data = json.loads(catalog.CATALOG_PATH.read_text())
+    data["models"]["claude-sonnet-4-20250514"]["retires_on"] = soon.isoformat()
+    monkeypatch.setattr(catalog, "load_catalog", lambda: catalog.Catalog(data))
+    monkeypatch.setattr(anthropic_client, "_warned", set())
+    client = get_client(settings(model_mapping={"sonnet": "claude-sonnet-4-20250514"}))
+    with caplog.at_level("WARNING", logger="providers.clients.anthropic_client"):
+        result = client.create_message({**HELLO, "model": "sonnet"})
+        stream = client.stream_message({**HELLO, "model": "sonnet"})
+        list(stream)
+    assert f"reaches end of life on {soon}" in result.lifecycle_message
+    assert stream.lifecycle_message == result.lifecycle_message
+    warnings = [r.getMessage() for r in caplog.records if "Remap the logical name" in r.getMessage()]
+    assert len(warnings) == 1 and result.model_id in warnings[0]  # once per process and model
