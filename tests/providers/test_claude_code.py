@@ -18,13 +18,13 @@ def shell(client):
 
 def test_bedrock_block_matches_the_active_configuration(member_client, monkeypatch):
     make_bedrock(aws_region="eu-west-1", auth_mode="profile", aws_profile="prod", aws_access_key_id="",
-                 aws_secret_access_key_encrypted="", model_mapping={"opus": "eu.anthropic.claude-opus-4-5-20251101-v1:0"})
+                 aws_secret_access_key_encrypted="", model_mapping={"opus": "eu.anthropic.claude-opus-4-6-v1"})
     monkeypatch.setenv("MOMENTS_ENV", "production")
     html = shell(member_client)
     assert "export CLAUDE_CODE_USE_BEDROCK=1" in html
     assert "export AWS_REGION=eu-west-1" in html
     assert "export AWS_PROFILE=prod" in html
-    assert "export ANTHROPIC_DEFAULT_OPUS_MODEL=eu.anthropic.claude-opus-4-5-20251101-v1:0" in html
+    assert "export ANTHROPIC_DEFAULT_OPUS_MODEL=eu.anthropic.claude-opus-4-6-v1" in html
     assert "export ANTHROPIC_DEFAULT_HAIKU_MODEL=eu.anthropic.claude-haiku-4-5" in html
     assert "export CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096" in html and "export MAX_THINKING_TOKENS=1024" in html
     assert "&quot;CLAUDE_CODE_USE_BEDROCK&quot;: &quot;1&quot;" in html  # settings.json form

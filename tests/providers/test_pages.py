@@ -148,9 +148,9 @@ def test_profiles_are_listed_from_the_aws_files(staff_client, aws_env):
 
 def test_mapping_preview_follows_region_and_overrides(staff_client):
     html = staff_client.post(reverse("providers:mapping-preview"), {
-        "kind": "bedrock", "aws_region": "eu-west-1", "map_opus": "eu.anthropic.claude-opus-4-5-20251101-v1:0"}).content.decode()
+        "kind": "bedrock", "aws_region": "eu-west-1", "map_opus": "eu.anthropic.claude-opus-4-6-v1"}).content.decode()
     assert 'id="resolved-haiku" hx-swap-oob="true"><code>eu.anthropic.claude-haiku' in html
-    assert "eu.anthropic.claude-opus-4-5-20251101-v1:0</code>" in html and "served in eu-west-1" in html
+    assert "eu.anthropic.claude-opus-4-6-v1</code>" in html and "served in eu-west-1" in html
 
 
 def test_create_redirects_to_the_list_where_it_shows(staff_client):
