@@ -43,7 +43,7 @@ def main():
         "worker": [PYTHON, "-m", "celery", "-A", "moments_admin", "worker", "--loglevel", "INFO",
                    "--concurrency", "2", "--without-gossip", "--without-mingle"],
         "beat": [PYTHON, "-m", "celery", "-A", "moments_admin", "beat", "--loglevel", "INFO",
-                 "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+                 "--schedule", str(Path(env.get("MOMENTS_VAR_DIR") or ROOT / "var") / "celerybeat-schedule")],
     }
     if args.demo:
         from providers import demo  # plain constants; importing it needs no Django setup

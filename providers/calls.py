@@ -41,11 +41,11 @@ def create_message(provider, request, *, purpose="gateway", gateway_key=None, ag
     except ProviderError as error:
         _record(settings, request, _model_id_for_failure(client, request), Usage(), error.kind.value, purpose,
                 gateway_key, agent, latency_ms=(time.monotonic() - started) * 1000, request_id=error.request_id)
-        _note_failure(settings, error)
+        _note_failure(settings, error, purpose)
         raise
     _record(settings, request, result.model_id, result.usage, "ok", purpose, gateway_key, agent,
             latency_ms=result.latency_ms, request_id=result.request_id)
-    health.record_success(settings.name)
+    _note_success(settings, purpose)
     return result
 
 
@@ -83,14 +83,14 @@ class RecordedStream:
                 yield event
         except ProviderError as error:
             status = error.kind.value
-            _note_failure(self.settings, error)
+            _note_failure(self.settings, error, self._context[0])
             raise
         finally:
             purpose, gateway_key, agent = self._context
             _record(self.settings, self.request, self._inner.model_id, self._inner.usage, status, purpose,
                     gateway_key, agent, latency_ms=(time.monotonic() - started) * 1000,
                     ttft_ms=self._inner.ttft_ms, request_id=self._inner.request_id, stream=True)
-        health.record_success(self.settings.name)
+        _note_success(self.settings, self._context[0])
 
     def close(self):
         self._inner.close()
@@ -138,9 +138,19 @@ def _with_failover(providers, attempt):
     raise last_error
 
 
-def _note_failure(settings, error):
-    if error.triggers_failover:
+# Test connection runs on values that may not be saved: its outcome must not move the
+# circuit breaker of the stored provider that happens to share the name.
+_NO_HEALTH_PURPOSES = {"test"}
+
+
+def _note_failure(settings, error, purpose):
+    if error.triggers_failover and purpose not in _NO_HEALTH_PURPOSES:
         health.record_failure(settings.name, error)
+
+
+def _note_success(settings, purpose):
+    if purpose not in _NO_HEALTH_PURPOSES:
+        health.record_success(settings.name)
 
 
 def prefix_hash(request):

@@ -231,7 +231,7 @@ def record_step(config_pk, run_id, result, config_fingerprint):
     if config is None:
         return
     steps = list(config.last_test_steps) if config.last_test_run == run_id else []
-    steps = [s for s in steps if s.get("step") != result.step] + [result.as_dict()]
+    steps = [s for s in steps if s.get("step") != result.step] + [result.as_dict() | {"label": result.label}]
     finished = not result.ok or next_step(result.step) is None
     total = sum(s.get("elapsed_ms", 0) for s in steps) / 1000
     if not result.ok:

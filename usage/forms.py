@@ -66,7 +66,7 @@ class PriceForm(forms.Form):
                                     **MONEY)
     batch_discount = forms.DecimalField(max_digits=4, decimal_places=3, min_value=Decimal(0), max_value=Decimal(1),
                                         initial=Decimal("0.5"), help_text="0.5 = 50% off every token kind.")
-    long_context_threshold = forms.IntegerField(required=False, min_value=1,
+    long_context_threshold = forms.IntegerField(required=False, min_value=1, max_value=2_147_483_647,
                                                 help_text="Total input tokens above which the tier applies.")
     long_context_input = forms.DecimalField(required=False, label="Long-context input $/MTok", **MONEY)
     long_context_output = forms.DecimalField(required=False, label="Long-context output $/MTok", **MONEY)

@@ -1,4 +1,5 @@
 """The Anthropic API through the official SDK (anthropic.Anthropic)."""
+import hashlib
 import logging
 import time
 
@@ -177,11 +178,16 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
             raise from_sdk_exception(exc, provider=self.kind, model_id=model_id) from exc
 
     def identity(self):
-        self.available_model_ids()  # a free, authenticated call: proves the key works
+        try:
+            self._sdk().models.list(limit=1)  # free and never cached: proves the key works now
+        except Exception as exc:
+            raise from_sdk_exception(exc, provider=self.kind) from exc
         return Identity(provider_kind=self.kind, key_hint=key_hint(self.settings.api_key), auth_mode="api_key")
 
     def available_model_ids(self):
-        cache_key = f"anthropic-models:{self.settings.base_url}:{key_hint(self.settings.api_key)}"
+        # Keyed by a digest of the whole key: a different key must never reuse this answer.
+        digest = hashlib.sha256(self.settings.api_key.encode()).hexdigest()[:32]
+        cache_key = f"anthropic-models:{self.settings.base_url}:{digest}"
         if self._availability_cache is not None:
             cached = self._availability_cache.get(cache_key)
             if cached is not None:

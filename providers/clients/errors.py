@@ -44,7 +44,7 @@ WHAT_TO_DO = {
     ErrorKind.INVALID_REQUEST: "Fix the request; sending it again will fail the same way.",
     ErrorKind.CONTEXT_TOO_LONG: "Shorten the prompt or lower max_tokens.",
     ErrorKind.TIMEOUT: "The provider did not answer in time; retry or raise the timeout.",
-    ErrorKind.CONNECTION: "Could not reach the provider; check the base URL, network and proxy.",
+    ErrorKind.CONNECTION: "Could not reach the provider; check the base or endpoint URL, network and proxy.",
     ErrorKind.STREAM_INTERRUPTED: "The stream broke after it started; the client must retry the request.",
     ErrorKind.UNSUPPORTED: "This provider does not offer that feature.",
     ErrorKind.CONFIGURATION: "Fix the provider configuration.",

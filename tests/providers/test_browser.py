@@ -225,3 +225,24 @@ def test_a_revision_restores_the_earlier_configuration(staff_page, bedrock_api):
     page.wait_for_url(page.base + "/providers/")
     assert "us-east-1" in page.inner_text("#provider-bedrock")
     assert ProviderConfig.objects.get().aws_region == "us-east-1"
+
+
+def test_many_providers_keep_the_list_page_within_the_window(staff_page):
+    from django.utils import timezone
+
+    from tests.providers.conftest import make_anthropic, make_bedrock
+
+    for index in range(8):
+        make_bedrock(name=f"bedrock-{index}")
+    make_anthropic(base_url="https://api.anthropic.com", last_test_at=timezone.now(), last_test_ok=False,
+                   last_test_summary="Failed at credentials resolve: anthropic answered 401: invalid x-api-key")
+    page = staff_page
+    page.goto(page.base + "/providers/")
+    assert page.locator("#mapping-overview th").count() == 10
+    # The mapping table scrolls inside its card; the page itself does not scroll sideways.
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    card = page.locator("section.card:has(#mapping-overview)").bounding_box()
+    assert page.locator("#mapping-overview").evaluate("t => t.parentElement.scrollWidth > t.parentElement.clientWidth")
+    assert card["x"] + card["width"] <= page.viewport_size["width"]
+    page.set_viewport_size({"width": 600, "height": 900})  # a narrow window: the provider table scrolls too
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")

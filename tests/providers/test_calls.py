@@ -99,3 +99,17 @@ def test_a_call_that_fails_before_resolving_is_recorded_under_the_requested_name
     assert caught.value.kind is ErrorKind.CONFIGURATION
     record = UsageRecord.objects.get()
     assert (record.model_id, record.status, record.cost_total) == ("haiku", "configuration", None)
+
+
+def test_test_connection_calls_never_move_the_circuit_breaker(primary, bedrock_fake):
+    # Testing unsaved values must not take the stored provider of the same name out of traffic.
+    bad = dataclasses.replace(primary, aws_secret_access_key="typed-but-not-saved")
+    for _ in range(health.FAILURE_THRESHOLD + 1):
+        with pytest.raises(ProviderError):
+            calls.create_message(bad, HELLO, purpose="test")
+    assert not health.is_open("bedrock-primary") and health.state("bedrock-primary")["failures"] == 0
+    assert UsageRecord.objects.filter(purpose="test", status="authentication").count() == 4  # still recorded
+    for _ in range(health.FAILURE_THRESHOLD):
+        with pytest.raises(ProviderError):
+            calls.create_message(bad, HELLO, purpose="gateway")
+    assert health.is_open("bedrock-primary")  # real traffic does

@@ -254,6 +254,15 @@ def test_failed_run_is_stored_as_failed(staff_client, bedrock_api):
     assert crypto.decrypt(config.aws_secret_access_key_encrypted) == AWS_SECRET
 
 
+def test_stored_steps_show_their_labels_on_the_edit_page(staff_client, bedrock_api):
+    config = make_bedrock(server=bedrock_api)
+    run_all(staff_client, bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="bad-secret-000000",
+                                       provider_id=str(config.pk)))
+    page = staff_client.get(reverse("providers:edit", args=[config.pk])).content.decode()
+    assert "<strong>Credentials resolve</strong>" in page
+    assert "<strong>credentials</strong>" not in page
+
+
 def test_no_secret_in_any_step_or_log(staff_client, bedrock_tls_api, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)

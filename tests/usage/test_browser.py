@@ -74,3 +74,66 @@ def test_charts_draw_and_a_filter_redraws_them(page, live_server):
     assert page.locator("#f-by").input_value() == "model"
     assert page.locator("#f-provider").input_value() == "bedrock-us"
     assert legend(page, "chart-over-time") == ["claude-haiku-4-5"]
+
+
+def test_side_by_side_charts_fit_their_cards_on_a_full_page_load(page, live_server):
+    # Each chart is drawn as soon as it is parsed, before the card next to it exists: it must get half the row.
+    page.goto(live_server.url + "/usage/")
+    page.wait_for_selector("#chart-month.js-plotly-plot svg.main-svg")
+    for chart in ("chart-cost-by-kind", "chart-month"):
+        sizes = page.locator(f"#{chart}").evaluate(
+            "c => [c.querySelector('svg.main-svg').getBoundingClientRect().right, "
+            "c.closest('section.card').getBoundingClientRect().right]")
+        assert sizes[0] <= sizes[1], f"{chart} overflows its card"
+
+
+def test_a_rejected_price_brings_its_error_into_view(page, live_server):
+    # The price form sits below the whole price table: after a 400 the operator must see why.
+    page.goto(live_server.url + "/usage/prices/")
+    page.fill("#id_model", "gpt-4o")
+    page.fill("#id_input", "1")
+    page.fill("#id_output", "5")
+    page.fill("#id_source_url", "https://example.test/pricing")
+    page.click("button:has-text('Add price')")
+    page.wait_for_load_state()
+    error = page.locator("form .error").first
+    assert "Enter a Claude model" in error.inner_text()
+    box = error.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def test_the_price_tables_scroll_inside_their_cards_in_a_narrow_window(page, live_server):
+    import importlib
+
+    from django.apps import apps
+
+    # An earlier transactional test may have flushed the price table its migration loaded: load it again.
+    importlib.import_module("usage.migrations.0002_load_published_prices").load_prices(apps, None)
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(live_server.url + "/usage/prices/")
+    assert page.locator("table.prices tbody tr").count() > 20
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_clicking_a_day_opens_its_hours_and_back_returns_to_the_days(page, live_server):
+    # Tokens, not cost: an earlier transactional test may have flushed the seeded price table.
+    page.goto(live_server.url + "/usage/?by=model&metric=tokens")
+    page.wait_for_selector("#chart-over-time .bars path", state="attached")
+    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+    start = page.locator("#f-start").input_value()
+    page.locator("#chart-over-time").scroll_into_view_if_needed()
+    bars = page.locator("#chart-over-time .bars path")
+    box = max((bars.nth(i).bounding_box() for i in range(bars.count())), key=lambda b: b["height"])
+    swaps = page.evaluate("window.settledSwaps || 0")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_function(f"(window.settledSwaps || 0) > {swaps}")
+    day = page.locator("#f-start").input_value()
+    assert day != start and page.locator("#f-end").input_value() == day
+    assert f"start={day}" in page.url and "by=model" in page.url and "metric=tokens" in page.url
+    assert "per hour" in page.inner_text("#usage-body h2 >> nth=0")
+    page.go_back()  # the URL and the page on screen go back together
+    page.wait_for_function(f"document.querySelector('#f-start').value === '{start}'")
+    assert "start=" not in page.url
+    assert "per day" in page.inner_text("#usage-body h2 >> nth=0")

@@ -46,6 +46,16 @@ def test_htmx_request_gets_only_the_partial(member_client, traffic):
     assert response["Vary"].count("HX-Request") == 1
 
 
+def test_date_presets_keep_the_other_filters(member_client, traffic):
+    query = {"provider": "bedrock-us", "model": "claude-haiku-4-5", "key": "key-batch", "agent": "nightly",
+             "purpose": "gateway", "by": "model", "metric": "tokens"}
+    response = member_client.get(reverse("usage:dashboard"), query, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    kept = "&amp;provider=bedrock-us&amp;model=claude-haiku-4-5&amp;key=key-batch&amp;agent=nightly" \
+           "&amp;purpose=gateway&amp;by=model&amp;metric=tokens"
+    assert html.count(kept) == 10  # href and hx-get of each of the five presets
+
+
 @pytest.mark.parametrize("query", [{"start": "2026-13-40"}, {"start": "2026-11-10", "end": "2026-11-01"},
                                    {"start": "2020-01-01", "end": "2026-01-01"}, {"by": "nonsense"}])
 def test_bad_filters_show_an_error_not_a_500(member_client, traffic, query):
@@ -124,7 +134,9 @@ def test_staff_add_a_dated_price(staff_client):
 
 @pytest.mark.parametrize("change", [{"scope": "global"}, {"input": "-1"}, {"model": "gpt-4o"},
                                     {"long_context_threshold": "200000"}, {"source_url": "not a url"},
-                                    {"effective_from": "someday"}])
+                                    {"effective_from": "someday"},
+                                    {"long_context_threshold": "99999999999999999999", "long_context_input": "6",
+                                     "long_context_output": "22.5"}])
 def test_bad_price_input_is_a_form_error_and_writes_nothing(staff_client, change):
     before = ModelPrice.objects.count()
     response = staff_client.post(reverse("usage:price-add"), {**PRICE, **change})

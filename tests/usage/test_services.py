@@ -1,5 +1,6 @@
 """The record_usage contract, the demo seeding command and the beat schedule."""
 import datetime
+import io
 
 import pytest
 from django.core.management import call_command
@@ -89,6 +90,14 @@ def test_seed_demo_usage_and_remove(record):
     assert list(UsageRecord.objects.values_list("id", flat=True)) == [real.id]
     assert not ProviderDaily.objects.filter(is_demo=True).exists()
     assert not UsageDaily.objects.filter(is_demo=True).exists()
+
+
+def test_seed_demo_usage_twice_keeps_one_copy():
+    call_command("seed_demo_usage", records=50, days=5, stdout=open("/dev/null", "w"))
+    out = io.StringIO()
+    call_command("seed_demo_usage", records=50, days=5, stdout=out)  # as the demo launcher does on every start
+    assert UsageRecord.objects.filter(is_demo=True).count() == 50
+    assert "already present (50 records)" in out.getvalue()
 
 
 def test_seed_demo_usage_rejects_silly_sizes():

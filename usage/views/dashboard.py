@@ -1,5 +1,6 @@
 """The usage dashboard, its CSV export, and the recommendation controls."""
 import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
@@ -46,10 +47,17 @@ def dashboard(request):
     providers, models = filter_options()
     context = {"form": form, "filters": filters, "providers": providers, "models": models,
                "quick_ranges": quick_ranges(as_utc_date(now)),
-               "query": request.GET.urlencode(), "batchable_agents": BatchableAgent.objects.order_by("name"),
+               "query": request.GET.urlencode(), "kept_filters": _kept_filters(filters),
+               "batchable_agents": BatchableAgent.objects.order_by("name"),
                "agent_form": BatchableAgentForm(), **build_overview(filters, now)}
     template = "usage/dashboard.html#usage-body" if request.htmx else "usage/dashboard.html"
     return render(request, template, context)
+
+
+def _kept_filters(filters):
+    """The filters a date preset keeps, as a query string (the preset only changes the dates)."""
+    names = ("provider", "model", "key", "agent", "purpose", "by", "metric")
+    return urlencode({name: getattr(filters, name) for name in names if getattr(filters, name)})
 
 
 class _Echo:

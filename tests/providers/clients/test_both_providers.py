@@ -229,3 +229,25 @@ def test_a_model_near_its_end_of_life_is_flagged_when_used(provider, caplog, mon
     assert stream.lifecycle_message == result.lifecycle_message
     warnings = [r.getMessage() for r in caplog.records if "Remap the logical name" in r.getMessage()]
     assert len(warnings) == 1 and result.model_id in warnings[0]  # once per process and model
+
+
+def test_a_key_sharing_the_last_characters_never_reuses_a_cached_answer(anthropic_fake):
+    from tests.fake_providers import ANTHROPIC_KEY, anthropic_settings
+
+    cache = {}
+
+    class DictCache:
+        def get(self, key):
+            return cache.get(key)
+
+        def set(self, key, value, timeout):
+            cache[key] = value
+
+    good = get_client(anthropic_settings(anthropic_fake), availability_cache=DictCache())
+    assert good.available_model_ids()
+    impostor_key = "sk-ant-wrong-" + ANTHROPIC_KEY[-12:]  # same hint, different key
+    impostor = get_client(anthropic_settings(anthropic_fake, api_key=impostor_key), availability_cache=DictCache())
+    for check in (impostor.identity, impostor.available_model_ids):
+        with pytest.raises(ProviderError) as caught:
+            check()
+        assert caught.value.kind is ErrorKind.AUTHENTICATION

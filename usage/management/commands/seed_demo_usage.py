@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from providers.clients.usage import Usage
 from usage import rollups
+from usage.models import UsageRecord
 from usage.recommendations import refresh_recommendations
 from usage.services import record_usage
 
@@ -55,7 +56,7 @@ def _one(rng, moment):
 
 
 class Command(BaseCommand):
-    help = "Create realistic demo usage records (marked demo), or delete them with --remove."
+    help = "Create realistic demo usage records (marked demo, kept if some exist), or delete them with --remove."
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=30, help="Spread records over this many days (default 30).")
@@ -70,6 +71,11 @@ class Command(BaseCommand):
             return
         if not 1 <= days <= 400 or not 1 <= records <= 1_000_000:
             raise CommandError("Use --days between 1 and 400 and --records between 1 and 1000000.")
+        existing = UsageRecord.objects.filter(is_demo=True).count()
+        if existing:  # the launcher seeds on every start: never pile a second copy on top
+            self.stdout.write(f"Demo usage: already present ({existing} records). To reseed, remove it first: "
+                              "manage.py seed_demo_usage --remove")
+            return
         rng = random.Random(seed)
         now = timezone.now()
         start = now - datetime.timedelta(days=days)
