@@ -10,7 +10,7 @@ from celery import Celery
 from tests.celery_worker import running_worker, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.worker, pytest.mark.filterwarnings("ignore::DeprecationWarning:kombu.*"),
+pytestmark = [pytest.mark.worker, pytest.mark.smoke, pytest.mark.filterwarnings("ignore::DeprecationWarning:kombu.*"),
               pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
                                  reason="runs on a throwaway SQLite database; DATABASE_URL would be written to")]
 
