@@ -65,3 +65,16 @@ def provider(request, anthropic_fake, bedrock_fake):
 def model_calls(server):
     """Requests that reached the Messages endpoint of either fake."""
     return [r for r in server.requests if r.path.endswith(("/v1/messages", "/invoke", "/invoke-with-response-stream"))]
+
+
+class DictCache:
+    """The get/set part of Django's cache API over a dict, to count what the clients cache."""
+
+    def __init__(self, store=None):
+        self.store = {} if store is None else store
+
+    def get(self, key):
+        return self.store.get(key)
+
+    def set(self, key, value, timeout):
+        self.store[key] = value

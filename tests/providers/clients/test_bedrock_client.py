@@ -8,7 +8,14 @@ from providers.clients.catalog import iam_policy_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.registry import get_client
 from providers.fakes import FakeBedrock, Fault
-from tests.fake_providers import AWS_KEY_ID, AWS_SECRET, BEDROCK_API_KEY, bedrock_settings, model_calls
+from tests.fake_providers import (
+    AWS_KEY_ID,
+    AWS_SECRET,
+    BEDROCK_API_KEY,
+    DictCache,
+    bedrock_settings,
+    model_calls,
+)
 
 HELLO = {"model": "haiku", "max_tokens": 32, "messages": [{"role": "user", "content": "Hi"}]}
 HAIKU_US = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -181,16 +188,9 @@ def test_availability_comes_from_the_control_plane(bedrock_fake):
 def test_control_plane_is_cached(bedrock_fake):
     cache = {}
 
-    class DictCache:
-        def get(self, key):
-            return cache.get(key)
-
-        def set(self, key, value, timeout):
-            cache[key] = value
-
     settings = bedrock_settings(bedrock_fake, aws_region="us-west-2")
     for _ in range(3):
-        get_client(settings, availability_cache=DictCache()).create_message(HELLO)
+        get_client(settings, availability_cache=DictCache(cache)).create_message(HELLO)
     listings = [r for r in bedrock_fake.requests if r.path.startswith("/foundation-models")]
     assert len(listings) == 1
 

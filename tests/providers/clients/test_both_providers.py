@@ -9,7 +9,7 @@ from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.registry import get_client
 from providers.clients.usage import Usage
 from providers.fakes import Fault
-from tests.fake_providers import model_calls
+from tests.fake_providers import ANTHROPIC_KEY, DictCache, anthropic_settings, model_calls
 
 HELLO = {"model": "haiku", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello there"}]}
 WEATHER_TOOL = {"name": "get_weather", "description": "Weather for a city",
@@ -232,21 +232,13 @@ def test_a_model_near_its_end_of_life_is_flagged_when_used(provider, caplog, mon
 
 
 def test_a_key_sharing_the_last_characters_never_reuses_a_cached_answer(anthropic_fake):
-    from tests.fake_providers import ANTHROPIC_KEY, anthropic_settings
 
     cache = {}
 
-    class DictCache:
-        def get(self, key):
-            return cache.get(key)
-
-        def set(self, key, value, timeout):
-            cache[key] = value
-
-    good = get_client(anthropic_settings(anthropic_fake), availability_cache=DictCache())
+    good = get_client(anthropic_settings(anthropic_fake), availability_cache=DictCache(cache))
     assert good.available_model_ids()
     impostor_key = "sk-ant-wrong-" + ANTHROPIC_KEY[-12:]  # same hint, different key
-    impostor = get_client(anthropic_settings(anthropic_fake, api_key=impostor_key), availability_cache=DictCache())
+    impostor = get_client(anthropic_settings(anthropic_fake, api_key=impostor_key), availability_cache=DictCache(cache))
     for check in (impostor.identity, impostor.available_model_ids):
         with pytest.raises(ProviderError) as caught:
             check()
