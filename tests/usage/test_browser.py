@@ -137,3 +137,19 @@ def test_clicking_a_day_opens_its_hours_and_back_returns_to_the_days(page, live_
     page.wait_for_function(f"document.querySelector('#f-start').value === '{start}'")
     assert "start=" not in page.url
     assert "per day" in page.inner_text("#usage-body h2 >> nth=0")
+
+
+def test_typing_in_one_filter_survives_the_redraw_another_filter_started(page, live_server):
+    page.goto(live_server.url + "/usage/")
+    page.wait_for_selector("#chart-over-time.js-plotly-plot svg.main-svg")
+    swaps = page.evaluate("window.settledSwaps || 0")
+    # The key filter fires its request; the operator is already typing the agent when the answer lands.
+    page.evaluate("""() => {
+        document.querySelector('#f-key').value = 'demo-key-ide';
+        htmx.trigger('#usage-filters', 'change');
+        document.querySelector('#f-agent').value = 'support-chat';
+    }""")
+    page.wait_for_function(f"(window.settledSwaps || 0) > {swaps}")
+    assert "key=demo-key-ide" in page.url
+    assert page.locator("#f-agent").input_value() == "support-chat"
+    assert page.locator("#f-key").input_value() == "demo-key-ide"
