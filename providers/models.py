@@ -67,6 +67,12 @@ class ProviderConfig(models.Model):
         return self.kind == "bedrock"
 
     @property
+    def auth_mode_label(self):
+        from providers.validation import AUTH_MODE_LABELS
+
+        return AUTH_MODE_LABELS.get(self.auth_mode, self.auth_mode)
+
+    @property
     def uses_assume_role(self):
         return bool(self.role_arn)
 

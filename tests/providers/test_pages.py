@@ -108,6 +108,7 @@ def test_list_shows_providers_roles_and_mapping(member_client, configured):
     assert 'id="provider-bedrock"' in html and "primary" in html and "fallback 1" in html
     assert "never tested" in html
     assert "us.anthropic.claude-haiku-4-5" in html  # the model mapping overview, resolved per provider
+    assert "Bedrock API key (bearer token)" in html and "· api_key" not in html  # auth modes in words
 
 
 def test_kind_switch_returns_the_form_body_partial(staff_client):
