@@ -170,6 +170,15 @@ class BudgetForm(forms.Form):
             raise forms.ValidationError("Each threshold must be between 1 and 1000 percent.")
         return ",".join(str(value) for value in values)
 
+    def clean_webhook_url(self):
+        from usage.notify import blocked_webhook_reason
+
+        url = self.cleaned_data["webhook_url"]
+        reason = blocked_webhook_reason(url) if url else None
+        if reason:
+            raise forms.ValidationError(reason)
+        return url
+
     def clean_email_recipients(self):
         emails = [part.strip() for part in self.cleaned_data["email_recipients"].split(",") if part.strip()]
         for email in emails:

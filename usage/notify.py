@@ -1,6 +1,9 @@
 """Budget alert transports: email, and a webhook in generic JSON or Slack-compatible form."""
+import ipaddress
 import json
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.conf import settings
@@ -8,6 +11,25 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 WEBHOOK_TIMEOUT_SECONDS = 10
+# Link-local addresses hold cloud instance metadata (and its credentials): never a webhook target.
+BLOCKED_NETWORKS = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"),
+                    ipaddress.ip_network("fd00:ec2::254/128"))
+
+
+def blocked_webhook_reason(url):
+    """Why `url` may not receive webhooks, or None. Checks every address its host resolves to."""
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:
+        return "The webhook URL has no host."
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return None  # unresolvable now: sending fails with its own clear error
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if any(ip in network for network in BLOCKED_NETWORKS):
+            return f"{host} resolves to {ip}, a link-local (cloud metadata) address; use another webhook host."
+    return None
 
 
 def _dashboard_url():
@@ -51,7 +73,10 @@ def send_email(alert, test=False):
 
 
 def post_webhook(alert, test=False):
-    """POST the payload; raises OSError (URLError, HTTPError, timeouts) on failure."""
+    """POST the payload; raises OSError (URLError, HTTPError, timeouts, a blocked host) on failure."""
+    reason = blocked_webhook_reason(alert.budget.webhook_url)  # checked again at send time: DNS can change
+    if reason:
+        raise OSError(reason)
     data = json.dumps(webhook_payload(alert, test)).encode()
     request = urllib.request.Request(alert.budget.webhook_url, data=data, method="POST",
                                      headers={"Content-Type": "application/json",

@@ -166,3 +166,24 @@ def test_test_alert_button_sends_both_channels(staff_client, budget, webhook_ser
     assert webhook_server.received[0]["json"]["test"] is True
     assert "Webhook answered HTTP 200" in response.content.decode()
     assert not BudgetAlert.objects.exists()  # a test alert is not a real one
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/hook",
+                                 "https://169.254.170.2/creds"])
+def test_webhooks_to_link_local_metadata_addresses_are_refused(staff_client, url):
+    from django.urls import reverse
+
+    response = staff_client.post(reverse("usage:budget-add"), {
+        "name": "Metadata", "scope": "overall", "amount_usd": "10", "thresholds": "50",
+        "webhook_url": url, "webhook_format": "json", "active": "on"})
+    assert response.status_code in (200, 400) and "link-local" in response.content.decode()
+    assert not Budget.objects.filter(name="Metadata").exists()
+
+
+def test_a_stored_link_local_webhook_is_never_called(record, budget, webhook_server):
+    Budget.objects.filter(pk=budget.pk).update(webhook_url="http://169.254.169.254/latest/meta-data/")
+    spend(record, "0.60")
+    budgets.check_budgets(now=NOW)
+    with pytest.raises(OSError, match="link-local"):
+        send_budget_alert_webhook.run(BudgetAlert.objects.get().id)
+    assert webhook_server.received == []
