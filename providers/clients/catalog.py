@@ -8,9 +8,11 @@ the primary model is not available in the region.
 """
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+
+from providers.clients.errors import ErrorKind, ProviderError
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 PROFILE_PREFIXES = ("global", "us-gov", "us", "eu", "apac", "jp", "au")
@@ -163,8 +165,6 @@ def resolve_model_id(name, kind, *, region=None, geo_preference=None, mapping=No
     available: the IDs the provider serves here (from the control plane), or
     None to rely on the shipped catalog. Raises ProviderError(MODEL_NOT_AVAILABLE).
     """
-    from providers.clients.errors import ErrorKind, ProviderError
-
     catalog = load_catalog()
     mapping = mapping or {}
     resolver = _Resolver(catalog, kind, region, geo_preference, available, inference_profile, today)
@@ -187,7 +187,7 @@ def resolve_model_id(name, kind, *, region=None, geo_preference=None, mapping=No
         if resolution.available is not False:
             fallback = candidate_key != entry["current"]
             note = f"Fell back to {model.display_name}: {'; '.join(tried)}" if fallback else resolution.note
-            return _replace(resolution, fallback_used=fallback, note=note)
+            return replace(resolution, fallback_used=fallback, note=note)
         tried.append(resolution.note)
     where = f" in {region}" if region else ""
     raise ProviderError(
@@ -196,12 +196,6 @@ def resolve_model_id(name, kind, *, region=None, geo_preference=None, mapping=No
         provider=kind,
         hint=" ".join(tried) + " Map the logical name to a model this provider serves.",
     )
-
-
-def _replace(resolution, **changes):
-    from dataclasses import replace
-
-    return replace(resolution, **changes)
 
 
 class _Resolver:
@@ -223,8 +217,6 @@ class _Resolver:
 
     def explicit(self, model_id, logical):
         """An ID given by the caller or the operator's mapping."""
-        from providers.clients.errors import ErrorKind, ProviderError
-
         model = self.catalog.model(model_id)
         status, message = self._lifecycle(model)
         if status == "retired":

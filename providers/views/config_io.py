@@ -6,10 +6,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from moments_admin.permissions import staff_required
 from providers.config_export import config_path, export_config, write_config
 from providers.config_yaml import ConfigFileError, import_config
 from providers.forms import ConfigUploadForm
-from providers.views.common import staff_required
 from providers.yaml_lines import MAX_BYTES
 
 logger = logging.getLogger("providers.config")

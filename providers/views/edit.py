@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from moments_admin.permissions import staff_required
 from providers import services, validation
 from providers.aws_profiles import config_paths, list_profiles, sso_message, sso_state
 from providers.display import mapping_rows, preview_config
@@ -13,7 +14,6 @@ from providers.environment import env_secret
 from providers.forms import PROVIDER_FORMS, RoutingForm, form_class
 from providers.models import ProviderConfig
 from providers.services import AWS_ENV_KEYS
-from providers.views.common import staff_required
 
 SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "csrfmiddlewaretoken")
 

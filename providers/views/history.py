@@ -4,9 +4,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from moments_admin.permissions import staff_required
 from providers import revisions
 from providers.models import ConfigRevision
-from providers.views.common import staff_required
 
 
 @require_GET

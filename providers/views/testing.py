@@ -5,11 +5,11 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from moments_admin.permissions import staff_required
 from providers import services
 from providers.connection_test import STEP_LABELS, STEPS, StepResult, new_run_id, next_step, run_step
 from providers.forms import form_class
 from providers.models import ProviderConfig
-from providers.views.common import staff_required
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -6,11 +6,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from moments_admin.permissions import staff_required
 from usage import budgets, notify
 from usage.forms import BudgetForm
 from usage.models import Budget, BudgetAlert
 from usage.queries import TAIL_MAX_PAGE
-from usage.views.common import staff_required
 
 log = logging.getLogger(__name__)
 

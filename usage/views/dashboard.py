@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from moments_admin.permissions import staff_required
 from usage.forms import BatchableAgentForm, FilterForm
 from usage.models import BatchableAgent, UsageRecord
 from usage.overview import build_overview, filter_options, quick_ranges
 from usage.pricing import as_utc_date
 from usage.queries import Filters
-from usage.views.common import staff_required
 
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = ("id", "occurred_at", "provider_name", "provider_kind", "model_id", "base_model", "scope",

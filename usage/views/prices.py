@@ -7,10 +7,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from moments_admin.permissions import staff_required
 from usage.forms import PriceForm, ProfileMappingForm, RecomputeForm
 from usage.models import ModelPrice, ProfileMapping, RecomputeJob
 from usage.pricing import as_utc_date
-from usage.views.common import staff_required
 
 FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "batch_discount",
           "long_context_threshold", "long_context_input", "long_context_output", "source_url", "note")

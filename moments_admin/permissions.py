@@ -9,7 +9,7 @@ def staff_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.is_staff:
-            raise PermissionDenied("Only staff can change provider configuration.")
+            raise PermissionDenied("Only staff can change configuration, prices and budgets.")
         return view(request, *args, **kwargs)
 
     return wrapped
