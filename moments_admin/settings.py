@@ -151,6 +151,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEALTH_CHECK_INTERVAL_SECONDS = env_int("HEALTH_CHECK_INTERVAL_SECONDS", 60, minimum=5)
 
+# --- Provider calls (providers.calls.invoke) ----------------------------------
+# One deadline for a whole call: every retry and every fallback provider fits inside it.
+CALL_DEADLINE_SECONDS = env_float("CALL_DEADLINE_SECONDS", 120.0, minimum=1)
+# A timed-out attempt may still have been processed and billed: not retried on the same
+# provider unless this is on (failover to the next provider still happens).
+CALL_RETRY_TIMEOUTS = env_bool("CALL_RETRY_TIMEOUTS", False)
+
 # --- Usage and costs --------------------------------------------------------
 # Write-behind buffer for usage records: batched INSERTs every USAGE_WRITE_BUFFER_SECONDS
 # (flushed on clean exit). On by default with PostgreSQL, where one INSERT per call

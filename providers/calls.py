@@ -1,156 +1,228 @@
-"""The choke point: every token-spending provider call goes through here.
+"""The choke point: every token-spending provider call goes through `invoke`.
 
-It builds the client, times the call, records usage and the outcome, updates
-shared health state, and fails over to the next provider when the error says
-the provider (not the request) is at fault.
+    invoke(chain, request, context, stream=False) -> CallResult | CallStream
+
+`chain` is a list of ProviderSettings (primary first), or None for the active configuration
+snapshot. For each provider in turn it takes the pooled client, applies the call's overall
+deadline, records one usage record per attempt (success, every error kind, a stream that
+failed before opening, an interrupted or abandoned stream), updates the shared circuit
+breaker, and fails over to the next provider when the error is the provider's fault and
+nothing has reached the caller yet. Only ProviderError leaves this module.
 """
 import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.conf import settings as django_settings
 
-from providers import health
-from providers.clients.base import ProviderSettings
+from providers import breaker, snapshot
+from providers.call_records import CallContext, CallRecord, emit
+from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
-from providers.clients.registry import get_client
 from providers.clients.usage import Usage
 
 log = logging.getLogger(__name__)
+DEFAULT_CONTEXT = CallContext()
+# Test connection runs on values that may not be saved: its outcome must not move the
+# circuit breaker of the stored provider that happens to share the name.
+_NO_BREAKER_PURPOSES = {"test"}
 
 
-def settings_of(provider):
-    """A ProviderSettings, or a stored provider configuration that can make one."""
-    if isinstance(provider, ProviderSettings):
-        return provider
-    return provider.to_settings()
+@dataclass
+class CallResult:
+    message: dict  # the Anthropic Messages response, JSON-ready
+    usage: Usage
+    provider_name: str
+    provider_kind: str
+    model_id: str
+    request_id: str | None
+    latency_ms: float
+    failed_over: bool
+    record: CallRecord
 
 
-def client_for(settings):
-    return get_client(settings, availability_cache=cache)
-
-
-def create_message(provider, request, *, purpose="gateway", gateway_key=None, agent=None):
-    settings = settings_of(provider)
+def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
     started = time.monotonic()
-    client = None
-    try:
-        client = client_for(settings)
-        result = client.create_message(request)
-    except ProviderError as error:
-        _record(settings, request, _model_id_for_failure(client, request), Usage(), error.kind.value, purpose,
-                gateway_key, agent, latency_ms=(time.monotonic() - started) * 1000, request_id=error.request_id)
-        _note_failure(settings, error, purpose)
-        raise
-    _record(settings, request, result.model_id, result.usage, "ok", purpose, gateway_key, agent,
-            latency_ms=result.latency_ms, request_id=result.request_id)
-    _note_success(settings, purpose)
-    return result
+    deadline = started + (context.deadline_seconds or django_settings.CALL_DEADLINE_SECONDS)
+    candidates = _candidates(chain, context)
+    use_breaker = context.purpose not in _NO_BREAKER_PURPOSES
+    states = breaker.states([s.name for s in candidates]) if use_breaker else {}
+    healthy = [s for s in candidates if not (states and breaker.is_open_state(states[s.name]))] or candidates
+    for index, settings in enumerate(healthy):
+        attempt = _Attempt(settings, request, context, failed_over=index > 0, state=states.get(settings.name))
+        try:
+            return attempt.open_stream(deadline) if stream else attempt.create(deadline)
+        except ProviderError as error:
+            remaining = healthy[index + 1:]
+            if not error.triggers_failover or not remaining or context.provider:
+                raise
+            if time.monotonic() >= deadline:
+                raise ProviderError(ErrorKind.TIMEOUT, f"The call's deadline passed after {settings.name} failed "
+                                    f"({error.kind.value}); no fallback was tried.", provider=settings.kind) from error
+            log.warning("Failing over from %s to %s: %s (%s)", settings.name, remaining[0].name,
+                        error.kind.value, error.message)
+    raise AssertionError("unreachable: the last candidate either returns or raises")
 
 
-def _model_id_for_failure(client, request):
-    """The provider model ID the failed call was for, or the requested name when it did not resolve."""
-    try:
-        return client.resolve_model(request["model"])
-    except (ProviderError, AttributeError, KeyError):
-        return str(request.get("model", ""))
+def _candidates(chain, context):
+    if chain is None:
+        current = snapshot.current()
+        chain, empty_reason = current.chain, current.error
+    else:
+        empty_reason = "No provider is configured."
+    chain = list(chain)
+    if context.provider:
+        chain = [s for s in chain if s.name == context.provider]
+        empty_reason = f"No active provider is named '{context.provider}'."
+    if not chain:
+        raise ProviderError(ErrorKind.CONFIGURATION, empty_reason)
+    return chain
 
 
-def stream_message(provider, request, *, purpose="gateway", gateway_key=None, agent=None):
-    """A stream whose usage is recorded when it ends, however it ends."""
-    settings = settings_of(provider)
-    client = client_for(settings)
-    return RecordedStream(settings, client, request, purpose, gateway_key, agent)
+class _Attempt:
+    """One provider's try at the request: calls the client and records exactly once."""
+
+    def __init__(self, settings, request, context, *, failed_over, state):
+        self.settings, self.request, self.context = settings, request, context
+        self.failed_over, self.state = failed_over, state
+        self.started = time.monotonic()
+
+    def create(self, deadline):
+        try:
+            result = client_for(self.settings).create_message(self.request, deadline=deadline)
+        except ProviderError as error:
+            self.failed(error)
+            raise
+        except Exception as exc:  # a defect below must not escape as a raw exception
+            error = _unexpected(exc, self.settings)
+            self.failed(error)
+            raise error from exc
+        record = self.record("ok", result.model_id, result.usage, resolution=result.resolution,
+                             request_id=result.request_id, latency_ms=result.latency_ms)
+        self.succeeded()
+        return CallResult(result.message, result.usage, self.settings.name, self.settings.kind, result.model_id,
+                          result.request_id, result.latency_ms, self.failed_over, record)
+
+    def open_stream(self, deadline):
+        """Open the stream and read its first event here, so that anything failing before the
+        caller has seen a byte is an ordinary failure (retried in the client, then failed over)."""
+        inner = None
+        try:
+            inner = client_for(self.settings).stream_message(self.request, deadline=deadline)
+            events = iter(inner)
+            first = next(events)
+        except ProviderError as error:
+            self.failed(error, inner)
+            raise
+        except Exception as exc:
+            error = _unexpected(exc, self.settings)
+            self.failed(error, inner)
+            raise error from exc
+        return CallStream(self, inner, events, first)
+
+    def failed(self, error, inner=None):
+        model_id = getattr(inner, "model_id", "") or self._resolved_or_requested()
+        self.record(error.kind.value, model_id, Usage(), resolution=getattr(inner, "resolution", None),
+                    request_id=error.request_id, stream=inner is not None)
+        if error.triggers_failover and self.context.purpose not in _NO_BREAKER_PURPOSES:
+            breaker.record_failure(self.settings.name, error)
+
+    def succeeded(self):
+        if self.context.purpose not in _NO_BREAKER_PURPOSES:
+            breaker.record_success(self.settings.name, self.state)
+
+    def _resolved_or_requested(self):
+        model = self.request.get("model") if isinstance(self.request, dict) else None
+        try:
+            return client_for(self.settings).resolve_model(model)
+        except Exception:
+            return str(model or "")[:200]
+
+    def record(self, status, model_id, usage, *, resolution=None, request_id=None, latency_ms=None, ttft_ms=None,
+               stream=False):
+        request = self.request if isinstance(self.request, dict) else {}
+        requested = str(request.get("model") or "")[:200]
+        record = CallRecord(
+            provider_name=self.settings.name or self.settings.kind, provider_kind=self.settings.kind,
+            requested_model=requested, model_id=model_id, status=status, context=self.context, usage=usage,
+            logical_model=getattr(resolution, "logical", None) or (requested if requested != model_id else None),
+            region=self.settings.aws_region if self.settings.kind != "anthropic" else None,
+            scope=getattr(resolution, "scope", None),
+            latency_ms=latency_ms if latency_ms is not None else (time.monotonic() - self.started) * 1000,
+            ttft_ms=ttft_ms, request_id=request_id, stream=stream, has_tools=bool(request.get("tools")),
+            prompt_prefix_hash=prefix_hash(request), failed_over=self.failed_over,
+        )
+        emit(record)
+        return record
 
 
-class RecordedStream:
-    def __init__(self, settings, client, request, purpose, gateway_key, agent):
-        self.settings, self.request = settings, request
-        self._context = (purpose, gateway_key, agent)
-        self._inner = client.stream_message(request)
-        self.started_streaming = False
+class CallStream:
+    """Anthropic stream events (dicts), recorded once when the stream ends, however it ends:
+    "ok", the error kind (with the tokens delivered so far), or "abandoned" when the caller
+    stops early (close(), leaving a `with` block, or dropping the iterator)."""
+
+    def __init__(self, attempt, inner, events, first):
+        self._attempt, self._inner, self._events, self._first = attempt, inner, events, first
+        self._recorded = False
+        self.provider_name = attempt.settings.name
+        self.provider_kind = attempt.settings.kind
+        self.failed_over = attempt.failed_over
+        self.record = None
 
     def __getattr__(self, name):  # usage, message, ttft_ms, model_id, request_id, attempts
         return getattr(self._inner, name)
 
     def __iter__(self):
-        started = time.monotonic()
-        status = "ok"
         try:
-            for event in self._inner:
-                self.started_streaming = True
-                yield event
+            if self._first is not None:
+                first, self._first = self._first, None
+                yield first
+            yield from self._events
         except ProviderError as error:
-            status = error.kind.value
-            _note_failure(self.settings, error, self._context[0])
+            self._finish(error.kind.value, error)
             raise
-        finally:
-            purpose, gateway_key, agent = self._context
-            _record(self.settings, self.request, self._inner.model_id, self._inner.usage, status, purpose,
-                    gateway_key, agent, latency_ms=(time.monotonic() - started) * 1000,
-                    ttft_ms=self._inner.ttft_ms, request_id=self._inner.request_id, stream=True)
-        _note_success(self.settings, self._context[0])
+        except GeneratorExit:
+            self._finish("abandoned")
+            raise
+        except Exception as error:
+            wrapped = ProviderError(ErrorKind.STREAM_INTERRUPTED, f"The stream broke: {type(error).__name__}.",
+                                    provider=self.provider_kind)
+            self._finish(wrapped.kind.value, wrapped)
+            raise wrapped from error
+        self._finish("ok")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     def close(self):
-        self._inner.close()
+        if not self._recorded:
+            self._inner.close()
+            self._finish("abandoned")
+
+    def _finish(self, status, error=None):
+        if self._recorded:
+            return
+        self._recorded = True
+        inner, attempt = self._inner, self._attempt
+        usage = inner.usage
+        if status != "ok" and usage.output_tokens < inner.deltas:
+            # No final usage arrived: count what was delivered (at least one token per delta).
+            usage = Usage(usage.input_tokens, inner.deltas, usage.cache_write_5m_tokens,
+                          usage.cache_write_1h_tokens, usage.cache_read_tokens)
+        self.record = attempt.record(status, inner.model_id, usage, resolution=inner.resolution,
+                                     request_id=inner.request_id, ttft_ms=inner.ttft_ms, stream=True)
+        if error is None:
+            attempt.succeeded()  # abandoned by the caller is not the provider's fault
 
 
-def create_with_failover(providers, request, **context):
-    """Try each provider in order (primary first); skip open circuits while others remain."""
-    return _with_failover(providers, lambda p: create_message(p, request, **context))
-
-
-def stream_with_failover(providers, request, **context):
-    """Fail over only before the first event reaches the caller: never mid-stream."""
-
-    def open_and_peek(provider):
-        stream = stream_message(provider, request, **context)
-        iterator = iter(stream)
-        first = next(iterator, None)
-        return stream, _chain(first, iterator)
-
-    return _with_failover(providers, open_and_peek)
-
-
-def _chain(first, iterator):
-    if first is not None:
-        yield first
-    yield from iterator
-
-
-def _with_failover(providers, attempt):
-    candidates = [settings_of(p) for p in providers]
-    if not candidates:
-        raise ProviderError(ErrorKind.CONFIGURATION, "No provider is configured.")
-    healthy = [s for s in candidates if not health.is_open(s.name)] or candidates
-    last_error = None
-    for index, settings in enumerate(healthy):
-        try:
-            return attempt(settings)
-        except ProviderError as error:
-            last_error = error
-            remaining = healthy[index + 1:]
-            if not error.triggers_failover or not remaining:
-                raise
-            log.warning("Failing over from %s to %s: %s (%s)", settings.name, remaining[0].name,
-                        error.kind.value, error.message)
-    raise last_error
-
-
-# Test connection runs on values that may not be saved: its outcome must not move the
-# circuit breaker of the stored provider that happens to share the name.
-_NO_HEALTH_PURPOSES = {"test"}
-
-
-def _note_failure(settings, error, purpose):
-    if error.triggers_failover and purpose not in _NO_HEALTH_PURPOSES:
-        health.record_failure(settings.name, error)
-
-
-def _note_success(settings, purpose):
-    if purpose not in _NO_HEALTH_PURPOSES:
-        health.record_success(settings.name)
+def _unexpected(error, settings):
+    return ProviderError(ErrorKind.CONNECTION, f"The call to {settings.name or settings.kind} failed unexpectedly "
+                         f"({type(error).__name__}).", provider=settings.kind)
 
 
 def prefix_hash(request):
@@ -159,21 +231,3 @@ def prefix_hash(request):
     if not any(prefix.values()):
         return None
     return hashlib.sha256(json.dumps(prefix, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def _record(settings, request, model_id, usage, status, purpose, gateway_key, agent, *, latency_ms,
-            ttft_ms=None, request_id=None, stream=False):
-    from usage.services import record_usage
-
-    logical = request.get("model") if request.get("model") != model_id else None
-    try:
-        record_usage(
-            provider_name=settings.name or settings.kind, provider_kind=settings.kind, model_id=model_id,
-            logical_model=logical, usage=usage, status=status, purpose=purpose, latency_ms=latency_ms,
-            ttft_ms=ttft_ms, gateway_key=gateway_key, agent=agent, stream=stream,
-            has_tools=bool(request.get("tools")), region=settings.aws_region if settings.kind == "bedrock" else None,
-            request_id=request_id, prompt_prefix_hash=prefix_hash(request),
-        )
-    except Exception:
-        # Losing a usage row must never fail the caller's request; it is logged loudly instead.
-        log.exception("Could not record usage for %s %s", settings.name, model_id)

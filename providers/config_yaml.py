@@ -10,9 +10,8 @@ from django.db import transaction
 
 from providers import validation
 from providers.environment import MOMENTS_ENVS
-from providers.models import ProviderConfig
+from providers.models import CONFIG_FIELDS, ProviderConfig
 from providers.revisions import apply_snapshot, record_revision
-from providers.services import CONFIG_FIELDS
 from providers.yaml_lines import ConfigFileError, ConfigIssue, dotted, load_yaml  # noqa: F401 - re-exported
 
 SECRET_LITERALS = {"api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "aws_bearer_token"}

@@ -12,10 +12,14 @@ import uuid
 from dataclasses import asdict, dataclass, field
 
 from providers.aws_profiles import config_paths, find_profile, list_profiles, sso_message, sso_state
+from providers.call_records import CallContext
+from providers.calls import invoke
+from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.curl import PING, curl_for
 
 logger = logging.getLogger("providers.test_connection")
+TEST_CONTEXT = CallContext(purpose="test")
 
 STEPS = ("credentials", "permissions", "models", "live", "streaming")
 STEP_LABELS = {
@@ -77,7 +81,7 @@ def covers(settings):
 
 
 def run_step(step, resolved):
-    """Run one check on `resolved` (services.ResolvedProvider). Never raises."""
+    """Run one check on `resolved` (providers.resolve.ResolvedProvider). Never raises."""
     started = time.monotonic()
     settings = resolved.settings
     try:
@@ -102,8 +106,6 @@ def _scrubbed(result, secrets):
 
 
 def _client(resolved):
-    from providers.calls import client_for
-
     return client_for(resolved.settings)
 
 
@@ -219,10 +221,8 @@ def _test_model(resolved):
 
 
 def _live(resolved):
-    from providers import calls
-
     model = _test_model(resolved)
-    result = calls.create_message(resolved.settings, {"model": model, **PING}, purpose="test")
+    result = invoke([resolved.settings], {"model": model, **PING}, TEST_CONTEXT)
     usage = result.usage
     return StepResult("live", True, f"{model} → {result.model_id} answered in {result.latency_ms:.0f} ms",
                       lines=[f"Tokens: {usage.total_input_tokens} in, {usage.output_tokens} out",
@@ -230,10 +230,8 @@ def _live(resolved):
 
 
 def _streaming(resolved):
-    from providers import calls
-
     model = _test_model(resolved)
-    stream = calls.stream_message(resolved.settings, {"model": model, **PING}, purpose="test")
+    stream = invoke([resolved.settings], {"model": model, **PING}, TEST_CONTEXT, stream=True)
     events = 0
     try:
         for _event in stream:

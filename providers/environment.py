@@ -45,7 +45,7 @@ class Environment:
             ("MOMENTS_PROVIDER_OVERRIDE", self.provider_override or "", "forces this provider as primary"),
             ("CLAUDE_CODE_USE_BEDROCK", "" if self.use_bedrock is None else ("1" if self.use_bedrock else "0"),
              "1 selects a Bedrock provider as primary"),
-            ("AWS_REGION", self.aws_region or "", "region of the primary Bedrock provider"),
+            ("AWS_REGION", self.aws_region or "", "region of Bedrock providers whose configuration names none"),
             ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", self.max_output_tokens or "", "caps max_tokens of every request"),
             ("MAX_THINKING_TOKENS", self.max_thinking_tokens or "", "caps the thinking budget of every request"),
             ("NEXT_PUBLIC_ANTHROPIC_API_KEY", "set" if self.legacy_anthropic_key else "",

@@ -11,6 +11,16 @@ SECRET_FIELDS = ("api_key_encrypted", "aws_secret_access_key_encrypted",
                  "aws_session_token_encrypted", "bedrock_api_key_encrypted")
 
 
+# Configuration fields of a provider (what a revision, an export and a fingerprint cover).
+CONFIG_FIELDS = (
+    "name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle",
+    "base_url", "api_key_env", "aws_region", "auth_mode", "aws_profile", "aws_access_key_id",
+    "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
+    "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
+)
+ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
+
+
 class ProviderConfig(models.Model):
     name = models.SlugField(max_length=50, unique=True)
     kind = models.CharField(max_length=20)
@@ -75,12 +85,6 @@ class ProviderConfig(models.Model):
     @property
     def uses_assume_role(self):
         return bool(self.role_arn)
-
-    def to_settings(self):
-        """ProviderSettings with env vars and secrets resolved now (providers.calls uses this)."""
-        from providers.services import build_settings
-
-        return build_settings(self).settings
 
 
 class ProviderRouting(models.Model):

@@ -11,8 +11,14 @@ from django.conf import settings
 from django.db import transaction
 
 from providers import crypto
-from providers.models import SECRET_FIELDS, ConfigRevision, ProviderConfig, ProviderRouting
-from providers.services import CONFIG_FIELDS, ROUTING_FIELDS
+from providers.models import (
+    CONFIG_FIELDS,
+    ROUTING_FIELDS,
+    SECRET_FIELDS,
+    ConfigRevision,
+    ProviderConfig,
+    ProviderRouting,
+)
 
 SNAPSHOT_FIELDS = CONFIG_FIELDS + SECRET_FIELDS
 ANTHROPIC_ONLY = {"base_url", "api_key_env", "api_key_encrypted"}

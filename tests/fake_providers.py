@@ -9,7 +9,7 @@ from providers.fakes import FakeAnthropic, FakeBedrock
 ANTHROPIC_KEY = "sk-ant-test-key-0001-not-a-real-key"
 AWS_KEY_ID, AWS_SECRET = "AKIAFAKEEXAMPLE0001", "fake-secret-0001-not-real"
 BEDROCK_API_KEY = "bedrock-api-key-fake-0001-not-real"
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_retry_after=1.0)
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,15 @@ class UsageConfig(AppConfig):
     verbose_name = "Usage and costs"
 
     def ready(self):
+        from providers.call_records import set_usage_sink
         from usage.models import Budget, ModelPrice, ProfileMapping
         from usage.pricing import forget_price_book
         from usage.services import forget_blocked_keys
+        from usage.sink import record_call
 
         for model in (ModelPrice, ProfileMapping):
             post_save.connect(forget_price_book, sender=model, dispatch_uid=f"forget-prices-{model.__name__}")
             post_delete.connect(forget_price_book, sender=model, dispatch_uid=f"forget-prices-d-{model.__name__}")
         post_save.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys")
         post_delete.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys-d")
+        set_usage_sink(record_call)

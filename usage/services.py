@@ -17,11 +17,11 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
+from providers.call_records import PURPOSES  # noqa: E402 - one list, owned by the call path
 from usage.ingest import usage_buffer
 from usage.models import Budget, UsageRecord
 from usage.pricing import PROVIDER_KINDS, compute_cost, price_book
 
-PURPOSES = ("gateway", "test", "health", "wizard", "demo")
 _LIMITS = {field.name: field.max_length for field in UsageRecord._meta.get_fields()
            if getattr(field, "max_length", None)}
 

@@ -7,7 +7,8 @@ from providers.clients.base import Capabilities, Identity, MessageResult, Permis
 from providers.clients.catalog import load_catalog, resolve_model_id
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
-from providers.clients.retry import call_with_retries
+from providers.clients.request_check import check_request, merged_headers
+from providers.clients.retry import call_with_retries, remaining
 from providers.clients.streaming import SdkMessageStream
 from providers.clients.usage import Usage
 
@@ -77,30 +78,46 @@ class SdkClientMixin:
         return self.resolution(model).model_id
 
     def _prepare(self, request):
-        request = cap_request(request, self.settings)
-        resolution = self.resolution(request["model"])
+        """(SDK keyword arguments, resolution): the request checked, capped and resolved."""
+        checked = check_request(request)
+        body = cap_request(checked.body, self.settings)
+        resolution = self.resolution(body["model"])
         warn_lifecycle(resolution)
-        return {**request, "model": resolution.model_id}, resolution
-
-    def _extra(self):
-        betas = self.settings.beta_flags
-        return {"extra_headers": {"anthropic-beta": ",".join(betas)}} if betas else {}
-
-    def create_message(self, request):
-        body, resolution = self._prepare(request)
-        model_id = resolution.model_id
+        body = {**body, "model": resolution.model_id}
         body.pop("stream", None)
+        options = {}
+        headers = merged_headers(self.settings.beta_flags, checked)
+        if headers:
+            options["extra_headers"] = headers
+        if checked.extra_body:
+            options["extra_body"] = checked.extra_body
+        return body, options, resolution
+
+    def _attempt_timeout(self, deadline):
+        left = remaining(deadline)
+        if left is not None and left <= 0:
+            raise ProviderError(ErrorKind.TIMEOUT, "The call's deadline passed before this provider was tried.",
+                                provider=self.kind)
+        return self.settings.timeout if left is None else min(self.settings.timeout, left)
+
+    def create_message(self, request, *, deadline=None):
+        body, options, resolution = self._prepare(request)
+        model_id = resolution.model_id
         started = time.monotonic()
 
         def send():
             try:
-                raw = self._sdk().messages.with_raw_response.create(**body, **self._extra())
+                return self._sdk().messages.with_raw_response.create(
+                    **body, **options, timeout=self._attempt_timeout(deadline))
             except Exception as exc:
                 raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
-            return raw
 
-        raw, attempts = call_with_retries(send, self.settings.retry, describe=f"{self.kind} {model_id}")
-        message = raw.parse()
+        raw, attempts = call_with_retries(send, self.settings.retry, describe=f"{self.kind} {model_id}",
+                                          deadline=deadline)
+        try:
+            message = raw.parse()
+        except Exception as exc:
+            raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
         return MessageResult(
             message=message.model_dump(mode="json", exclude_none=True),
             usage=Usage.from_anthropic(message.usage),
@@ -110,22 +127,24 @@ class SdkClientMixin:
             latency_ms=(time.monotonic() - started) * 1000,
             attempts=attempts,
             lifecycle_message=resolution.lifecycle_message,
+            resolution=resolution,
         )
 
-    def stream_message(self, request):
-        body, resolution = self._prepare(request)
+    def stream_message(self, request, *, deadline=None):
+        body, options, resolution = self._prepare(request)
         model_id = resolution.model_id
-        body.pop("stream", None)
 
         def open_stream():
             try:
-                return self._sdk().messages.with_raw_response.create(**body, stream=True, **self._extra())
+                return self._sdk().messages.with_raw_response.create(
+                    **body, **options, stream=True, timeout=self._attempt_timeout(deadline))
             except Exception as exc:
                 raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
 
         stream = SdkMessageStream(open_stream, self.settings.retry, provider=self.kind, model_id=model_id,
-                                  region=self.region)
+                                  region=self.region, deadline=deadline)
         stream.lifecycle_message = resolution.lifecycle_message
+        stream.resolution = resolution
         return stream
 
     def capabilities(self, model_id):
@@ -168,12 +187,13 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
         return resolve_model_id(model, self.kind, mapping=self.settings.model_mapping)
 
     def count_tokens(self, request):
-        body, resolution = self._prepare(request)
+        body, options, resolution = self._prepare(request)
         model_id = resolution.model_id
-        for key in ("max_tokens", "stream", "metadata", "stop_sequences", "temperature", "top_p", "top_k"):
+        for key in ("max_tokens", "metadata", "stop_sequences", "service_tier", "inference_geo", "speed"):
             body.pop(key, None)
+        options.pop("extra_body", None)
         try:
-            return self._sdk().messages.count_tokens(**body).input_tokens
+            return self._sdk().messages.count_tokens(**body, **options).input_tokens
         except Exception as exc:
             raise from_sdk_exception(exc, provider=self.kind, model_id=model_id) from exc
 

@@ -9,6 +9,7 @@ import hashlib
 import os
 import threading
 
+from providers.clients.error_mapping import credential_error
 from providers.clients.errors import ErrorKind, ProviderError
 
 REFRESH_MARGIN = dt.timedelta(minutes=5)
@@ -119,25 +120,3 @@ def _without_role(settings):
     from dataclasses import replace
 
     return replace(settings, role_arn=None)
-
-
-def credential_error(exc, profile=None):
-    """Map botocore's credential-resolution exceptions to ProviderError."""
-    from botocore import exceptions as boto_exc
-
-    from providers.clients.error_mapping import from_client_error
-
-    name = type(exc).__name__
-    if isinstance(exc, boto_exc.ProfileNotFound):
-        return ProviderError(ErrorKind.CONFIGURATION, f"AWS profile '{profile}' was not found.", provider="bedrock",
-                             hint="Check ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE).")
-    if "SSO" in name or isinstance(exc, boto_exc.TokenRetrievalError):
-        return ProviderError(ErrorKind.AUTHENTICATION, f"The SSO session of profile '{profile}' has expired.",
-                             provider="bedrock", hint=f"Run: aws sso login --profile {profile}")
-    if isinstance(exc, (boto_exc.NoCredentialsError, boto_exc.PartialCredentialsError)):
-        return ProviderError(ErrorKind.AUTHENTICATION, "No AWS credentials were found.", provider="bedrock",
-                             hint="Configure the default credential chain or choose another auth mode.")
-    if isinstance(exc, boto_exc.ClientError) or isinstance(exc, boto_exc.EndpointConnectionError):
-        return from_client_error(exc)
-    return ProviderError(ErrorKind.AUTHENTICATION, f"AWS credentials could not be resolved: {name}.",
-                         provider="bedrock")

@@ -12,7 +12,9 @@ BEDROCK_AUTH_MODES = ("default_chain", "profile", "env", "static_keys", "api_key
 class RetryPolicy:
     max_attempts: int = 3
     base_delay: float = 0.5
-    max_delay: float = 8.0
+    max_delay: float = 8.0  # cap of the exponential backoff
+    max_retry_after: float = 10.0  # a longer Retry-After fails over instead of waiting
+    retry_timeouts: bool = False  # a timed-out attempt may have been billed
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class MessageResult:
     latency_ms: float = 0.0
     attempts: int = 1
     lifecycle_message: str = ""  # set when the model is deprecated or near its end of life
+    resolution: object = None  # the catalog's ModelResolution: logical name, scope, region
 
 
 @dataclass
@@ -122,6 +125,7 @@ class MessageStream(abc.ABC):
     model_id: str = ""
     attempts: int = 1
     lifecycle_message: str = ""
+    resolution: object = None
 
     def __init__(self):
         self._started = time.monotonic()

@@ -5,10 +5,10 @@ import urllib.parse
 from dataclasses import replace
 
 from providers.clients.anthropic_client import SdkClientMixin, http_client, key_hint
-from providers.clients.aws_credentials import AwsCredentials, credential_error
+from providers.clients.aws_credentials import AwsCredentials
 from providers.clients.base import Identity, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog, resolve_model_id
-from providers.clients.error_mapping import from_client_error, from_sdk_exception
+from providers.clients.error_mapping import credential_error, from_client_error, from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
 
 log = logging.getLogger(__name__)
@@ -198,9 +198,9 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                                 provider=self.kind)
         import json
 
-        body, resolution = self._prepare(request)
+        body, options, resolution = self._prepare(request)
         base_id = resolution.base_model_id or resolution.model_id
-        invoke_body = {k: v for k, v in body.items() if k not in ("model", "stream")}
+        invoke_body = {**{k: v for k, v in body.items() if k != "model"}, **options.get("extra_body", {})}
         invoke_body.setdefault("anthropic_version", "bedrock-2023-05-31")
         runtime = self.credentials.client("bedrock-runtime", self.settings.endpoint_url)
         try:

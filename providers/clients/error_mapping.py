@@ -63,10 +63,13 @@ def from_sdk_exception(exc, *, provider, model_id=None, region=None, mid_stream=
     if isinstance(exc, anthropic.APIStatusError):
         return _from_status_error(exc, provider, model_id, region, mid_stream)
     if type(exc).__module__.startswith("botocore") or "Could not resolve AWS credentials" in str(exc):
-        from providers.clients.aws_credentials import credential_error
-
         return credential_error(exc)
-    raise exc
+    if isinstance(exc, (TypeError, KeyError, ValueError)):
+        return ProviderError(ErrorKind.INVALID_REQUEST, f"The request could not be sent: {_short(exc)}.",
+                             provider=provider)
+    # Anything else on the wire (a dropped connection, a broken frame before the first event).
+    return ProviderError(ErrorKind.CONNECTION, f"The connection to {provider} failed: {_short(exc)}.",
+                         provider=provider)
 
 
 def _from_status_error(exc, provider, model_id, region, mid_stream):
@@ -161,3 +164,23 @@ def from_client_error(exc, *, provider="bedrock"):
 def _short(exc):
     text = str(exc) or type(exc).__name__
     return text if len(text) < 200 else text[:197] + "..."
+
+
+def credential_error(exc, profile=None):
+    """Map botocore's credential-resolution exceptions to ProviderError."""
+    from botocore import exceptions as boto_exc  # botocore loads only for Bedrock
+
+    name = type(exc).__name__
+    if isinstance(exc, boto_exc.ProfileNotFound):
+        return ProviderError(ErrorKind.CONFIGURATION, f"AWS profile '{profile}' was not found.", provider="bedrock",
+                             hint="Check ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE).")
+    if "SSO" in name or isinstance(exc, boto_exc.TokenRetrievalError):
+        return ProviderError(ErrorKind.AUTHENTICATION, f"The SSO session of profile '{profile}' has expired.",
+                             provider="bedrock", hint=f"Run: aws sso login --profile {profile}")
+    if isinstance(exc, (boto_exc.NoCredentialsError, boto_exc.PartialCredentialsError)):
+        return ProviderError(ErrorKind.AUTHENTICATION, "No AWS credentials were found.", provider="bedrock",
+                             hint="Configure the default credential chain or choose another auth mode.")
+    if isinstance(exc, boto_exc.ClientError) or isinstance(exc, boto_exc.EndpointConnectionError):
+        return from_client_error(exc)
+    return ProviderError(ErrorKind.AUTHENTICATION, f"AWS credentials could not be resolved: {name}.",
+                         provider="bedrock")

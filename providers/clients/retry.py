@@ -1,28 +1,39 @@
 """The one retry loop: exponential backoff with full jitter, honouring Retry-After.
 
-The SDKs' own retries are turned off (max_retries=0) so that every attempt is
-counted here, exactly once.
+The SDKs' own retries are turned off (max_retries=0) so that every attempt is counted
+here, exactly once. Rules:
+- never retry sooner than the provider's Retry-After; when Retry-After is longer than the
+  policy's longest wait (max_retry_after) or than what is left of the call's deadline, give up on this
+  provider at once (the choke point fails over) instead of waiting;
+- a timeout is not retried on the same provider unless the policy says so: the first
+  attempt may have been processed and billed.
 """
 import logging
 import random
 import time
 
-from providers.clients.errors import ProviderError
+from providers.clients.errors import ErrorKind, ProviderError
 
 log = logging.getLogger(__name__)
 
 
 def backoff_delay(attempt, policy, retry_after=None, rng=random.random):
     """Seconds to wait before attempt number `attempt + 1` (attempt counts from 1)."""
-    if retry_after is not None and retry_after >= 0:
-        return min(retry_after, policy.max_delay)
     ceiling = min(policy.max_delay, policy.base_delay * (2 ** (attempt - 1)))
-    return ceiling * rng()
+    jittered = ceiling * rng()
+    if retry_after is not None and retry_after >= 0:
+        return max(retry_after, jittered)
+    return jittered
 
 
-def call_with_retries(operation, policy, *, describe="provider call", sleep=time.sleep):
-    """Run operation() until it succeeds, fails with a non-retryable kind, or
-    attempts run out. Returns (result, attempts)."""
+def remaining(deadline, clock=time.monotonic):
+    return None if deadline is None else deadline - clock()
+
+
+def call_with_retries(operation, policy, *, describe="provider call", deadline=None, sleep=time.sleep,
+                      clock=time.monotonic):
+    """Run operation() until it succeeds, fails with a non-retryable kind, runs out of
+    attempts, or would outlive `deadline` (a time.monotonic() value). Returns (result, attempts)."""
     attempt = 1
     while True:
         try:
@@ -30,7 +41,18 @@ def call_with_retries(operation, policy, *, describe="provider call", sleep=time
         except ProviderError as error:
             if not error.retryable or attempt >= policy.max_attempts:
                 raise
+            if error.kind is ErrorKind.TIMEOUT and not policy.retry_timeouts:
+                raise
             delay = backoff_delay(attempt, policy, error.retry_after)
+            if error.retry_after is not None and error.retry_after > policy.max_retry_after:
+                log.warning("%s: retry-after %.1fs exceeds the longest wait (%.1fs); giving up on this provider",
+                            describe, error.retry_after, policy.max_retry_after)
+                raise
+            left = remaining(deadline, clock)
+            if left is not None and delay >= left:
+                log.warning("%s: waiting %.1fs would pass the call's deadline; giving up on this provider",
+                            describe, delay)
+                raise
             log.warning("%s failed (%s, attempt %d/%d); retrying in %.2fs",
                         describe, error.kind.value, attempt, policy.max_attempts, delay)
             sleep(delay)

@@ -9,6 +9,7 @@ import time
 
 from providers.clients.base import MessageStream
 from providers.clients.error_mapping import from_sdk_exception
+from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.retry import call_with_retries
 from providers.clients.usage import Usage
 
@@ -16,8 +17,11 @@ _NOTHING = object()
 
 
 class SdkMessageStream(MessageStream):
-    def __init__(self, open_stream, retry_policy, *, provider, model_id, region=None):
+    def __init__(self, open_stream, retry_policy, *, provider, model_id, region=None, deadline=None):
         super().__init__()
+        self._deadline = deadline
+        self.deltas = 0  # content deltas delivered: a floor for output tokens when no final usage came
+        self.completed = False  # message_stop seen
         self._open_stream = open_stream
         self._retry = retry_policy
         self._provider = provider
@@ -31,22 +35,29 @@ class SdkMessageStream(MessageStream):
                                   region=self._region, mid_stream=mid_stream)
 
     def _open_and_peek(self):
+        """Open the stream and read its first event: a failure up to here reached nobody, so it
+        is an ordinary (retryable, fail-over-able) provider error, a dropped connection included."""
         raw = self._open_stream()
-        stream = raw.parse()
-        iterator = iter(stream)
+        stream = None
         try:
+            stream = raw.parse()
+            iterator = iter(stream)
             first = next(iterator, _NOTHING)
         except Exception as exc:
-            stream.close()
+            if stream is not None:
+                stream.close()
             raise self._map(exc, mid_stream=False) from exc
+        if first is _NOTHING:
+            stream.close()
+            raise ProviderError(ErrorKind.CONNECTION, f"The {self._provider} stream closed before its first event.",
+                                provider=self._provider)
         return raw, stream, iterator, first
 
     def __iter__(self):
         (raw, self._stream, iterator, first), self.attempts = call_with_retries(
-            self._open_and_peek, self._retry, describe=f"{self._provider} stream {self.model_id}")
+            self._open_and_peek, self._retry, describe=f"{self._provider} stream {self.model_id}",
+            deadline=self._deadline)
         self.request_id = raw.headers.get("request-id") or raw.headers.get("x-amzn-requestid")
-        if first is _NOTHING:
-            return
         yield self._observe(first)
         try:
             for event in iterator:
@@ -55,11 +66,18 @@ class SdkMessageStream(MessageStream):
             raise self._map(exc, mid_stream=True) from exc
         finally:
             self._stream.close()
+        if not self.completed:
+            raise ProviderError(ErrorKind.STREAM_INTERRUPTED,
+                                f"The {self._provider} stream ended before message_stop.", provider=self._provider)
 
     def _observe(self, event):
         data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
-        if self.ttft_ms is None and data.get("type") == "content_block_delta":
-            self.ttft_ms = (time.monotonic() - self._started) * 1000
+        if data.get("type") == "content_block_delta":
+            self.deltas += 1
+            if self.ttft_ms is None:
+                self.ttft_ms = (time.monotonic() - self._started) * 1000
+        elif data.get("type") == "message_stop":
+            self.completed = True
         self._accumulator.add(data)
         self.usage = self._accumulator.usage
         self.message = self._accumulator.message

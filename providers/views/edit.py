@@ -7,13 +7,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from moments_admin.permissions import staff_required
-from providers import services, validation
+from providers import changes, validation
 from providers.aws_profiles import config_paths, list_profiles, sso_message, sso_state
 from providers.display import mapping_rows, preview_config
 from providers.environment import env_secret
 from providers.forms import PROVIDER_FORMS, RoutingForm, form_class
 from providers.models import ProviderConfig
-from providers.services import AWS_ENV_KEYS
+from providers.resolve import AWS_ENV_KEYS, fingerprint
 
 SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "csrfmiddlewaretoken")
 
@@ -37,7 +37,7 @@ def _context(request, form, instance):
             state = sso_state(profile)
             profiles.append({"profile": profile, "state": state, "message": sso_message(profile, state)})
     stale = bool(instance and instance.pk and instance.last_test_fingerprint
-                 and instance.last_test_fingerprint != services.fingerprint(instance))
+                 and instance.last_test_fingerprint != fingerprint(instance))
     mode = form["auth_mode"].value() if form.kind == "bedrock" else None
     return {
         "form": form, "instance": instance or form.instance, "kinds": list(PROVIDER_FORMS),
@@ -66,7 +66,7 @@ def create_provider(request):
     if request.method == "POST":
         form = form_cls(request.POST)
         if form.is_valid():
-            config = services.save_provider(form.to_config(), request.user)
+            config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Added provider {config.name}. Run test connection to check it.")
             return redirect("providers:list")
         return _render(request, form, status=400)
@@ -84,7 +84,7 @@ def edit_provider(request, pk):
     if request.method == "POST":
         form = form_cls(request.POST, instance=instance)
         if form.is_valid():
-            config = services.save_provider(form.to_config(), request.user)
+            config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Saved provider {config.name}.")
             return redirect("providers:list")
         return _render(request, form, instance, status=400)
@@ -96,7 +96,7 @@ def edit_provider(request, pk):
 def delete_provider(request, pk):
     instance = get_object_or_404(ProviderConfig, pk=pk)
     if request.method == "POST":
-        services.delete_provider(instance, request.user)
+        changes.delete_provider(instance, request.user)
         messages.success(request, f"Removed provider {instance.name}. Restore it from Revisions if needed.")
         return redirect("providers:list")
     return render(request, "providers/delete.html", {"instance": instance})
@@ -137,7 +137,7 @@ def routing(request):
     names = list(ProviderConfig.objects.values_list("name", flat=True))
     form = RoutingForm(request.POST, names=names)
     if form.is_valid():
-        services.update_routing(request.user, primary=form.cleaned_data["primary"],
+        changes.update_routing(request.user, primary=form.cleaned_data["primary"],
                                 fallbacks=form.cleaned_data["fallbacks"],
                                 auto_fallback=form.cleaned_data["auto_fallback"],
                                 environment_primary=form.environment_primary)

@@ -5,18 +5,20 @@ from django.core.cache import cache
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from providers import health, services
+from providers import breaker
 from providers.claude_code import as_settings_json, as_shell, claude_code_env
 from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
 from providers.forms import RoutingForm
 from providers.models import ProviderConfig, ProviderRouting
+from providers.resolve import build_settings, fingerprint
+from providers.selection import SelectionError, select_providers
 
 
 def _selection():
     try:
-        return services.select_providers(), ""
-    except services.SelectionError as exc:
+        return select_providers(), ""
+    except SelectionError as exc:
         return None, str(exc)
 
 
@@ -32,7 +34,7 @@ def provider_list(request):
             chain[fallback.pk] = f"fallback {index}"
     rows = []
     for provider in providers:
-        stale = bool(provider.last_test_fingerprint) and provider.last_test_fingerprint != services.fingerprint(provider)
+        stale = bool(provider.last_test_fingerprint) and provider.last_test_fingerprint != fingerprint(provider)
         rows.append({"provider": provider, "role": chain.get(provider.pk, ""), "stale": stale,
                      "mapping": mapping_rows(provider), "health": _health(provider)})
     logical = [row.logical for row in rows[0]["mapping"]] if rows else []
@@ -47,7 +49,7 @@ def provider_list(request):
 
 def _health(provider):
     """(css class, label) from the shared circuit-breaker state that real traffic updates."""
-    state = health.state(provider.name)
+    state = breaker.state(provider.name)
     if not provider.enabled:
         return "muted", "disabled"
     if state["open_until"] > time.time():
@@ -70,10 +72,8 @@ def environment(request):
     chain = []
     if selection and selection.primary:
         providers = [selection.primary, *selection.fallbacks]
-        bedrock_primary = next((p for p in providers if p.kind == "bedrock"), None)
         for index, provider in enumerate(providers):
-            resolved = services.build_settings(provider, environment=selection.environment,
-                                               primary_bedrock=provider is bedrock_primary)
+            resolved = build_settings(provider, environment=selection.environment)
             chain.append({"provider": provider, "role": "primary" if index == 0 else f"fallback {index}",
                           "rows": effective_rows(resolved), "problems": resolved.problems})
     return render(request, "providers/environment.html", {
@@ -87,8 +87,7 @@ def claude_code(request):
     selection, selection_error = _selection()
     context = {"selection_error": selection_error, "primary": None}
     if selection and selection.primary:
-        resolved = services.build_settings(selection.primary, environment=selection.environment,
-                                           primary_bedrock=selection.primary.kind == "bedrock")
+        resolved = build_settings(selection.primary, environment=selection.environment)
         env, notes = claude_code_env(resolved, selection.environment)
         context.update(primary=selection.primary, shell=as_shell(env), settings_json=as_settings_json(env),
                        variables=env, notes=notes, reasons=selection.reasons)

@@ -6,10 +6,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from moments_admin.permissions import staff_required
-from providers import services
 from providers.connection_test import STEP_LABELS, STEPS, StepResult, new_run_id, next_step, run_step
 from providers.forms import form_class
 from providers.models import ProviderConfig
+from providers.resolve import build_settings, fingerprint
+from providers.test_runs import record_step
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -40,9 +41,9 @@ def test_connection(request, step):
                                 fields=fields, lines=lines)
         else:
             config = form.to_config()
-            result = run_step(step, services.build_settings(config, for_test=True))
+            result = run_step(step, build_settings(config, for_test=True))
             if instance is not None:
-                services.record_step(instance.pk, run_id, result, services.fingerprint(config))
+                record_step(instance.pk, run_id, result, fingerprint(config))
     upcoming = next_step(step) if result.ok else None
     return render(request, "providers/test_step.html", {
         "result": result, "next_step": upcoming, "next_label": STEP_LABELS.get(upcoming, ""), "run_id": run_id,

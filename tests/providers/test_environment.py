@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from providers.environment import EnvironmentError_, read_environment
 from providers.models import ProviderRouting
-from providers.services import SelectionError, active_chain, build_settings, select_providers
+from providers.resolve import active_chain, build_settings
+from providers.selection import SelectionError, select_providers
 from tests.providers.conftest import ANTHROPIC_KEY, assert_no_secrets, make_anthropic, make_bedrock
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_env")]
@@ -95,15 +96,19 @@ def test_each_decision_is_logged_with_its_reason(two_providers, caplog):
     assert "primary bedrock: MOMENTS_ENV=production prefers bedrock" in caplog.text
 
 
-def test_aws_region_and_caps_apply_at_call_time(two_providers, monkeypatch):
+def test_aws_region_fills_in_only_a_region_the_configuration_leaves_blank(two_providers, monkeypatch):
     monkeypatch.setenv("MOMENTS_ENV", "production")
-    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")  # always set on Lambda, ECS and Fargate
     monkeypatch.setenv("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096")
     monkeypatch.setenv("MAX_THINKING_TOKENS", "1024")
-    chain = active_chain()
-    bedrock = chain[0]
-    assert bedrock.settings.aws_region == "eu-central-1" and bedrock.sources["aws_region"] == "env AWS_REGION"
+    bedrock = active_chain()[0]
+    assert bedrock.settings.aws_region == "us-east-1" and bedrock.sources["aws_region"] == "stored configuration"
     assert bedrock.settings.max_output_tokens == 4096 and bedrock.settings.max_thinking_tokens == 1024
+    _, stored = two_providers
+    stored.aws_region = ""
+    stored.save()
+    bedrock = active_chain()[0]
+    assert bedrock.settings.aws_region == "eu-central-1" and bedrock.sources["aws_region"].startswith("env AWS_REGION")
     monkeypatch.setenv("AWS_REGION", "us-west-2")  # read again on the next call, no restart
     assert active_chain()[0].settings.aws_region == "us-west-2"
 
@@ -121,7 +126,7 @@ def test_legacy_next_public_key_still_works(monkeypatch):
 def test_stored_config_to_settings_for_the_choke_point(monkeypatch):
     config = make_anthropic(api_key_env="MY_KEY", api_key_encrypted="")
     monkeypatch.setenv("MY_KEY", ANTHROPIC_KEY)
-    assert config.to_settings().api_key == ANTHROPIC_KEY
+    assert build_settings(config).settings.api_key == ANTHROPIC_KEY
 
 
 def test_environment_page_shows_values_and_their_sources(member_client, two_providers, monkeypatch):
@@ -129,7 +134,7 @@ def test_environment_page_shows_values_and_their_sources(member_client, two_prov
     monkeypatch.setenv("AWS_REGION", "eu-central-1")
     monkeypatch.setenv("NEXT_PUBLIC_ANTHROPIC_API_KEY", ANTHROPIC_KEY)
     html = member_client.get(reverse("providers:environment")).content.decode()
-    assert "env AWS_REGION" in html and "eu-central-1" in html
+    assert "AWS_REGION" in html and "eu-central-1" in html
     assert "MOMENTS_ENV=production prefers bedrock" in html
     assert_no_secrets(html)
 

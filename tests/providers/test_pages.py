@@ -3,9 +3,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from providers.changes import save_provider
 from providers.models import ConfigRevision, ProviderRouting
 from providers.revisions import snapshot
-from providers.services import save_provider
 from tests.providers.conftest import (
     ANTHROPIC_KEY,
     AWS_SECRET,
@@ -190,7 +190,7 @@ def test_routing_form_sets_primary_fallbacks_and_per_environment_primary(staff_c
     routing = ProviderRouting.load()
     assert (routing.primary, routing.fallbacks, routing.environment_primary) == (
         "anthropic", ["bedrock-key", "bedrock"], {"production": "bedrock"})
-    from providers.services import select_providers
+    from providers.selection import select_providers
 
     assert select_providers({"MOMENTS_ENV": "production"}).primary.name == "bedrock"
     assert select_providers({}).primary.name == "anthropic"
@@ -205,7 +205,7 @@ def test_routing_form_rejects_unknown_names_and_changes_nothing(staff_client, co
 
 
 def test_list_shows_health_from_real_traffic(member_client, configured):
-    from providers import health
+    from providers import breaker as health
     from providers.clients.errors import ErrorKind, ProviderError
 
     error = ProviderError(ErrorKind.UNAVAILABLE, "down")

@@ -69,7 +69,7 @@ def test_restore_of_the_current_state_offers_nothing(staff_client):
 
 
 def test_members_see_revisions_but_cannot_restore(member_client, staff_user):
-    from providers.services import save_provider
+    from providers.changes import save_provider
     from tests.providers.conftest import make_bedrock
 
     save_provider(make_bedrock(), staff_user)

@@ -285,7 +285,7 @@ def test_members_cannot_run_tests(member_client, bedrock_api):
 def test_a_secret_inside_an_unexpected_error_is_scrubbed_from_result_and_log(monkeypatch, caplog):
     from providers import connection_test, crypto
     from providers.models import ProviderConfig as Config
-    from providers.services import build_settings
+    from providers.resolve import build_settings
 
     def explode(resolved):
         raise RuntimeError(f"botocore said: bad key {AWS_SECRET} for {AKID}")

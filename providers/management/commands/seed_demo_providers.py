@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from providers import crypto, demo
+from providers.changes import save_provider, update_routing
 from providers.models import ProviderConfig
-from providers.services import save_provider, update_routing
 
 
 class Command(BaseCommand):

@@ -34,7 +34,8 @@ def test_bedrock_errors_map_to_retryable_failover_kinds(bedrock_fake, fault, kin
         get_client(bedrock_settings(bedrock_fake)).create_message(HELLO)
     assert caught.value.kind is kind
     assert caught.value.retryable and caught.value.triggers_failover
-    assert len(model_calls(bedrock_fake)) == 3
+    # A timed-out attempt may have been billed: not retried on the same provider by default.
+    assert len(model_calls(bedrock_fake)) == (1 if kind is ErrorKind.TIMEOUT else 3)
 
 
 def test_service_unavailable_as_http_400_is_not_an_invalid_request(bedrock_fake):

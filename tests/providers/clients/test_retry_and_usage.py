@@ -9,9 +9,48 @@ from providers.clients.usage import Usage
 POLICY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0)
 
 
-def test_backoff_honours_retry_after_but_caps_it():
-    assert backoff_delay(1, POLICY, retry_after=3) == 3
-    assert backoff_delay(1, POLICY, retry_after=60) == 8.0
+def test_backoff_never_waits_less_than_retry_after():
+    assert backoff_delay(1, POLICY, retry_after=3, rng=lambda: 1.0) == 3
+    assert backoff_delay(1, POLICY, retry_after=20, rng=lambda: 1.0) == 20  # was capped at 8 s: 12 s too early
+    assert backoff_delay(4, POLICY, retry_after=0.1, rng=lambda: 1.0) == 4  # backoff still applies
+
+
+def _failing(*errors):
+    calls = []
+
+    def operation():
+        calls.append(1)
+        raise errors[min(len(calls), len(errors)) - 1]
+
+    return operation, calls
+
+
+def test_a_retry_after_longer_than_the_longest_wait_gives_up_on_the_provider_at_once():
+    operation, calls = _failing(ProviderError(ErrorKind.RATE_LIMITED, "slow down", retry_after=20))
+    sleeps = []
+    with pytest.raises(ProviderError) as caught:
+        call_with_retries(operation, POLICY, sleep=sleeps.append)
+    assert caught.value.kind is ErrorKind.RATE_LIMITED and caught.value.triggers_failover
+    assert len(calls) == 1 and sleeps == []  # no retry 12 s before the server allowed it
+
+
+def test_a_wait_that_would_pass_the_deadline_gives_up_instead():
+    operation, calls = _failing(ProviderError(ErrorKind.RATE_LIMITED, "slow down", retry_after=5))
+    now = [100.0]
+    with pytest.raises(ProviderError):
+        call_with_retries(operation, POLICY, deadline=103.0, sleep=lambda s: None, clock=lambda: now[0])
+    assert len(calls) == 1
+
+
+def test_timeouts_are_not_retried_on_the_same_provider_unless_asked():
+    operation, calls = _failing(ProviderError(ErrorKind.TIMEOUT, "slow"))
+    with pytest.raises(ProviderError):
+        call_with_retries(operation, POLICY, sleep=lambda _: None)
+    assert len(calls) == 1
+    operation, calls = _failing(ProviderError(ErrorKind.TIMEOUT, "slow"))
+    with pytest.raises(ProviderError):
+        call_with_retries(operation, RetryPolicy(max_attempts=3, retry_timeouts=True), sleep=lambda _: None)
+    assert len(calls) == 3
 
 
 def test_backoff_is_exponential_with_full_jitter():
@@ -31,7 +70,7 @@ def test_retries_only_retryable_kinds_and_counts_attempts():
 
     result, attempts = call_with_retries(operation, POLICY, sleep=sleeps.append)
     assert (result, attempts) == ("done", 3)
-    assert sleeps[0] == 2 and 0 <= sleeps[1] <= 1.0
+    assert sleeps[0] >= 2 and 0 <= sleeps[1] <= 1.0
 
 
 def test_non_retryable_errors_are_raised_at_once():

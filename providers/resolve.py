@@ -1,7 +1,7 @@
-"""Configuration services: stored configuration -> ProviderSettings, and which providers serve.
+"""Stored configuration -> ProviderSettings: env-var indirection and secrets resolved now.
 
-The provider layer (providers.clients) never reads the database or env-var
-indirection; this module does, at call time, and hands it resolved settings.
+The provider layer (providers.clients) never reads the database or env vars; this module
+does, and hands it resolved settings. providers.snapshot caches the active chain built here.
 """
 import hashlib
 import hmac
@@ -9,24 +9,13 @@ import json
 from dataclasses import dataclass, field
 
 from django.conf import settings as django_settings
-from django.db import transaction
-from django.utils import timezone
 
 from providers import crypto
 from providers.clients.base import ProviderSettings, RetryPolicy
-from providers.connection_test import next_step
 from providers.environment import env_secret, read_environment
-from providers.models import SECRET_FIELDS, ProviderConfig, ProviderRouting
-from providers.selection import Selection, SelectionError, select_providers  # noqa: F401 - the public entry points
+from providers.models import CONFIG_FIELDS, SECRET_FIELDS, ProviderConfig
+from providers.selection import select_providers
 
-# Configuration fields of a provider (what a revision, an export and a fingerprint cover).
-CONFIG_FIELDS = (
-    "name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle",
-    "base_url", "api_key_env", "aws_region", "auth_mode", "aws_profile", "aws_access_key_id",
-    "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
-    "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
-)
-ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
 AWS_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
@@ -74,7 +63,7 @@ def _secret(config, env_field, token_field, label, sources, problems, *, legacy=
     return None
 
 
-def build_settings(config, *, environment=None, primary_bedrock=False, for_test=False):
+def build_settings(config, *, environment=None, for_test=False):
     """Resolve `config` (saved or not) into ProviderSettings, reading env vars now."""
     env = environment or read_environment()
     sources, problems, values = {}, [], {}
@@ -93,11 +82,11 @@ def build_settings(config, *, environment=None, primary_bedrock=False, for_test=
         if not values["api_key"] and not any(f == "api_key_env" for f, _ in problems):
             problems.append(("api_key", "No API key: set an env var name or store a key."))
     elif config.kind == "bedrock":
-        region = config.aws_region or None
-        sources["aws_region"] = "stored configuration"
-        if primary_bedrock and env.aws_region and env.aws_region != region:
-            region = env.aws_region
-            sources["aws_region"] = "env AWS_REGION"
+        # AWS_REGION only fills in a region the configuration leaves blank: on Lambda, ECS and
+        # Fargate it is always set, and must not move traffic (and prices) silently.
+        region = config.aws_region or env.aws_region or None
+        sources["aws_region"] = "stored configuration" if config.aws_region else (
+            "env AWS_REGION (the configuration names none)" if region else "not set")
         values.update(
             aws_region=region, auth_mode=config.auth_mode, aws_profile=config.aws_profile or None,
             endpoint_url=config.endpoint_url or None, control_endpoint_url=config.control_endpoint_url or None,
@@ -132,6 +121,7 @@ def build_settings(config, *, environment=None, primary_bedrock=False, for_test=
         values["retry"] = RetryPolicy(max_attempts=1)
         values["timeout"] = min(float(config.timeout_seconds or 30), 30.0)
     else:
+        values["retry"] = RetryPolicy(retry_timeouts=django_settings.CALL_RETRY_TIMEOUTS)
         values["timeout"] = float(config.timeout_seconds or 60)
     return ResolvedProvider(config, ProviderSettings(kind=config.kind, name=config.name, **values), sources, problems)
 
@@ -156,92 +146,9 @@ def active_chain(environ=None):
     """ResolvedProvider for the primary and each fallback, in order (the gateway's entry point)."""
     selection = select_providers(environ)
     chain = [selection.primary, *selection.fallbacks] if selection.primary else []
-    primary_bedrock = next((p for p in chain if p.kind == "bedrock"), None)
-    return [build_settings(p, environment=selection.environment, primary_bedrock=p is primary_bedrock)
-            for p in chain]
+    return [build_settings(p, environment=selection.environment) for p in chain]
 
 
 def active_settings(environ=None):
     """ProviderSettings of the primary and fallbacks, in order."""
     return [resolved.settings for resolved in active_chain(environ)]
-
-
-# --- Changes (each one records a revision) -------------------------------------------------------
-
-def save_provider(config, user, *, summary=None):
-    from providers.revisions import record_revision
-
-    created = config.pk is None
-    with transaction.atomic():
-        old_name = None if created else ProviderConfig.objects.filter(pk=config.pk).values_list("name", flat=True).first()
-        if old_name and old_name != config.name:
-            rename_references(old_name, config.name)
-        if created and not config.position:
-            last = ProviderConfig.objects.order_by("-position").first()
-            config.position = (last.position + 1) if last else 0
-        config.save()
-        routing = ProviderRouting.load()
-        if created and not routing.primary and not ProviderConfig.objects.exclude(pk=config.pk).exists():
-            routing.primary = config.name
-            routing.save()
-        record_revision(user, summary or f"{'Added' if created else 'Changed'} provider {config.name}")
-    return config
-
-
-def rename_references(old, new):
-    routing = ProviderRouting.load()
-    routing.primary = new if routing.primary == old else routing.primary
-    routing.fallbacks = [new if n == old else n for n in routing.fallbacks]
-    routing.environment_primary = {k: (new if v == old else v) for k, v in routing.environment_primary.items()}
-    routing.save()
-
-
-def delete_provider(config, user):
-    from providers.revisions import record_revision
-
-    with transaction.atomic():
-        name = config.name
-        config.delete()
-        routing = ProviderRouting.load()
-        routing.primary = "" if routing.primary == name else routing.primary
-        routing.fallbacks = [n for n in routing.fallbacks if n != name]
-        routing.environment_primary = {k: v for k, v in routing.environment_primary.items() if v != name}
-        routing.save()
-        record_revision(user, f"Removed provider {name}")
-
-
-def update_routing(user, *, primary, fallbacks, auto_fallback, environment_primary=None):
-    from providers.revisions import record_revision
-
-    with transaction.atomic():
-        routing = ProviderRouting.load()
-        routing.primary = primary or ""
-        routing.fallbacks = [n for n in fallbacks if n and n != primary]
-        routing.auto_fallback = auto_fallback
-        if environment_primary is not None:
-            routing.environment_primary = {k: v for k, v in environment_primary.items() if v}
-        routing.save()
-        record_revision(user, "Changed primary and fallbacks")
-    return routing
-
-
-def record_step(config_pk, run_id, result, config_fingerprint):
-    """Append `result` to the stored last test of provider `config_pk` (a new run starts afresh)."""
-    config = ProviderConfig.objects.filter(pk=config_pk).first()
-    if config is None:
-        return
-    steps = list(config.last_test_steps) if config.last_test_run == run_id else []
-    steps = [s for s in steps if s.get("step") != result.step] + [result.as_dict() | {"label": result.label}]
-    finished = not result.ok or next_step(result.step) is None
-    total = sum(s.get("elapsed_ms", 0) for s in steps) / 1000
-    if not result.ok:
-        summary = f"Failed at {result.label.lower()}: {result.summary}"[:500]
-    elif finished:
-        summary = f"Passed {len(steps)} checks in {total:.1f} s"
-    else:
-        summary = f"Running: {result.label.lower()} passed"
-    ProviderConfig.objects.filter(pk=config_pk).update(
-        last_test_run=run_id, last_test_steps=steps, last_test_at=timezone.now(),
-        last_test_ok=(result.ok if finished else None), last_test_summary=summary,
-        last_test_fingerprint=config_fingerprint,
-    )

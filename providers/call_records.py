@@ -1,0 +1,72 @@
+"""What the choke point knows about a call, and where it hands it (the usage sink).
+
+The providers app never imports usage: the usage app registers its recorder at start-up
+(`usage.apps.UsageConfig.ready`) with `set_usage_sink`. Until one is registered (a script
+that never loads Django apps) records are logged and dropped.
+"""
+import logging
+from dataclasses import dataclass, field
+
+from providers.clients.usage import Usage
+
+log = logging.getLogger(__name__)
+PURPOSES = ("gateway", "client", "test", "health", "wizard", "batch", "demo", "cli")
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who is calling and how long they may wait; the same for every attempt and provider."""
+
+    purpose: str = "gateway"
+    gateway_key: str | None = None
+    agent: str | None = None
+    deadline_seconds: float | None = None  # overall, across retries and failover; None: the setting
+    provider: str | None = None  # pin the call to this provider name (no failover)
+
+    def __post_init__(self):
+        if self.purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {PURPOSES}, not {self.purpose!r}.")
+
+
+@dataclass
+class CallRecord:
+    """One provider attempt, however it ended; the usage app turns it into a usage row."""
+
+    provider_name: str
+    provider_kind: str
+    requested_model: str  # as the caller wrote it: a logical name or a model ID
+    model_id: str  # the provider model ID sent (the requested name when it never resolved)
+    status: str  # "ok", an ErrorKind value, or "abandoned"
+    context: CallContext
+    usage: Usage = field(default_factory=Usage)
+    logical_model: str | None = None
+    region: str | None = None
+    scope: str | None = None  # in_region, a geo profile, custom...
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    request_id: str | None = None
+    stream: bool = False
+    has_tools: bool = False
+    prompt_prefix_hash: str | None = None
+    failed_over: bool = False
+    adaptations: tuple = ()  # request settings changed to suit the model
+
+
+_sink = None
+
+
+def set_usage_sink(sink):
+    """Register the callable that stores a CallRecord (the usage app does, once)."""
+    global _sink
+    _sink = sink
+
+
+def emit(record):
+    """Hand `record` to the sink; a failing sink is logged loudly and never fails the call."""
+    if _sink is None:
+        log.warning("No usage sink registered; dropping the record of %s %s", record.provider_name, record.model_id)
+        return
+    try:
+        _sink(record)
+    except Exception:
+        log.exception("Could not record usage for %s %s", record.provider_name, record.model_id)

@@ -1,0 +1,17 @@
+"""The usage app's side of the choke point: turns a CallRecord into a usage row.
+
+Registered with providers.call_records.set_usage_sink in UsageConfig.ready, so the
+providers app never imports usage.
+"""
+from usage.services import record_usage
+
+
+def record_call(record):
+    context = record.context
+    record_usage(
+        provider_name=record.provider_name, provider_kind=record.provider_kind, model_id=record.model_id,
+        logical_model=record.logical_model, usage=record.usage, status=record.status, purpose=context.purpose,
+        latency_ms=record.latency_ms, ttft_ms=record.ttft_ms, gateway_key=context.gateway_key, agent=context.agent,
+        stream=record.stream, has_tools=record.has_tools, region=record.region, request_id=record.request_id,
+        prompt_prefix_hash=record.prompt_prefix_hash,
+    )
