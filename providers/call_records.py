@@ -50,13 +50,14 @@ class CallRecord:
     prompt_prefix_hash: str | None = None
     failed_over: bool = False
     adaptations: tuple = ()  # request settings changed to suit the model
+    cost_usd: object = None  # a Decimal, set from what the usage sink returns; None when unpriced
 
 
 _sink = None
 
 
 def set_usage_sink(sink):
-    """Register the callable that stores a CallRecord (the usage app does, once)."""
+    """Register the callable that stores a CallRecord and returns its cost (the usage app does, once)."""
     global _sink
     _sink = sink
 
@@ -67,6 +68,6 @@ def emit(record):
         log.warning("No usage sink registered; dropping the record of %s %s", record.provider_name, record.model_id)
         return
     try:
-        _sink(record)
+        record.cost_usd = _sink(record)
     except Exception:
         log.exception("Could not record usage for %s %s", record.provider_name, record.model_id)

@@ -7,11 +7,13 @@ from usage.services import record_usage
 
 
 def record_call(record):
+    """Store `record`; returns its cost in USD (None when the model has no price)."""
     context = record.context
-    record_usage(
+    row = record_usage(
         provider_name=record.provider_name, provider_kind=record.provider_kind, model_id=record.model_id,
         logical_model=record.logical_model, usage=record.usage, status=record.status, purpose=context.purpose,
         latency_ms=record.latency_ms, ttft_ms=record.ttft_ms, gateway_key=context.gateway_key, agent=context.agent,
         stream=record.stream, has_tools=record.has_tools, region=record.region, request_id=record.request_id,
         prompt_prefix_hash=record.prompt_prefix_hash,
     )
+    return row.cost_total
