@@ -15,6 +15,7 @@ from providers.aws_profiles import config_paths, find_profile, list_profiles, ss
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.client_pool import client_for
+from providers.clients.catalog import iam_policy_for, load_catalog, resolve_model_id
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.curl import PING, curl_for
 
@@ -144,8 +145,6 @@ def _credentials(resolved):
 
 def mapped_models(resolved, available=None):
     """[(logical, Resolution or ProviderError)] for every logical model of this provider."""
-    from providers.clients.catalog import load_catalog, resolve_model_id
-
     s = resolved.settings
     names = list(dict.fromkeys([*load_catalog().logical_names(), *s.model_mapping]))
     out = []
@@ -160,8 +159,6 @@ def mapped_models(resolved, available=None):
 
 
 def _permissions(resolved):
-    from providers.clients.catalog import iam_policy_for
-
     settings = resolved.settings
     client = _client(resolved)
     # Models the provider does not serve here are the next step's finding, not a permission problem.
@@ -257,9 +254,13 @@ def _failure(step, error, resolved):
     summary = f"{message} {hint}".strip() if hint and hint not in message else message
     fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
     policy = ""
-    if error.kind is ErrorKind.PERMISSION and settings.kind == "bedrock" and error.missing_action:
-        from providers.clients.catalog import iam_policy_for
-
+    if error.kind is ErrorKind.PERMISSION and settings.kind == "bedrock" and error.missing_action == "sts:AssumeRole":
+        # The base identity may not assume the role: its policy must allow that, and the role's
+        # trust policy must name the base identity. Bedrock model ARNs have nothing to do with it.
+        policy = json.dumps(assume_role_policy(settings.role_arn), indent=2)
+        summary += (" Also check the role's trust policy: it must allow the base identity to assume it"
+                    + (" with this external ID." if settings.external_id else "."))
+    elif error.kind is ErrorKind.PERMISSION and settings.kind == "bedrock" and error.missing_action:
         models = [r.model_id for _, r in mapped_models(resolved) if not isinstance(r, ProviderError)]
         policy = json.dumps(iam_policy_for([error.missing_action], models, settings.aws_region), indent=2)
     raw = error.as_dict() | {"raw_message": error.raw_message}
@@ -273,6 +274,12 @@ def _failure(step, error, resolved):
                       curl=curl_for(step, settings, model_id))
 
 
+def assume_role_policy(role_arn):
+    """The identity policy the base credentials need to assume `role_arn`."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AssumeBedrockRole", "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": role_arn or "*"}]}
+
+
 def fields_at_fault(step, error, resolved):
     settings = resolved.settings
     kind = error.kind
@@ -283,7 +290,8 @@ def fields_at_fault(step, error, resolved):
             return ["sts_endpoint_url", "aws_region"]
         return ["endpoint_url", "aws_region"]
     if kind is ErrorKind.MODEL_NOT_AVAILABLE:
-        return ["map_haiku", "aws_region"] if settings.kind == "bedrock" else ["map_haiku"]
+        mapping_field = f"map_{_test_model(resolved)}"  # the model the failing step asked for
+        return [mapping_field, "aws_region"] if settings.kind == "bedrock" else [mapping_field]
     if kind is ErrorKind.PERMISSION:
         return ["permissions", "role_arn" if settings.role_arn else "auth_mode"]
     if kind in (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION):

@@ -70,6 +70,11 @@ class SdkClientMixin:
     """What both providers share: both speak Messages through the anthropic SDK."""
 
     region = None
+    profile_name = None  # the AWS profile credential errors name
+
+    def _error(self, exc, model_id=None):
+        return from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region,
+                                  profile=self.profile_name)
 
     def _sdk(self):
         raise NotImplementedError
@@ -110,14 +115,14 @@ class SdkClientMixin:
                 return self._sdk().messages.with_raw_response.create(
                     **body, **options, timeout=self._attempt_timeout(deadline))
             except Exception as exc:
-                raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
+                raise self._error(exc, model_id) from exc
 
         raw, attempts = call_with_retries(send, self.settings.retry, describe=f"{self.kind} {model_id}",
                                           deadline=deadline)
         try:
             message = raw.parse()
         except Exception as exc:
-            raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
+            raise self._error(exc, model_id) from exc
         return MessageResult(
             message=message.model_dump(mode="json", exclude_none=True),
             usage=Usage.from_anthropic(message.usage),
@@ -139,10 +144,10 @@ class SdkClientMixin:
                 return self._sdk().messages.with_raw_response.create(
                     **body, **options, stream=True, timeout=self._attempt_timeout(deadline))
             except Exception as exc:
-                raise from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region) from exc
+                raise self._error(exc, model_id) from exc
 
         stream = SdkMessageStream(open_stream, self.settings.retry, provider=self.kind, model_id=model_id,
-                                  region=self.region, deadline=deadline)
+                                  region=self.region, deadline=deadline, map_error=self._error)
         stream.lifecycle_message = resolution.lifecycle_message
         stream.resolution = resolution
         return stream

@@ -59,6 +59,10 @@ class AwsCredentials:
             return {"aws_profile": s.aws_profile}
         return {}  # default_chain: botocore's own order (env, profile, SSO, container, instance)
 
+    def _ambient_keys(self):
+        return tuple(os.environ.get(n) for n in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")) \
+            if self.mode == "env" else ()
+
     def boto3_session(self):
         """A boto3 Session with these credentials, for the control plane and STS."""
         import boto3
@@ -82,15 +86,23 @@ class AwsCredentials:
     def client(self, service, endpoint_url=None):
         from botocore.config import Config
 
+        # SigV4 said in code: botocore otherwise prefers an ambient AWS_BEARER_TOKEN_BEDROCK.
         config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10,
-                        read_timeout=self.settings.timeout)
-        return self.boto3_session().client(service, endpoint_url=endpoint_url, verify=self.settings.verify,
-                                           config=config)
+                        read_timeout=self.settings.timeout, signature_version="v4")
+        session = self.boto3_session()
+        try:  # boto3 resolves credentials (profile, SSO, credential_process) while building the client
+            return session.client(service, endpoint_url=endpoint_url, verify=self.settings.verify, config=config)
+        except Exception as exc:
+            raise credential_error(exc, self.settings.aws_profile) from exc
 
     def _assumed_role_keys(self):
         s = self.settings
-        cache_key = hashlib.sha256(repr((s.name, s.role_arn, s.external_id, s.auth_mode, s.aws_profile,
-                                         s.aws_access_key_id, s.sts_endpoint_url)).encode()).hexdigest()
+        # Keyed by everything that changes the answer (a mistyped base secret must not reuse a role
+        # assumed with the right one); the digest keeps secrets out of the key.
+        cache_key = hashlib.sha256(repr((
+            s.role_arn, s.external_id, s.role_session_name, s.role_duration_seconds, s.auth_mode, s.aws_profile,
+            s.aws_access_key_id, s.aws_secret_access_key, s.aws_session_token, s.sts_endpoint_url, s.aws_region,
+            s.verify, self._ambient_keys())).encode()).hexdigest()
         with _assumed_lock:
             cached = _assumed.get(cache_key)
             if cached and cached["expires_at"] - REFRESH_MARGIN > dt.datetime.now(dt.UTC):

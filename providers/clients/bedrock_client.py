@@ -8,7 +8,7 @@ from providers.clients.anthropic_client import SdkClientMixin, http_client, key_
 from providers.clients.aws_credentials import AwsCredentials
 from providers.clients.base import Identity, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog, resolve_model_id
-from providers.clients.error_mapping import credential_error, from_client_error, from_sdk_exception
+from providers.clients.error_mapping import credential_error, from_client_error
 from providers.clients.errors import ErrorKind, ProviderError
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,31 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         self._cache = availability_cache if availability_cache is not None else _local_cache
         self._client = None
 
+    @property
+    def profile_name(self):
+        return self.settings.aws_profile
+
     def _sdk(self):
         if self._client is None:
             import anthropic
 
+            credentials = self.credentials.sdk_kwargs()
             options = {"aws_region": self.region, "max_retries": 0, "timeout": self.settings.timeout,
-                       **self.credentials.sdk_kwargs()}
+                       "api_key": credentials.get("api_key")}
             if self.settings.endpoint_url:
                 options["base_url"] = self.settings.endpoint_url
             if self.settings.verify is not True:
                 options["http_client"] = http_client(self.settings)
-            self._client = anthropic.AnthropicBedrock(**options)
+            client = anthropic.AnthropicBedrock(**options)
+            if not self.credentials.uses_bearer_token:
+                # Each auth mode uses only its own credentials: the SDK picks up an ambient
+                # AWS_BEARER_TOKEN_BEDROCK when api_key is None, so set the SigV4 ones afterwards.
+                client.api_key = None
+                client.aws_access_key = credentials.get("aws_access_key")
+                client.aws_secret_key = credentials.get("aws_secret_key")
+                client.aws_session_token = credentials.get("aws_session_token")
+                client.aws_profile = credentials.get("aws_profile")
+            self._client = client
         return self._client
 
     # --- model translation -------------------------------------------------
@@ -182,7 +196,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         try:
             self._sdk().post(path, body={"max_tokens": 0, "messages": []}, cast_to=object)
         except Exception as exc:
-            return from_sdk_exception(exc, provider=self.kind, model_id=model_id, region=self.region)
+            return self._error(exc, model_id)
         # Accepted an empty request: the permission is there, whatever the service thought of it.
         return ProviderError(ErrorKind.INVALID_REQUEST, "probe accepted", provider=self.kind)
 

@@ -1,4 +1,5 @@
 """Translate SDK and botocore exceptions into ProviderError kinds."""
+import os
 import re
 
 from providers.clients.errors import ErrorKind, ProviderError
@@ -45,7 +46,7 @@ BAD_API_KEY = re.compile(r"Authentication failed|API Key is (not )?valid", re.I)
 TOO_LONG = re.compile(r"prompt is too long|input is too long|too many input tokens|context length", re.I)
 
 
-def from_sdk_exception(exc, *, provider, model_id=None, region=None, mid_stream=False):
+def from_sdk_exception(exc, *, provider, model_id=None, region=None, mid_stream=False, profile=None):
     """Map an exception raised by the anthropic SDK (either client) to ProviderError."""
     import anthropic
 
@@ -63,8 +64,8 @@ def from_sdk_exception(exc, *, provider, model_id=None, region=None, mid_stream=
     if isinstance(exc, anthropic.APIStatusError):
         return _from_status_error(exc, provider, model_id, region, mid_stream)
     if type(exc).__module__.startswith("botocore") or "Could not resolve AWS credentials" in str(exc):
-        return credential_error(exc)
-    if isinstance(exc, (TypeError, KeyError, ValueError)):
+        return credential_error(exc, profile)
+    if isinstance(exc, (TypeError, KeyError)):
         return ProviderError(ErrorKind.INVALID_REQUEST, f"The request could not be sent: {_short(exc)}.",
                              provider=provider)
     # Anything else on the wire (a dropped connection, a broken frame before the first event).
@@ -167,20 +168,28 @@ def _short(exc):
 
 
 def credential_error(exc, profile=None):
-    """Map botocore's credential-resolution exceptions to ProviderError."""
+    """Map botocore's credential-resolution exceptions to ProviderError, naming the profile in use
+    (the configured one, else AWS_PROFILE, else "default") and keeping the source's own message."""
     from botocore import exceptions as boto_exc  # botocore loads only for Bedrock
 
     name = type(exc).__name__
+    profile = profile or os.environ.get("AWS_PROFILE") or "default"
+    detail = _short(exc)
     if isinstance(exc, boto_exc.ProfileNotFound):
         return ProviderError(ErrorKind.CONFIGURATION, f"AWS profile '{profile}' was not found.", provider="bedrock",
                              hint="Check ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE).")
     if "SSO" in name or isinstance(exc, boto_exc.TokenRetrievalError):
-        return ProviderError(ErrorKind.AUTHENTICATION, f"The SSO session of profile '{profile}' has expired.",
-                             provider="bedrock", hint=f"Run: aws sso login --profile {profile}")
+        return ProviderError(ErrorKind.AUTHENTICATION, f"The SSO session of AWS profile '{profile}' has expired "
+                             f"or is missing.", provider="bedrock", hint=f"Run: aws sso login --profile {profile}",
+                             raw_message=detail)
+    if isinstance(exc, boto_exc.CredentialRetrievalError):
+        return ProviderError(ErrorKind.AUTHENTICATION, f"The credential source of AWS profile '{profile}' failed: "
+                             f"{detail}", provider="bedrock", raw_message=detail,
+                             hint="Run the profile's credential_process by hand to see why it fails.")
     if isinstance(exc, (boto_exc.NoCredentialsError, boto_exc.PartialCredentialsError)):
         return ProviderError(ErrorKind.AUTHENTICATION, "No AWS credentials were found.", provider="bedrock",
                              hint="Configure the default credential chain or choose another auth mode.")
     if isinstance(exc, boto_exc.ClientError) or isinstance(exc, boto_exc.EndpointConnectionError):
         return from_client_error(exc)
-    return ProviderError(ErrorKind.AUTHENTICATION, f"AWS credentials could not be resolved: {name}.",
-                         provider="bedrock")
+    return ProviderError(ErrorKind.AUTHENTICATION, f"AWS credentials of profile '{profile}' could not be resolved "
+                         f"({name}: {detail}).", provider="bedrock", raw_message=detail)

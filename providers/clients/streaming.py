@@ -17,9 +17,10 @@ _NOTHING = object()
 
 
 class SdkMessageStream(MessageStream):
-    def __init__(self, open_stream, retry_policy, *, provider, model_id, region=None, deadline=None):
+    def __init__(self, open_stream, retry_policy, *, provider, model_id, region=None, deadline=None, map_error=None):
         super().__init__()
         self._deadline = deadline
+        self._map_error = map_error
         self.deltas = 0  # content deltas delivered: a floor for output tokens when no final usage came
         self.completed = False  # message_stop seen
         self._open_stream = open_stream
@@ -31,6 +32,8 @@ class SdkMessageStream(MessageStream):
         self._accumulator = MessageAccumulator()
 
     def _map(self, exc, mid_stream):
+        if self._map_error is not None and not mid_stream:
+            return self._map_error(exc, self.model_id)
         return from_sdk_exception(exc, provider=self._provider, model_id=self.model_id,
                                   region=self._region, mid_stream=mid_stream)
 

@@ -299,3 +299,19 @@ def test_a_secret_inside_an_unexpected_error_is_scrubbed_from_result_and_log(mon
     shown = json.dumps(result.as_dict())
     assert AWS_SECRET not in shown and "[redacted]" in shown
     assert AWS_SECRET not in caplog.text
+
+
+def test_a_denied_assume_role_offers_a_policy_for_the_base_identity_and_the_trust_policy():
+    other = "arn:aws:iam::123456789012:role/somebody-elses-role"
+    server = start_bedrock(allowed_roles={other: None})
+    try:
+        from django.test import Client
+
+        client = _staff_client(Client())
+        seen = run_all(client, bedrock_form(server, role_arn=ROLE_ARN))
+        html = seen["credentials"]
+        assert list(seen) == ["credentials"] and "sts:AssumeRole" in html
+        assert "trust policy" in html
+        assert ROLE_ARN in html and "foundation-model" not in html  # not a Bedrock model policy
+    finally:
+        server.stop()
