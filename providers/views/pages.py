@@ -1,11 +1,11 @@
 """Read-only pages: the provider list, the effective configuration, Claude Code, status, migration."""
 import time
 
-from django.core.cache import cache
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from providers import breaker
+from providers.shared_cache import shared_cache
 from providers.claude_code import as_settings_json, as_shell, claude_code_env
 from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
@@ -96,7 +96,7 @@ def claude_code(request):
 
 @require_GET
 def status(request):
-    return render(request, "providers/status.html", {"last_heartbeat": cache.get("worker:last_heartbeat")})
+    return render(request, "providers/status.html", {"last_heartbeat": shared_cache.get("worker:last_heartbeat")})
 
 
 @require_GET
