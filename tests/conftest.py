@@ -80,7 +80,13 @@ def login(page, live_server):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(request):
-    """Each test starts with an empty cache (circuit breakers, catalog cache)."""
+    """Each test starts with an empty cache (circuit breakers, catalog cache) and no per-process
+    memo of it: pooled clients, the configuration snapshot, recently read breaker states."""
+    from providers import breaker, client_pool, snapshot
+
+    breaker.forget_recent()
+    client_pool.forget_clients()
+    snapshot.forget()
     if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
         yield
         return

@@ -13,6 +13,7 @@ from providers.clients.errors import ErrorKind, ProviderError
 
 log = logging.getLogger(__name__)
 AVAILABILITY_TTL = 600  # seconds; model access changes rarely, a console change shows within 10 minutes
+LOCAL_TTL = 60  # seconds a client keeps the shared answer in memory
 INVOKE_ACTIONS = {"invoke": "bedrock:InvokeModel", "invoke-with-response-stream": "bedrock:InvokeModelWithResponseStream"}
 
 
@@ -44,6 +45,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         self.credentials = AwsCredentials(settings)
         self._cache = availability_cache if availability_cache is not None else _local_cache
         self._client = None
+        self._availability_memo = (None, 0.0)
 
     @property
     def profile_name(self):
@@ -110,9 +112,20 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         return models
 
     def _availability(self):
-        """IDs callable here per the control plane, or None (use the catalog) when it cannot be asked."""
+        """IDs callable here per the control plane, or None (use the catalog) when it cannot be asked.
+
+        Pooled clients keep the answer LOCAL_TTL seconds in memory on top of the shared cache,
+        so a call costs no cache round trip for it."""
         if self.credentials.uses_bearer_token:
             return None
+        memo, expires = self._availability_memo
+        if time.monotonic() < expires:
+            return memo
+        ids = self._shared_availability()
+        self._availability_memo = (ids, time.monotonic() + LOCAL_TTL)
+        return ids
+
+    def _shared_availability(self):
         cache_key = f"bedrock-availability:{self.region}:{self.settings.control_endpoint_url or ''}"
         cached = self._cache.get(cache_key)
         if cached is not None:

@@ -54,7 +54,8 @@ def test_the_default_chain_names_the_profile_in_use_not_none(bedrock_fake, aws_f
     settings = bedrock_settings(bedrock_fake, auth_mode="default_chain", aws_access_key_id=None,
                                 aws_secret_access_key=None)
     with pytest.raises(ProviderError) as caught:
-        get_client(settings).create_message(HELLO)
+        # identity() resolves credentials afresh (the SDK caches its default-chain session per process)
+        get_client(settings).identity()
     assert "'team'" in caught.value.message and "None" not in str(caught.value)
 
 
@@ -64,9 +65,11 @@ def test_an_ambient_bedrock_bearer_token_is_ignored_by_sigv4_modes(bedrock_fake,
     if mode != "static_keys":
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
-    settings = bedrock_settings(bedrock_fake, auth_mode=mode, **({} if mode == "static_keys" else
-                                                                 {"aws_access_key_id": None,
-                                                                  "aws_secret_access_key": None}))
+    keys = {} if mode == "static_keys" else {"aws_access_key_id": None, "aws_secret_access_key": None}
+    # The SDK keeps one default-chain boto3 session per region for the whole process: a region no
+    # other test uses gives this test the credentials it sets.
+    region = {"default_chain": "us-west-2"}.get(mode, "us-east-1")
+    settings = bedrock_settings(bedrock_fake, auth_mode=mode, aws_region=region, **keys)
     # The fake refuses unknown bearer tokens, so an answer already says the ambient one was not sent.
     assert get_client(settings).create_message(HELLO).usage.output_tokens > 0
     [call] = model_calls(bedrock_fake)
