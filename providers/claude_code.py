@@ -10,7 +10,8 @@ RECOMMENDED_MAX_THINKING_TOKENS = 1024
 def claude_code_env(resolved, environment):
     """(variables, notes): ordered [(name, value, comment)] without any secret value."""
     config, settings = resolved.config, resolved.settings
-    models = {row.logical: row.model_id for row in mapping_rows(config) if row.model_id}
+    # The same resolved settings as the exported region: model IDs and AWS_REGION always agree.
+    models = {row.logical: row.model_id for row in mapping_rows(config, settings=settings) if row.model_id}
     env, notes = [], []
     if config.kind == "bedrock":
         env.append(("CLAUDE_CODE_USE_BEDROCK", "1", "use Amazon Bedrock"))

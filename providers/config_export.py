@@ -10,14 +10,16 @@ import yaml
 from django.conf import settings
 
 from providers import validation
+from providers.clients.catalog import load_catalog
+from providers.clients.errors import ProviderError
+from providers.clients.resolution import resolve
 from providers.config_yaml import KIND_KEYS, STORED_FLAGS
+from providers.display import routing_settings
 from providers.models import ProviderConfig, ProviderRouting
 
 
 def export_config(user=None):
     """config.yml text for the stored configuration: env-var references and flags, never secrets."""
-    from providers.clients.catalog import load_catalog, resolve_model_id
-
     routing = ProviderRouting.load()
     providers = list(ProviderConfig.objects.all())
     top = {p.name: p for p in providers if p.name in validation.KINDS and p.kind == p.name}
@@ -53,8 +55,8 @@ def export_config(user=None):
         resolved = []
         for p in providers:
             try:
-                resolved.append(f"{p.name}={resolve_model_id(logical, p.kind, region=p.aws_region or None).model_id}")
-            except Exception:  # noqa: BLE001 - a comment line must never break an export
+                resolved.append(f"{p.name}={resolve(routing_settings(p), logical).model_id}")
+            except ProviderError:
                 resolved.append(f"{p.name}=(none)")
         header.append(f"#   {logical}: {', '.join(resolved) or '-'}")
     body = yaml.safe_dump({"model_provider": doc}, sort_keys=False, default_flow_style=False, allow_unicode=True)

@@ -15,8 +15,9 @@ from providers.aws_profiles import config_paths, find_profile, list_profiles, ss
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.client_pool import client_for
-from providers.clients.catalog import iam_policy_for, load_catalog, resolve_model_id
+from providers.clients.catalog import iam_policy_for, load_catalog
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.resolution import resolve
 from providers.curl import PING, curl_for
 
 logger = logging.getLogger("providers.test_connection")
@@ -143,16 +144,15 @@ def _credentials(resolved):
     return StepResult("credentials", True, summary, lines=lines)
 
 
-def mapped_models(resolved, available=None):
-    """[(logical, Resolution or ProviderError)] for every logical model of this provider."""
+def mapped_models(resolved, client=None):
+    """[(logical, Resolution or ProviderError)] for every logical model of this provider: through
+    `client` (live availability and custom profile lookups, as calls resolve) or the catalog alone."""
     s = resolved.settings
     names = list(dict.fromkeys([*load_catalog().logical_names(), *s.model_mapping]))
     out = []
     for logical in names:
         try:
-            out.append((logical, resolve_model_id(logical, s.kind, region=s.aws_region, geo_preference=s.geo_preference,
-                                                  mapping=s.model_mapping, available=available,
-                                                  inference_profile=s.inference_profile)))
+            out.append((logical, client.resolution(logical) if client is not None else resolve(s, logical)))
         except ProviderError as error:
             out.append((logical, error))
     return out
@@ -162,8 +162,7 @@ def _permissions(resolved):
     settings = resolved.settings
     client = _client(resolved)
     # Models the provider does not serve here are the next step's finding, not a permission problem.
-    available = client.available_model_ids()
-    models = {r.model_id: logical for logical, r in mapped_models(resolved, available=available)
+    models = {r.model_id: logical for logical, r in mapped_models(resolved, client)
               if not isinstance(r, ProviderError) and r.available is not False}
     checks = client.check_permissions(list(models))
     lines = [f"{'allowed' if c.allowed else 'DENIED'}: {c.action} on {c.resource}" for c in checks]
@@ -188,9 +187,8 @@ def _permissions(resolved):
 
 def _models(resolved):
     settings = resolved.settings
-    available = _client(resolved).available_model_ids()
     lines, fields = [], []
-    for logical, resolution in mapped_models(resolved, available=available):
+    for logical, resolution in mapped_models(resolved, _client(resolved)):
         if isinstance(resolution, ProviderError):
             message = f"{logical}: {resolution.message} {resolution.hint or ''}".strip()
             fields.append([f"map_{logical}", message])

@@ -2,8 +2,15 @@
 from dataclasses import dataclass
 
 from providers import crypto, validation
+from providers.clients.base import ProviderSettings
+from providers.clients.catalog import load_catalog
 from providers.clients.errors import ProviderError
+from providers.clients.registry import KINDS, kind_info
+from providers.clients.resolution import resolve
+from providers.environment import Environment, EnvironmentError_, read_environment
 from providers.models import ProviderConfig
+
+DISPLAY_REGION = "us-east-1"  # shown for a Bedrock provider with no region anywhere (a call would refuse it)
 
 SCOPE_LABELS = {"in_region": "in-region", "global": "global profile", "custom": "the configured profile",
                 "anthropic": "Anthropic API"}
@@ -23,26 +30,25 @@ class MappingRow:
 
 
 def logical_names(config):
-    from providers.clients.catalog import load_catalog
-
     return list(dict.fromkeys([*load_catalog().logical_names(), *(config.model_mapping or {})]))
 
 
-def mapping_rows(config, form=None):
-    """For each logical model: the override, the ID it resolves to, and availability in the region."""
-    from providers.clients.catalog import resolve_model_id
+def mapping_rows(config, form=None, settings=None):
+    """For each logical model: the override, the ID it resolves to, and availability in the region.
 
-    mapping = {k: v for k, v in (config.model_mapping or {}).items() if v}
-    region = config.aws_region or "us-east-1"
+    `settings` (resolved) when the caller has them; else the routing-relevant part of `config`,
+    with AWS_REGION filling in a blank region exactly as calls do."""
+    settings = settings or routing_settings(config)
+    mapping = settings.model_mapping
+    region = settings.aws_region
+    regional = kind_info(settings.kind).regional
     rows = []
     for logical in logical_names(config):
         row = MappingRow(logical, mapping.get(logical, ""), is_default=logical not in mapping)
         if form is not None and f"map_{logical}" in form.fields:
             row.field = form[f"map_{logical}"]
         try:
-            r = resolve_model_id(logical, config.kind, region=region if config.kind == "bedrock" else None,
-                                 geo_preference=config.geo_preference or None, mapping=mapping,
-                                 inference_profile=config.inference_profile or None)
+            r = resolve(settings, logical)
         except ProviderError as error:
             row.error = f"{error.message} {error.hint or ''}".strip()
             row.available = False
@@ -50,7 +56,7 @@ def mapping_rows(config, form=None):
             rows.append(row)
             continue
         row.model_id, row.available = r.model_id, r.available
-        if config.kind == "bedrock":
+        if regional:
             via = SCOPE_LABELS.get(r.scope, f"{r.scope}. cross-region profile")
             row.availability = {True: f"served in {region} ({via})", False: f"not served in {region}",
                                 None: "unknown: not in the catalog"}[r.available]
@@ -61,6 +67,22 @@ def mapping_rows(config, form=None):
                                         r.lifecycle_message) if x)
         rows.append(row)
     return rows
+
+
+def routing_settings(config):
+    """The parts of ProviderSettings that model resolution reads, without resolving any secret."""
+    region = config.aws_region or read_environment_leniently().aws_region or DISPLAY_REGION
+    return ProviderSettings(kind=config.kind if config.kind in KINDS else "anthropic", name=config.name,
+                            model_mapping={k: v for k, v in (config.model_mapping or {}).items() if v},
+                            aws_region=region, geo_preference=config.geo_preference or None,
+                            inference_profile=config.inference_profile or None)
+
+
+def read_environment_leniently():
+    try:
+        return read_environment()
+    except EnvironmentError_:
+        return Environment()
 
 
 def preview_config(kind, data):

@@ -4,10 +4,11 @@ import logging
 import time
 
 from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
-from providers.clients.catalog import load_catalog, resolve_model_id
+from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.request_check import check_request, merged_headers
+from providers.clients.resolution import resolve
 from providers.clients.retry import call_with_retries, remaining
 from providers.clients.streaming import SdkMessageStream
 from providers.clients.usage import Usage
@@ -189,7 +190,7 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
         return self._client
 
     def resolution(self, model):
-        return resolve_model_id(model, self.kind, mapping=self.settings.model_mapping)
+        return resolve(self.settings, model)
 
     def count_tokens(self, request):
         body, options, resolution = self._prepare(request)

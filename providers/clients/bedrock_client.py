@@ -7,9 +7,10 @@ from dataclasses import replace
 from providers.clients.anthropic_client import SdkClientMixin, http_client, key_hint
 from providers.clients.aws_credentials import AwsCredentials
 from providers.clients.base import Identity, PermissionCheck, ProviderClient
-from providers.clients.catalog import load_catalog, resolve_model_id
+from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import credential_error, from_client_error
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.resolution import resolve
 
 log = logging.getLogger(__name__)
 AVAILABILITY_TTL = 600  # seconds; model access changes rarely, a console change shows within 10 minutes
@@ -76,10 +77,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
 
     # --- model translation -------------------------------------------------
     def resolution(self, model):
-        s = self.settings
-        resolution = resolve_model_id(model, self.kind, region=self.region, geo_preference=s.geo_preference,
-                                      mapping=s.model_mapping, available=self._availability(),
-                                      inference_profile=s.inference_profile)
+        resolution = resolve(self.settings, model, available=self._availability())
         if resolution.scope == "custom" and not self.credentials.uses_bearer_token:
             resolution = self._with_profile_target(resolution)
         return resolution

@@ -5,7 +5,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from providers import breaker
-from providers.shared_cache import shared_cache
 from providers.claude_code import as_settings_json, as_shell, claude_code_env
 from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
@@ -13,6 +12,7 @@ from providers.forms import RoutingForm
 from providers.models import ProviderConfig, ProviderRouting
 from providers.resolve import build_settings, fingerprint
 from providers.selection import SelectionError, select_providers
+from providers.shared_cache import shared_cache
 
 
 def _selection():

@@ -58,3 +58,14 @@ def test_follows_the_selection(member_client, monkeypatch):
 
 def test_no_provider_says_so(member_client):
     assert "No provider is enabled yet." in shell(member_client)
+
+
+def test_region_and_model_ids_come_from_one_resolution(member_client, monkeypatch):
+    # A stored region wins over AWS_REGION; a blank one is filled in by it, for the IDs too.
+    make_bedrock(aws_region="", auth_mode="profile", aws_profile="prod", aws_access_key_id="",
+                 aws_secret_access_key_encrypted="")
+    monkeypatch.setenv("MOMENTS_ENV", "production")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    html = shell(member_client)
+    assert "export AWS_REGION=eu-west-1" in html
+    assert "export ANTHROPIC_DEFAULT_HAIKU_MODEL=eu.anthropic.claude-haiku" in html  # not us. IDs
