@@ -15,6 +15,7 @@ from providers.clients.errors import ProviderError
 from providers.clients.resolution import resolve
 from providers.config_yaml import KIND_KEYS, STORED_FLAGS
 from providers.display import routing_settings
+from providers.kinds import plugin_for
 from providers.models import ProviderConfig, ProviderRouting
 
 
@@ -65,25 +66,15 @@ def export_config(user=None):
 
 def _export_provider(p, *, with_kind):
     defaults = ProviderConfig()
+    plugin = plugin_for(p.kind)
     out = {"kind": p.kind} if with_kind else {}
-    if p.kind == "anthropic":
-        keys = ("api_key_env", "base_url")
-        always = ("api_key_env", "base_url")
-    else:
-        keys = ("aws_region", "auth_mode", "aws_profile", "bedrock_api_key_env", "aws_access_key_id", "role_arn",
-                "external_id", "role_session_name", "role_duration_seconds", "inference_profile", "geo_preference",
-                "endpoint_url", "control_endpoint_url", "sts_endpoint_url")
-        always = ("aws_region", "auth_mode", "inference_profile")
-    for key in ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", *keys):
+    for key in ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", *plugin.export_keys):
         value = getattr(p, key)
-        if key == "bedrock_api_key_env" and p.auth_mode != "api_key":
+        if plugin.skip_export(key, p):
             continue
-        if key in always or value != getattr(defaults, key):
+        if key in plugin.export_always or value != getattr(defaults, key):
             out[key] = value if value != "" else None
-    if p.kind == "bedrock":
-        out["use_bedrock_api_key"] = p.auth_mode == "api_key"
-        if p.auth_mode == "profile":
-            out["aws_profile"] = p.aws_profile
+    out.update(plugin.exported(p))
     for flag, token_field in STORED_FLAGS.items():
         if flag in KIND_KEYS[p.kind] and getattr(p, token_field):
             env_field = {"api_key_stored": "api_key_env", "bedrock_api_key_stored": "bedrock_api_key_env"}.get(flag)

@@ -18,7 +18,8 @@ from providers.client_pool import client_for
 from providers.clients.catalog import iam_policy_for, load_catalog
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.resolution import resolve
-from providers.curl import PING, curl_for
+from providers.curl import PING
+from providers.kinds import plugin_for
 
 logger = logging.getLogger("providers.test_connection")
 TEST_CONTEXT = CallContext(purpose="test")
@@ -95,7 +96,7 @@ def run_step(step, resolved):
                      type(exc).__name__, scrub(str(exc), resolved.secrets))
         result = StepResult(step, False, f"Unexpected error ({type(exc).__name__}). See the details.",
                             raw={"error": type(exc).__name__, "message": str(exc)[:2000]},
-                            curl=curl_for(step, settings))
+                            curl=plugin_for(settings.kind).curl(step, settings))
     result.elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     result = _scrubbed(result, resolved.secrets)
     logger.info("test connection %s (%s) step %s %s in %.0f ms: %s", settings.name or "(unsaved)", settings.kind,
@@ -182,7 +183,7 @@ def _permissions(resolved):
     first = denied[0]
     return StepResult("permissions", False, summary, lines=lines, fields=fields, policy=policy,
                       raw={"action": first.action, "resource": first.resource, "message": first.message},
-                      curl=curl_for("permissions", settings, first.resource if first.resource != "*" else None))
+                      curl=plugin_for(settings.kind).curl("permissions", settings, first.resource if first.resource != "*" else None))
 
 
 def _models(resolved):
@@ -269,7 +270,7 @@ def _failure(step, error, resolved):
         except AttributeError:
             model_id = None
     return StepResult(step, False, summary, fields=fields, raw=raw, policy=policy,
-                      curl=curl_for(step, settings, model_id))
+                      curl=plugin_for(settings.kind).curl(step, settings, model_id))
 
 
 def assume_role_policy(role_arn):
@@ -280,39 +281,14 @@ def assume_role_policy(role_arn):
 
 def fields_at_fault(step, error, resolved):
     settings = resolved.settings
+    plugin = plugin_for(settings.kind)
     kind = error.kind
     if kind in (ErrorKind.CONNECTION, ErrorKind.TIMEOUT):
-        if settings.kind == "anthropic":
-            return ["base_url"]
-        if step == "credentials" and settings.auth_mode != "api_key":
-            return ["sts_endpoint_url", "aws_region"]
-        return ["endpoint_url", "aws_region"]
+        return plugin.connection_fields(step, settings)
     if kind is ErrorKind.MODEL_NOT_AVAILABLE:
-        mapping_field = f"map_{_test_model(resolved)}"  # the model the failing step asked for
-        return [mapping_field, "aws_region"] if settings.kind == "bedrock" else [mapping_field]
+        return plugin.model_fields(f"map_{_test_model(resolved)}")  # the model the failing step asked for
     if kind is ErrorKind.PERMISSION:
         return ["permissions", "role_arn" if settings.role_arn else "auth_mode"]
     if kind in (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION):
-        return _credential_fields(error, resolved)
+        return plugin.credential_fields(error, resolved)
     return []
-
-
-def _credential_fields(error, resolved):
-    settings = resolved.settings
-    text = f"{error.message} {error.raw_message or ''}"
-    if settings.kind == "anthropic":
-        return ["api_key_env" if resolved.config.api_key_env else "api_key"]
-    if "region" in text.lower() and "Bedrock needs" in text:
-        return ["aws_region"]
-    if settings.role_arn and ("AssumeRole" in text or "role" in text.lower()):
-        return ["role_arn"]
-    mode = settings.auth_mode
-    if mode == "static_keys":
-        if "InvalidClientTokenId" in text or "security token included" in text.lower():
-            return ["aws_access_key_id"]
-        return ["aws_secret_access_key"]
-    if mode == "api_key":
-        return ["bedrock_api_key_env" if resolved.config.bedrock_api_key_env else "bedrock_api_key"]
-    if mode == "profile":
-        return ["aws_profile"]
-    return ["auth_mode"]

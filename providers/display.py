@@ -1,13 +1,14 @@
 """What the provider pages show: model mapping rows and the effective configuration with sources."""
 from dataclasses import dataclass
 
-from providers import crypto, validation
+from providers import validation
 from providers.clients.base import ProviderSettings
 from providers.clients.catalog import load_catalog
 from providers.clients.errors import ProviderError
 from providers.clients.registry import KINDS, kind_info
 from providers.clients.resolution import resolve
 from providers.environment import Environment, EnvironmentError_, read_environment
+from providers.kinds import plugin_for
 from providers.models import ProviderConfig
 
 DISPLAY_REGION = "us-east-1"  # shown for a Bedrock provider with no region anywhere (a call would refuse it)
@@ -110,43 +111,12 @@ def preview_config(kind, data):
 def effective_rows(resolved):
     """(setting, value, source) rows of one provider as it would be called now; secrets as set/unset."""
     s, sources = resolved.settings, resolved.sources
-    rows = [("kind", s.kind, "stored configuration")]
-    if s.kind == "anthropic":
-        rows.append(("base_url", s.base_url or "https://api.anthropic.com",
-                     "stored configuration" if s.base_url else "default"))
-        rows.append(("api_key", _secret_shown(s.api_key), sources.get("api_key", "")))
-    else:
-        rows += [
-            ("aws_region", s.aws_region, sources.get("aws_region", "stored configuration")),
-            ("auth_mode", s.auth_mode + (" + assume role" if s.role_arn else ""), "stored configuration"),
-        ]
-        if s.auth_mode == "profile":
-            rows.append(("aws_profile", s.aws_profile, "stored configuration"))
-        if s.auth_mode in ("static_keys", "env"):
-            rows.append(("aws_access_key_id", s.aws_access_key_id or "not set",
-                         sources.get("aws_access_key_id", "stored configuration")))
-            rows.append(("aws_secret_access_key", _secret_shown(s.aws_secret_access_key),
-                         sources.get("aws_secret_access_key", "env AWS_SECRET_ACCESS_KEY")))
-        if s.auth_mode == "api_key":
-            rows.append(("bedrock_api_key", _secret_shown(s.bedrock_api_key), sources.get("bedrock_api_key", "")))
-        if s.role_arn:
-            rows.append(("role_arn", s.role_arn, "stored configuration"))
-        for name in ("endpoint_url", "control_endpoint_url", "sts_endpoint_url", "inference_profile",
-                     "geo_preference"):
-            if getattr(s, name):
-                rows.append((name, getattr(s, name), "stored configuration"))
+    rows = [("kind", s.kind, "stored configuration"), *plugin_for(s.kind).effective_rows(resolved)]
     rows.append(("max_output_tokens", s.max_output_tokens or "request's own",
                  sources.get("max_output_tokens", "not capped")))
     rows.append(("max_thinking_tokens", s.max_thinking_tokens or "request's own",
                  sources.get("max_thinking_tokens", "not capped")))
-    for row in mapping_rows(resolved.config):
+    for row in mapping_rows(resolved.config, settings=s):
         rows.append((f"model {row.logical}", row.model_id or row.error,
                      "catalog default" if row.is_default else "model_mapping override"))
     return rows
-
-
-def _secret_shown(value):
-    if not value:
-        return "not set"
-    hint = crypto.hint(value)
-    return f"set, ends {hint}" if hint else "set"

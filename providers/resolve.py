@@ -12,11 +12,10 @@ from django.conf import settings as django_settings
 
 from providers import crypto
 from providers.clients.base import ProviderSettings, RetryPolicy
-from providers.environment import env_secret, read_environment
+from providers.environment import read_environment
+from providers.kinds import plugin_for
 from providers.models import CONFIG_FIELDS, SECRET_FIELDS, ProviderConfig
 from providers.selection import select_providers
-
-AWS_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 @dataclass
@@ -33,36 +32,6 @@ class ResolvedProvider:
         return [v for v in (s.api_key, s.aws_secret_access_key, s.aws_session_token, s.bedrock_api_key) if v]
 
 
-def _secret(config, env_field, token_field, label, sources, problems, *, legacy=None):
-    env_name = getattr(config, env_field, "") if env_field else ""
-    if env_name:
-        value = env_secret(env_name)
-        if value:
-            sources[label] = f"env {env_name} (set{', ends ' + crypto.hint(value) if crypto.hint(value) else ''})"
-            return value
-        if legacy and legacy[1]:
-            sources[label] = f"env {legacy[0]} (legacy name; {env_name} is unset)"
-            return legacy[1]
-        sources[label] = f"env {env_name} is not set"
-        problems.append((env_field, f"The environment variable {env_name} is not set in this process."))
-        return None
-    token = getattr(config, token_field)
-    if token:
-        try:
-            value = crypto.decrypt(token)
-        except crypto.SecretUnreadable as exc:
-            problems.append((token_field.removesuffix("_encrypted"), str(exc)))
-            sources[label] = "stored, but unreadable with the current key"
-            return None
-        sources[label] = f"stored encrypted (ends {crypto.hint(value)})" if crypto.hint(value) else "stored encrypted"
-        return value
-    if legacy and legacy[1]:
-        sources[label] = f"env {legacy[0]} (legacy name)"
-        return legacy[1]
-    sources[label] = "not set"
-    return None
-
-
 def build_settings(config, *, environment=None, for_test=False):
     """Resolve `config` (saved or not) into ProviderSettings, reading env vars now."""
     env = environment or read_environment()
@@ -75,48 +44,7 @@ def build_settings(config, *, environment=None, for_test=False):
     if env.max_thinking_tokens:
         values["max_thinking_tokens"] = env.max_thinking_tokens
         sources["max_thinking_tokens"] = "env MAX_THINKING_TOKENS"
-    if config.kind == "anthropic":
-        values["base_url"] = config.base_url or None
-        values["api_key"] = _secret(config, "api_key_env", "api_key_encrypted", "api_key", sources, problems,
-                                    legacy=("NEXT_PUBLIC_ANTHROPIC_API_KEY", env.legacy_anthropic_key))
-        if not values["api_key"] and not any(f == "api_key_env" for f, _ in problems):
-            problems.append(("api_key", "No API key: set an env var name or store a key."))
-    elif config.kind == "bedrock":
-        # AWS_REGION only fills in a region the configuration leaves blank: on Lambda, ECS and
-        # Fargate it is always set, and must not move traffic (and prices) silently.
-        region = config.aws_region or env.aws_region or None
-        sources["aws_region"] = "stored configuration" if config.aws_region else (
-            "env AWS_REGION (the configuration names none)" if region else "not set")
-        values.update(
-            aws_region=region, auth_mode=config.auth_mode, aws_profile=config.aws_profile or None,
-            endpoint_url=config.endpoint_url or None, control_endpoint_url=config.control_endpoint_url or None,
-            sts_endpoint_url=config.sts_endpoint_url or None, role_arn=config.role_arn or None,
-            external_id=config.external_id or None, role_session_name=config.role_session_name or "moments-admin",
-            role_duration_seconds=config.role_duration_seconds or 3600,
-            geo_preference=config.geo_preference or None, inference_profile=config.inference_profile or None,
-        )
-        if config.auth_mode == "static_keys":
-            values["aws_access_key_id"] = config.aws_access_key_id or None
-            values["aws_secret_access_key"] = _secret(config, None, "aws_secret_access_key_encrypted",
-                                                      "aws_secret_access_key", sources, problems)
-            values["aws_session_token"] = _secret(config, None, "aws_session_token_encrypted",
-                                                  "aws_session_token", sources, problems) or None
-            if not values["aws_secret_access_key"]:
-                problems.append(("aws_secret_access_key", "No secret access key is stored."))
-        elif config.auth_mode == "env":
-            access, secret, token = (env_secret(name) for name in AWS_ENV_KEYS)
-            values.update(aws_access_key_id=access, aws_secret_access_key=secret, aws_session_token=token)
-            sources["aws_access_key_id"] = "env AWS_ACCESS_KEY_ID" if access else "env AWS_ACCESS_KEY_ID is not set"
-            if not (access and secret):
-                problems.append(("auth_mode", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set "
-                                              "in this process's environment."))
-        elif config.auth_mode == "api_key":
-            values["bedrock_api_key"] = _secret(config, "bedrock_api_key_env", "bedrock_api_key_encrypted",
-                                                "bedrock_api_key", sources, problems)
-            if not values["bedrock_api_key"] and not any(f == "bedrock_api_key_env" for f, _ in problems):
-                problems.append(("bedrock_api_key", "No Bedrock API key: set an env var name or store a key."))
-        elif config.auth_mode == "profile":
-            sources["aws_profile"] = "stored configuration"
+    values.update(plugin_for(config.kind).settings_values(config, env, sources, problems))
     if for_test:
         values["retry"] = RetryPolicy(max_attempts=1)
         values["timeout"] = min(float(config.timeout_seconds or 30), 30.0)

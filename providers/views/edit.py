@@ -12,8 +12,9 @@ from providers.aws_profiles import config_paths, list_profiles, sso_message, sso
 from providers.display import mapping_rows, preview_config
 from providers.environment import env_secret
 from providers.forms import PROVIDER_FORMS, RoutingForm, form_class
+from providers.kinds.bedrock import AWS_ENV_KEYS
 from providers.models import ProviderConfig
-from providers.resolve import AWS_ENV_KEYS, fingerprint
+from providers.resolve import fingerprint
 
 SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "csrfmiddlewaretoken")
 

@@ -1,0 +1,18 @@
+"""Provider kinds on the Django side: the one registry of kind plugins (see base.KindPlugin).
+Adding a kind: one module here, one client in providers/clients, and a line in each registry."""
+from providers.clients.errors import ErrorKind, ProviderError
+from providers.kinds import anthropic, bedrock
+
+PLUGINS = {plugin.name: plugin for plugin in (anthropic.PLUGIN, bedrock.PLUGIN)}
+
+
+def kind_names():
+    return tuple(PLUGINS)
+
+
+def plugin_for(kind):
+    try:
+        return PLUGINS[kind]
+    except KeyError:
+        raise ProviderError(ErrorKind.CONFIGURATION, f"Unknown provider kind '{kind}'.",
+                            hint=f"Use one of: {', '.join(PLUGINS)}.") from None

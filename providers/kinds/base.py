@@ -1,0 +1,98 @@
+"""What every provider kind plugin offers, and the helpers they share.
+
+A kind is one module here (its form, how stored configuration becomes ProviderSettings, which
+form fields a failure blames, its curl command, its Claude Code block, its config.yml keys)
+plus one client in providers/clients (registered in providers.clients.registry).
+"""
+from dataclasses import dataclass, field
+
+from providers import crypto
+from providers.environment import env_secret
+
+
+@dataclass
+class ClaudeCodeBlock:
+    env: list = field(default_factory=list)  # [(name, value, comment)], never a secret value
+    notes: list = field(default_factory=list)
+    max_output_tokens: int | None = None  # what to recommend when the environment caps nothing
+    max_thinking_tokens: int | None = None
+
+
+class KindPlugin:
+    name = ""
+    label = ""
+    export_keys = ()  # config.yml keys of this kind, beside the common ones
+    export_always = ()  # exported even when equal to the default
+
+    def settings_values(self, config, env, sources, problems):
+        """The kind's own ProviderSettings values from stored `config`; notes sources and problems."""
+        raise NotImplementedError
+
+    def connection_fields(self, step, settings):
+        """Form fields to blame when the provider cannot be reached (or times out) at `step`."""
+        raise NotImplementedError
+
+    def credential_fields(self, error, resolved):
+        """Form fields to blame for an authentication or configuration error."""
+        raise NotImplementedError
+
+    def model_fields(self, mapping_field):
+        """Form fields to blame when a model is not available."""
+        return [mapping_field]
+
+    def curl(self, step, settings, model_id=None):
+        """The request `step` sends, as curl, with $PLACEHOLDERS for every secret."""
+        raise NotImplementedError
+
+    def claude_code(self, resolved, environment):
+        raise NotImplementedError
+
+    def effective_rows(self, resolved):
+        """(setting, value, source) rows for the kind's own settings; secrets as set/unset."""
+        raise NotImplementedError
+
+    def skip_export(self, key, config):
+        """Whether config.yml leaves `key` out for this configuration (unused by its auth mode)."""
+        return False
+
+    def exported(self, config):
+        """Extra config.yml values beyond export_keys (flags derived from the stored configuration)."""
+        return {}
+
+
+def resolve_secret(config, env_field, token_field, label, sources, problems, *, legacy=None):
+    """A secret from the env var the configuration names, else the stored encrypted value."""
+    env_name = getattr(config, env_field, "") if env_field else ""
+    if env_name:
+        value = env_secret(env_name)
+        if value:
+            sources[label] = f"env {env_name} (set{', ends ' + crypto.hint(value) if crypto.hint(value) else ''})"
+            return value
+        if legacy and legacy[1]:
+            sources[label] = f"env {legacy[0]} (legacy name; {env_name} is unset)"
+            return legacy[1]
+        sources[label] = f"env {env_name} is not set"
+        problems.append((env_field, f"The environment variable {env_name} is not set in this process."))
+        return None
+    token = getattr(config, token_field)
+    if token:
+        try:
+            value = crypto.decrypt(token)
+        except crypto.SecretUnreadable as exc:
+            problems.append((token_field.removesuffix("_encrypted"), str(exc)))
+            sources[label] = "stored, but unreadable with the current key"
+            return None
+        sources[label] = f"stored encrypted (ends {crypto.hint(value)})" if crypto.hint(value) else "stored encrypted"
+        return value
+    if legacy and legacy[1]:
+        sources[label] = f"env {legacy[0]} (legacy name)"
+        return legacy[1]
+    sources[label] = "not set"
+    return None
+
+
+def secret_shown(value):
+    if not value:
+        return "not set"
+    hint = crypto.hint(value)
+    return f"set, ends {hint}" if hint else "set"
