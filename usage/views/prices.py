@@ -13,7 +13,8 @@ from usage.models import ModelPrice, ProfileMapping, RecomputeJob
 from usage.pricing import as_utc_date
 
 FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "batch_discount",
-          "long_context_threshold", "long_context_input", "long_context_output", "source_url", "note")
+          "long_context_threshold", "long_context_input", "long_context_output", "us_only_multiplier", "estimated",
+          "source_url", "note")
 
 
 def _page(request, price_form=None, recompute_form=None, mapping_form=None, status=200):
