@@ -35,7 +35,8 @@ class UsageRecord(models.Model):
     has_tools = models.BooleanField(default=False)
     long_context = models.BooleanField(default=False)
     is_demo = models.BooleanField(default=False)
-    inference_geo = models.CharField(max_length=16, blank=True)  # the request's inference_geo ("us": US-only)
+    # The request's inference_geo ("us": US-only). A database default too: raw INSERTs need not name it.
+    inference_geo = models.CharField(max_length=16, blank=True, default="", db_default="")
     latency_ms = models.FloatField(null=True, blank=True)
     ttft_ms = models.FloatField(null=True, blank=True)
     input_tokens = models.IntegerField(default=0)  # uncached input only
@@ -246,7 +247,7 @@ class ModelPrice(models.Model):
     long_context_output = models.DecimalField(null=True, blank=True, **PRICE)
     # Factor for requests with inference_geo "us" (US-only inference); NULL: no premium for this model.
     us_only_multiplier = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    estimated = models.BooleanField(default=False)  # no published price: the note says what it is from
+    estimated = models.BooleanField(default=False, db_default=False)  # no published price: see the note
     source_url = models.URLField(max_length=300)
     source_date = models.DateField()
     note = models.CharField(max_length=300, blank=True)
