@@ -23,6 +23,7 @@ model anywhere (no catalog entry, no price) rather than guessed.
 """
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 GEO_PREFIXES = ("us-gov", "us", "eu", "apac", "jp", "au")
 PROFILE_PREFIXES = ("global", *GEO_PREFIXES)
@@ -72,6 +73,7 @@ def base_name(name):
     return _BASE_ALIASES.get(name, name)
 
 
+@lru_cache(maxsize=4096)  # called for every usage record; the result is immutable
 def parse_model_id(model_id):
     """Parse any provider model ID (see the module docstring). Never raises; None for an empty ID."""
     raw = (model_id or "").strip()
