@@ -192,3 +192,25 @@ def test_prices_page_has_a_section_per_provider_kind(member_client):
     html = member_client.get(reverse("usage:prices")).content.decode()
     for label in ("Anthropic API", "Amazon Bedrock", "Claude Platform on AWS"):
         assert f"<h2>{label}</h2>" in html
+
+
+PLATFORM_PRICE = {"provider_kind": "aws_platform", "model": "claude-opus-5-5", "scope": "standard",
+                  "effective_from": "2030-01-01", "input": "3", "output": "15", "batch_discount": "0.5",
+                  "us_only_multiplier": "1.1", "estimated": "on", "note": "Guess from the API price.",
+                  "source_url": "https://docs.aws.amazon.com/"}
+
+
+def test_staff_add_a_claude_platform_price_with_premium_and_estimate(staff_client):
+    assert staff_client.post(reverse("usage:price-add"), PLATFORM_PRICE).status_code == 302
+    price = ModelPrice.objects.get(provider_kind="aws_platform", base_model="claude-opus-5-5",
+                                   effective_from="2030-01-01")
+    assert price.estimated and price.us_only_multiplier == D("1.1")
+
+
+@pytest.mark.parametrize("change", [{"scope": "global"}, {"us_only_multiplier": "0.5"},
+                                    {"us_only_multiplier": "lots"}])
+def test_bad_claude_platform_price_is_a_form_error(staff_client, change):
+    count = ModelPrice.objects.count()
+    response = staff_client.post(reverse("usage:price-add"), {**PLATFORM_PRICE, **change})
+    assert response.status_code == 400
+    assert ModelPrice.objects.count() == count
