@@ -16,9 +16,11 @@ BY_CHOICES = (("provider", "Provider"), ("model", "Model"), ("key", "Gateway key
 METRIC_CHOICES = (("cost", "Cost"), ("tokens", "Tokens"))
 PURPOSE_CHOICES = (("", "All traffic"), ("gateway", "Gateway"), ("test", "Tests"), ("health", "Health probes"),
                    ("wizard", "Wizard"), ("demo", "Demo"))
-KIND_CHOICES = (("anthropic", "Anthropic API"), ("bedrock", "Amazon Bedrock"))
-SCOPE_CHOICES = (("standard", "Anthropic API (standard)"), ("global", "Bedrock global. profile"),
-                 ("geo", "Bedrock geo profile (us./eu./apac./jp.)"), ("in_region", "Bedrock in-region (base ID)"))
+KIND_CHOICES = (("anthropic", "Anthropic API"), ("bedrock", "Amazon Bedrock"),
+                ("aws_platform", "Claude Platform on AWS"))
+SCOPE_CHOICES = (("standard", "Claude API or Claude Platform on AWS (standard)"), ("global", "Bedrock global. profile"),
+                 ("geo", "Bedrock geo profile (us./eu./apac./jp./au.)"),
+                 ("in_region", "Bedrock in-region (base or mantle ID)"))
 MONEY = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal(0)}
 
 
@@ -70,13 +72,18 @@ class PriceForm(forms.Form):
                                                 help_text="Total input tokens above which the tier applies.")
     long_context_input = forms.DecimalField(required=False, label="Long-context input $/MTok", **MONEY)
     long_context_output = forms.DecimalField(required=False, label="Long-context output $/MTok", **MONEY)
+    us_only_multiplier = forms.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=Decimal(1),
+                                            max_value=Decimal(5), label="US-only multiplier",
+                                            help_text="Factor for requests with inference_geo \"us\" (1.1 on "
+                                                      "Opus 4.6 and later). Blank: no premium.")
+    estimated = forms.BooleanField(required=False, help_text="No published price: say in the note what it is from.")
     source_url = forms.URLField(max_length=300, assume_scheme="https", label="Source URL")
     note = forms.CharField(required=False, max_length=300)
 
     def clean_model(self):
         value = self.cleaned_data["model"].strip()
         base = normalize_base(value)
-        for kind in ("anthropic", "bedrock"):
+        for kind in ("anthropic", "bedrock"):  # the parse is the same for aws_platform as for anthropic
             parsed = parse_model_id(kind, value)
             if parsed:
                 base = parsed.base_model
@@ -108,7 +115,7 @@ class PriceForm(forms.Form):
 class RecomputeForm(forms.Form):
     start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    provider_kind = forms.ChoiceField(required=False, choices=(("", "Both providers"),) + KIND_CHOICES)
+    provider_kind = forms.ChoiceField(required=False, choices=(("", "Every provider"),) + KIND_CHOICES)
     model = forms.CharField(required=False, max_length=100, help_text="Blank: every model.")
 
     def clean(self):

@@ -18,7 +18,7 @@ class UsageRecord(models.Model):
 
     occurred_at = models.DateTimeField()
     provider_name = models.CharField(max_length=100)
-    provider_kind = models.CharField(max_length=20)  # anthropic | bedrock
+    provider_kind = models.CharField(max_length=20)  # anthropic | bedrock | aws_platform
     model_id = models.CharField(max_length=255)  # exactly what was called
     base_model = models.CharField(max_length=100)  # e.g. claude-sonnet-4-5; the raw ID when unknown
     scope = models.CharField(max_length=16, blank=True)  # standard | global | geo | in_region; "" unknown
@@ -35,6 +35,8 @@ class UsageRecord(models.Model):
     has_tools = models.BooleanField(default=False)
     long_context = models.BooleanField(default=False)
     is_demo = models.BooleanField(default=False)
+    # The request's inference_geo ("us": US-only). A database default too: raw INSERTs need not name it.
+    inference_geo = models.CharField(max_length=16, blank=True, default="", db_default="")
     latency_ms = models.FloatField(null=True, blank=True)
     ttft_ms = models.FloatField(null=True, blank=True)
     input_tokens = models.IntegerField(default=0)  # uncached input only
@@ -232,7 +234,7 @@ class ModelPrice(models.Model):
 
     provider_kind = models.CharField(max_length=20)
     base_model = models.CharField(max_length=100)
-    scope = models.CharField(max_length=16)  # anthropic: standard; bedrock: global | geo | in_region
+    scope = models.CharField(max_length=16)  # anthropic, aws_platform: standard; bedrock: global | geo | in_region
     effective_from = models.DateField()  # applies from 00:00 UTC that day
     input = models.DecimalField(**PRICE)
     output = models.DecimalField(**PRICE)
@@ -243,6 +245,9 @@ class ModelPrice(models.Model):
     long_context_threshold = models.IntegerField(null=True, blank=True)  # total input tokens above which
     long_context_input = models.DecimalField(null=True, blank=True, **PRICE)
     long_context_output = models.DecimalField(null=True, blank=True, **PRICE)
+    # Factor for requests with inference_geo "us" (US-only inference); NULL: no premium for this model.
+    us_only_multiplier = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    estimated = models.BooleanField(default=False, db_default=False)  # no published price: see the note
     source_url = models.URLField(max_length=300)
     source_date = models.DateField()
     note = models.CharField(max_length=300, blank=True)

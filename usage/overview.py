@@ -77,6 +77,7 @@ def build_overview(filters, now):
     spent, projected = budgets.projection(data["month_days"], today)
     latency_html, latency_summary = charts.latency(data["latency_rows"], filters)
     price_day = min(filters.end, today)
+    book = price_book()
     return {
         "totals": totals,
         "tokens_total": charts.tokens_of(totals),
@@ -84,6 +85,7 @@ def build_overview(filters, now):
         "avg_cost": (totals["cost_total"] / priced) if priced else None,
         "failed_share": (100 * totals["failed"] / totals["requests"]) if totals["requests"] else 0,
         "unpriced_models": [row["base_model"] for row in by_model if row["unpriced"]],
+        "estimated_models": estimated_models(data["model_rows"], book, price_day),
         "chart_over_time": charts.over_time(data["series"], DIMENSIONS[filters.by], filters, data["names"]),
         "chart_cost_by_kind": charts.cost_by_kind(totals),
         "chart_latency": latency_html,
@@ -95,7 +97,7 @@ def build_overview(filters, now):
         "top_models": by_model[:TOP],
         "top_keys": data["top_keys"],
         "key_count": data["key_count"],
-        "comparison": comparison.compare(data["model_rows"], price_book(), price_day),
+        "comparison": comparison.compare(data["model_rows"], book, price_day),
         "lifecycle": lifecycle.lifecycle_warnings(by_model, today),
         "behind": data["behind"],
         "lagging": data["behind"] and not data["tail"],
@@ -105,6 +107,18 @@ def build_overview(filters, now):
         "has_demo": ProviderDaily.objects.filter(is_demo=True).exists(),
         "price_table_changed": price_table_changed(),
     }
+
+
+def estimated_models(model_rows, book, day):
+    """Base models whose costs in these rows come from a price marked estimated (in force on `day`)."""
+    found = set()
+    for row in model_rows:
+        if row["requests"] - row["unpriced"] <= 0:
+            continue
+        price = book.price_for(row["provider_kind"], row["base_model"], row["scope"], day)
+        if price is not None and price.estimated:
+            found.add(row["base_model"])
+    return sorted(found)
 
 
 def _stale(moment, now):

@@ -1,13 +1,14 @@
 """Model IDs to priced models, and the cost calculator (Decimal, exact to $0.000001).
 
-A model ID from either provider normalizes to a base model (the Anthropic name
+A model ID from any provider kind normalizes to a base model (the Claude API name
 without its date, e.g. ``claude-sonnet-4-5``) and a scope: ``standard`` on the
-Anthropic API; on Bedrock ``global`` (global. profile), ``geo`` (us./eu./apac./
-jp./... profiles) or ``in_region`` (the base ID). Prices are looked up by
-(provider kind, base model, scope) and the date of the call.
+Claude API and Claude Platform on AWS; on Bedrock ``global`` (global. profile),
+``geo`` (us./eu./apac./jp./au./us-gov. profiles) or ``in_region`` (a base or
+bedrock-mantle ID). IDs are parsed by providers/clients/model_ids.py, the same
+parser the catalog uses. Prices are looked up by (provider kind, base model,
+scope) and the date of the call.
 """
 import datetime
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -15,15 +16,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
+from providers.clients import model_ids
+
 MICRO = Decimal("0.000001")
 MILLION = Decimal(1_000_000)
-PROVIDER_KINDS = ("anthropic", "bedrock")
-SCOPES = {"anthropic": ("standard",), "bedrock": ("global", "geo", "in_region")}
-GEO_PREFIXES = ("us-gov", "us", "eu", "apac", "jp", "au", "ca")
-ALIASES = {"claude-opus-4-0": "claude-opus-4", "claude-sonnet-4-0": "claude-sonnet-4"}
-_DATE = re.compile(r"-(\d{8}|latest)$")
-_VERSION = re.compile(r"-v\d+(:\d+)?$")
-_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?P<kind>[\w-]+)/(?P<rest>.+)$")
+# aws_platform: Claude Platform on AWS (the Claude API with AWS IAM and billing), priced as the Claude API.
+PROVIDER_KINDS = ("anthropic", "bedrock", "aws_platform")
+SCOPES = {"anthropic": ("standard",), "bedrock": ("global", "geo", "in_region"), "aws_platform": ("standard",)}
+INFERENCE_GEOS = ("", "global", "us")  # the Claude API's inference_geo; "" when the request did not set one
 
 
 def as_utc_date(when):
@@ -41,43 +41,25 @@ class ParsedModel:
     scope: str
 
 
-def normalize_base(name):
-    name = _VERSION.sub("", name.strip().lower())
-    name = _DATE.sub("", name)
-    return ALIASES.get(name, name)
+normalize_base = model_ids.base_name
 
 
 def parse_model_id(provider_kind, model_id, profile_mappings=None):
     """(base model, scope) for a model ID, or None when it cannot be priced.
 
     `profile_mappings` maps application inference profile ARNs to the model ID
-    they copy; without a mapping such an ARN is unpriced.
+    they copy; without a mapping such an ARN is unpriced. Provisioned throughput
+    and other ARNs are billed by the hour, not by token: unpriced.
     """
-    model_id = (model_id or "").strip()
-    if not model_id:
+    parsed = model_ids.parse_model_id(model_id)
+    if parsed is None:
         return None
-    arn = _ARN.match(model_id)
-    if arn:
-        if arn["kind"] in ("foundation-model", "inference-profile"):
-            model_id = arn["rest"]
-        elif arn["kind"] == "application-inference-profile":
-            target = (profile_mappings or {}).get(model_id)
-            return parse_model_id(provider_kind, target) if target and not target.startswith("arn:") else None
-        else:  # provisioned throughput and the like are billed by the hour, not by token
-            return None
-    scope = "in_region"
-    head, _, rest = model_id.partition(".")
-    if rest.startswith("anthropic.") and (head in GEO_PREFIXES or head == "global"):
-        scope = "global" if head == "global" else "geo"
-        model_id = rest
-    if model_id.startswith("anthropic."):
-        model_id = model_id[len("anthropic."):]
-    elif provider_kind == "bedrock" and "." in model_id:
-        return None  # another vendor's model on Bedrock
-    base = normalize_base(model_id)
-    if not base.startswith("claude-"):
+    if parsed.arn_resource == "application-inference-profile":
+        target = (profile_mappings or {}).get(parsed.raw)
+        return parse_model_id(provider_kind, target) if target and not target.startswith("arn:") else None
+    if not parsed.is_claude or parsed.price_scope is None:
         return None
-    return ParsedModel(base, "standard" if provider_kind == "anthropic" else scope)
+    return ParsedModel(parsed.base_name, parsed.price_scope if provider_kind == "bedrock" else "standard")
 
 
 @dataclass(frozen=True)
@@ -88,21 +70,25 @@ class Cost:
     cache_read: Decimal
     total: Decimal
     cache_savings: Decimal  # net: reads below the input price minus the write premium
-    long_context: bool
+    long_context: bool  # priced at the upper band (long context; Haiku 5.5 above 100K)
+    estimated: bool = False  # the price is an estimate, not a published list price
 
 
 def _q(value):
     return value.quantize(MICRO, rounding=ROUND_HALF_UP)
 
 
-def compute_cost(price, usage, *, batch=False, long_context=None):
+def compute_cost(price, usage, *, batch=False, long_context=None, inference_geo=""):
     """The cost of one call. `price` has the ModelPrice fields; `usage` is a providers Usage.
 
     Every token kind has its own rate: uncached input, output, 5-minute and
     1-hour cache writes and cache reads (usage.input_tokens excludes cached
     tokens, so nothing is counted twice). Above the long-context threshold (on
-    total input, cache included) the whole request uses the long-context rates,
-    with cache rates scaled the same way. Batch takes its discount off every kind.
+    the request's own prompt: input + cache writes + reads) the whole request
+    uses the long-context rates, with cache rates scaled the same way; Haiku
+    5.5's price bands use the same fields. Batch takes its discount off every
+    kind; inference_geo "us" multiplies every kind by the price's
+    us_only_multiplier (models without one are not charged a premium).
     For summed usage pass `long_context` explicitly (the threshold is per request).
     """
     if long_context is None:
@@ -118,6 +104,9 @@ def compute_cost(price, usage, *, batch=False, long_context=None):
     rate_w1h = Decimal(price.cache_write_1h) * scale
     rate_read = Decimal(price.cache_read) * scale
     factor = (Decimal(1) - Decimal(price.batch_discount)) if batch else Decimal(1)
+    us_only = getattr(price, "us_only_multiplier", None)
+    if inference_geo == "us" and us_only is not None:
+        factor *= Decimal(us_only)
 
     exact = {
         "input": usage.input_tokens * rate_in * factor / MILLION,
@@ -135,7 +124,8 @@ def compute_cost(price, usage, *, batch=False, long_context=None):
     savings = (usage.cache_read_tokens * (rate_in - rate_read)
                - usage.cache_write_5m_tokens * (rate_w5 - rate_in)
                - usage.cache_write_1h_tokens * (rate_w1h - rate_in)) * factor / MILLION
-    return Cost(total=total, cache_savings=_q(savings), long_context=long_context, **parts)
+    return Cost(total=total, cache_savings=_q(savings), long_context=long_context,
+                estimated=bool(getattr(price, "estimated", False)), **parts)
 
 
 class PriceBook:

@@ -39,7 +39,7 @@ def reprice(record, book):
     record.price = price
     usage = Usage(record.input_tokens, record.output_tokens, record.cache_write_5m_tokens,
                   record.cache_write_1h_tokens, record.cache_read_tokens)
-    cost = compute_cost(price, usage, batch=record.batch) if price else None
+    cost = compute_cost(price, usage, batch=record.batch, inference_geo=record.inference_geo) if price else None
     record.long_context = bool(cost and cost.long_context)
     values = (cost.input, cost.output, cost.cache_write, cost.cache_read, cost.total, cost.cache_savings) \
         if cost else (None,) * len(COST_COLUMNS)

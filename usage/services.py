@@ -33,10 +33,11 @@ def _text(name, value):
 def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage, status="ok", purpose="gateway",
                  latency_ms=None, ttft_ms=None, gateway_key=None, agent=None, batch=False, stream=False,
                  has_tools=False, region=None, request_id=None, prompt_prefix_hash=None, occurred_at=None,
-                 is_demo=False):
+                 is_demo=False, inference_geo=None):
     """Store one provider call with its cost, priced with the price in force at occurred_at.
 
     A model without a price is stored with NULL costs (flagged unpriced), never 0.
+    inference_geo is the request's `inference_geo` ("us" costs the price's us_only_multiplier).
     Raises ValueError on arguments that can only come from a programming error.
     """
     if provider_kind not in PROVIDER_KINDS:
@@ -55,7 +56,8 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
     book = price_book()
     parsed = book.parse(provider_kind, model_id)
     price = book.price_for(provider_kind, parsed.base_model, parsed.scope, occurred_at) if parsed else None
-    cost = compute_cost(price, usage, batch=batch) if price else None
+    inference_geo = _text("inference_geo", inference_geo)
+    cost = compute_cost(price, usage, batch=batch, inference_geo=inference_geo) if price else None
     values = {
         "occurred_at": occurred_at,
         "provider_name": _text("provider_name", provider_name),
@@ -72,7 +74,7 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         "request_id": _text("request_id", request_id),
         "prompt_prefix_hash": _text("prompt_prefix_hash", prompt_prefix_hash),
         "batch": bool(batch), "stream": bool(stream), "has_tools": bool(has_tools), "is_demo": bool(is_demo),
-        "long_context": bool(cost and cost.long_context),
+        "long_context": bool(cost and cost.long_context), "inference_geo": inference_geo,
         "latency_ms": latency_ms, "ttft_ms": ttft_ms,
         "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
         "cache_write_5m_tokens": usage.cache_write_5m_tokens, "cache_write_1h_tokens": usage.cache_write_1h_tokens,

@@ -1,10 +1,13 @@
 """The model catalog and model translation.
 
-Logical names (sonnet, haiku, opus, and any the operator adds through a
+Logical names (sonnet, haiku, opus, fable, and any the operator adds through a
 mapping) resolve to a provider model ID. On Bedrock that means choosing between
 a base model ID and an inference profile (us., eu., apac., jp., au., global.)
 by region and geo preference, skipping retired models, and falling back when
-the primary model is not available in the region.
+the primary model is not available in the region. Each model also records the
+Bedrock integration it is documented for (legacy InvokeModel, the Messages API
+on bedrock-runtime, bedrock-mantle) and the request settings it refuses (see
+adaptation.py). Model IDs are parsed by model_ids.py only.
 """
 import datetime as dt
 import json
@@ -13,9 +16,31 @@ from functools import lru_cache
 from pathlib import Path
 
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.model_ids import PROFILE_PREFIXES, mantle_id, parse_model_id, profile_scope, strip_profile
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
-PROFILE_PREFIXES = ("global", "us-gov", "us", "eu", "apac", "jp", "au")
+# Provider kinds that take Claude API model IDs (Claude Platform on AWS runs the Claude API).
+API_ID_KINDS = ("anthropic", "aws_platform")
+BEDROCK_INTEGRATIONS = ("invoke", "messages", "mantle")
+# Request settings a model may refuse (the names adaptation.py acts on).
+REQUEST_SETTINGS = ("thinking_budget", "sampling", "assistant_prefill", "forced_tool_choice", "thinking_disabled")
+
+__all__ = ["API_ID_KINDS", "Catalog", "ModelInfo", "PROFILE_PREFIXES", "RequestCapabilities", "Resolution",
+           "bedrock_regions", "inference_profile_hint", "load_catalog", "profile_scope", "resolve_model_id",
+           "strip_profile"]
+
+
+@dataclass(frozen=True)
+class RequestCapabilities:
+    """Which request settings a model answers 400 to, and what replaces them."""
+
+    name: str = "classic"
+    refuses: frozenset = frozenset()
+    replacement: str = ""
+    note: str = ""
+
+    def accepts(self, setting):
+        return setting not in self.refuses
 
 
 @dataclass(frozen=True)
@@ -31,19 +56,40 @@ class ModelInfo:
     max_output_tokens: int
     extended_thinking: bool
     deprecated: bool = False
-    retires_on: dt.date | None = None
+    retires_on: dt.date | None = None  # on the Claude API (and Claude Platform on AWS)
     note: str = ""
+    released_on: dt.date | None = None  # None: not verified (see sources)
+    bedrock_retires_on: dt.date | None = None  # Bedrock's own date when it differs; None: the API date
+    retired_without_date: bool = False  # retired on the Claude API on a date not verified here
+    bedrock_integration: str | None = None  # invoke | messages (see catalog.json bedrock_integrations)
+    bedrock_mantle: bool = False  # bedrock-mantle serves it (as mantle_id)
+    access: str = "general"  # or verified_organisations
+    capabilities: RequestCapabilities = RequestCapabilities()
+    sources: tuple = ()  # (fact, source) pairs
 
-    def lifecycle(self, today=None, near_days=30):
-        """(status, message): active, deprecated, near_end_of_life or retired."""
+    @property
+    def mantle_id(self):
+        return mantle_id(self.key) if self.bedrock_mantle else None
+
+    def retirement_date(self, platform=None):
+        """The end-of-life date on a platform (a provider kind); None when none is set."""
+        if platform == "bedrock" and self.bedrock_retires_on:
+            return self.bedrock_retires_on
+        return self.retires_on
+
+    def lifecycle(self, today=None, near_days=30, platform=None):
+        """(status, message): active, deprecated, near_end_of_life or retired, on `platform` (default: the API)."""
         today = today or dt.date.today()
-        if self.retires_on and self.retires_on <= today:
-            return "retired", f"{self.display_name} was retired on {self.retires_on}."
-        if self.retires_on and (self.retires_on - today).days <= near_days:
-            days = (self.retires_on - today).days
-            return "near_end_of_life", f"{self.display_name} reaches end of life on {self.retires_on} (in {days} days)."
+        retires_on = self.retirement_date(platform)
+        if self.retired_without_date and platform != "bedrock":
+            return "retired", f"{self.display_name} is retired on the Claude API."
+        if retires_on and retires_on <= today:
+            return "retired", f"{self.display_name} was retired on {retires_on}."
+        if retires_on and (retires_on - today).days <= near_days:
+            days = (retires_on - today).days
+            return "near_end_of_life", f"{self.display_name} reaches end of life on {retires_on} (in {days} days)."
         if self.deprecated:
-            when = f" and retires on {self.retires_on}" if self.retires_on else ""
+            when = f" and retires on {retires_on}" if retires_on else ""
             return "deprecated", f"{self.display_name} is deprecated{when}."
         return "active", ""
 
@@ -60,6 +106,7 @@ class Resolution:
     lifecycle_message: str = ""
     fallback_used: bool = False
     note: str = ""
+    integration: str | None = None  # on Bedrock: invoke, messages or mantle; None elsewhere or unknown
 
 
 class Catalog:
@@ -69,9 +116,13 @@ class Catalog:
         self.geos = {geo: tuple(regions) for geo, regions in data["geos"].items()}
         self.region_geo_preference = data.get("region_geo_preference", {})
         self.logical = data["logical_models"]
-        self.models = {key: _model_info(key, raw) for key, raw in data["models"].items()}
+        self.integrations = data.get("bedrock_integrations", {})
+        self.capability_sets = {name: _capabilities(name, raw)
+                                for name, raw in data.get("request_capabilities", {}).items()}
+        self.models = {key: _model_info(key, raw, self.capability_sets) for key, raw in data["models"].items()}
         self._by_alias = {alias: m for m in self.models.values() for alias in (m.key, *m.aliases)}
         self._by_bedrock = {m.bedrock_base_id: m for m in self.models.values() if m.bedrock_base_id}
+        self._by_mantle = {m.mantle_id: m for m in self.models.values() if m.mantle_id}
 
     def logical_names(self):
         return list(self.logical)
@@ -86,10 +137,16 @@ class Catalog:
         return [geo for geo, regions in self.geos.items() if region in regions]
 
     def model(self, model_id):
-        """The catalog entry for an Anthropic ID, alias, Bedrock base ID or profile ID."""
+        """The catalog entry for an Anthropic ID, alias, Bedrock base, profile or mantle ID, or a model ARN."""
         if model_id in self._by_alias:
             return self._by_alias[model_id]
-        return self._by_bedrock.get(strip_profile(model_id))
+        parsed = parse_model_id(model_id)
+        if parsed is None or not parsed.is_claude:
+            return None
+        if parsed.bedrock_id:
+            found = self._by_bedrock.get(parsed.bedrock_id) or self._by_mantle.get(parsed.bedrock_id)
+            return found or self._by_alias.get(parsed.api_id)
+        return self._by_alias.get(parsed.api_id)
 
     def versions(self, logical):
         entry = self.logical[logical]
@@ -113,24 +170,22 @@ class Catalog:
         return scopes
 
 
-def strip_profile(model_id):
-    """`us.anthropic.x` -> `anthropic.x`; an ARN's last segment; other IDs unchanged."""
-    if model_id.startswith("arn:"):
-        model_id = model_id.rsplit("/", 1)[-1]
-    head, _, rest = model_id.partition(".")
-    return rest if head in PROFILE_PREFIXES and rest.startswith("anthropic.") else model_id
+def _date(value):
+    return dt.date.fromisoformat(value) if value else None
 
 
-def profile_scope(model_id):
-    """The scope a Bedrock ID is called through: a geo, global, in_region or custom (ARN)."""
-    if model_id.startswith("arn:"):
-        return "custom"
-    head = model_id.partition(".")[0]
-    return head if head in PROFILE_PREFIXES else "in_region"
+def _capabilities(name, raw):
+    unknown = set(raw.get("refuses", ())) - set(REQUEST_SETTINGS)
+    if unknown:
+        raise ValueError(f"catalog.json: capability set {name!r} names unknown settings {sorted(unknown)}.")
+    return RequestCapabilities(name=name, refuses=frozenset(raw.get("refuses", ())),
+                               replacement=raw.get("replacement", ""), note=raw.get("note", ""))
 
 
-def _model_info(key, raw):
-    retires = raw.get("retires_on")
+def _model_info(key, raw, capability_sets):
+    integration = raw.get("bedrock_integration")
+    if integration is not None and integration not in BEDROCK_INTEGRATIONS:
+        raise ValueError(f"catalog.json: {key} has an unknown bedrock_integration {integration!r}.")
     return ModelInfo(
         key=key,
         family=raw["family"],
@@ -143,8 +198,16 @@ def _model_info(key, raw):
         max_output_tokens=raw.get("max_output_tokens", 8192),
         extended_thinking=raw.get("extended_thinking", False),
         deprecated=raw.get("deprecated", False),
-        retires_on=dt.date.fromisoformat(retires) if retires else None,
+        retires_on=_date(raw.get("retires_on")),
         note=raw.get("note", ""),
+        released_on=_date(raw.get("released_on")),
+        bedrock_retires_on=_date(raw.get("bedrock_retires_on")),
+        retired_without_date=raw.get("retired_without_date", False),
+        bedrock_integration=integration,
+        bedrock_mantle=raw.get("bedrock_mantle", False),
+        access=raw.get("access", "general"),
+        capabilities=capability_sets.get(raw.get("request_capabilities", "classic"), RequestCapabilities()),
+        sources=tuple(raw.get("sources", {}).items()),
     )
 
 
@@ -158,16 +221,23 @@ def bedrock_regions():
 
 
 def resolve_model_id(name, kind, *, region=None, geo_preference=None, mapping=None, available=None,
-                     inference_profile=None, today=None):
+                     inference_profile=None, today=None, integration=None):
     """Resolve a logical name or a model ID to the ID to send to `kind`.
 
+    kind: anthropic, aws_platform (both take Claude API IDs) or bedrock.
     mapping: operator overrides, logical name -> provider model ID.
     available: the IDs the provider serves here (from the control plane), or
-    None to rely on the shipped catalog. Raises ProviderError(MODEL_NOT_AVAILABLE).
+    None to rely on the shipped catalog. integration: on Bedrock, "mantle" to
+    resolve to bedrock-mantle IDs (`anthropic.<model>`); by default each model's
+    documented integration is reported in Resolution.integration.
+    Raises ProviderError(MODEL_NOT_AVAILABLE).
     """
+    if integration is not None and integration not in BEDROCK_INTEGRATIONS:
+        raise ValueError(f"integration must be one of {BEDROCK_INTEGRATIONS}, not {integration!r}.")
     catalog = load_catalog()
     mapping = mapping or {}
     resolver = _Resolver(catalog, kind, region, geo_preference, available, inference_profile, today)
+    resolver.mantle = integration == "mantle"
     if mapping.get(name):
         return resolver.explicit(mapping[name], logical=name)
     if name not in catalog.logical:
@@ -179,7 +249,7 @@ def resolve_model_id(name, kind, *, region=None, geo_preference=None, mapping=No
         model = catalog.models.get(candidate_key) if candidate_key else None
         if model is None:
             continue
-        status, message = model.lifecycle(resolver.today, catalog.near_days)
+        status, message = model.lifecycle(resolver.today, catalog.near_days, platform=kind)
         if status == "retired":
             tried.append(message)
             continue
@@ -205,6 +275,7 @@ class _Resolver:
         self.region = region or "us-east-1"
         self.available = available
         self.today = today or dt.date.today()
+        self.mantle = False
         self.custom_profile = None
         if inference_profile and inference_profile in PROFILE_PREFIXES:
             geo_preference = inference_profile
@@ -213,7 +284,7 @@ class _Resolver:
         self.geo_preference = geo_preference
 
     def _lifecycle(self, model):
-        return model.lifecycle(self.today, self.catalog.near_days) if model else ("active", "")
+        return model.lifecycle(self.today, self.catalog.near_days, platform=self.kind) if model else ("active", "")
 
     def explicit(self, model_id, logical):
         """An ID given by the caller or the operator's mapping."""
@@ -223,10 +294,12 @@ class _Resolver:
             current = self.catalog.logical.get(model.family, {}).get("current")
             raise ProviderError(ErrorKind.MODEL_NOT_AVAILABLE, message, provider=self.kind,
                                 hint=f"Use '{model.family}' (currently {current}) instead.")
-        if self.kind == "anthropic":
+        if self.kind in API_ID_KINDS:
             if model and model_id not in (model.key, *model.aliases):
-                model_id = model.key  # a Bedrock ID sent to the Anthropic API
+                model_id = model.key  # a Bedrock ID sent to the Claude API
             return self._result(model_id, logical, model, "anthropic")
+        if self.mantle and model:
+            return self.for_model(model, logical)
         if self.custom_profile and model:
             return self._result(self.custom_profile, logical, model, "custom")
         if model_id.startswith("arn:") or model is None:
@@ -237,8 +310,16 @@ class _Resolver:
         return self.for_model(model, logical)
 
     def for_model(self, model, logical):
-        if self.kind == "anthropic":
+        if self.kind in API_ID_KINDS:
             return self._result(model.key, logical, model, "anthropic")
+        if not model.bedrock_base_id:
+            return self._unavailable(model, logical, f"{model.display_name} is not offered on Bedrock.")
+        if self.mantle:
+            if not model.mantle_id:
+                return self._unavailable(model, logical, f"bedrock-mantle does not serve {model.display_name}.")
+            if self.available is None or model.mantle_id in self.available:
+                return self._result(model.mantle_id, logical, model, "in_region")
+            return self._unavailable(model, logical, f"{model.mantle_id} is not served here.")
         if self.custom_profile:
             return self._result(self.custom_profile, logical, model, "custom")
         served = self.catalog.bedrock_served_in(model, self.region)
@@ -249,11 +330,23 @@ class _Resolver:
             if self.available is None or model_id in self.available:
                 return self._result(model_id, logical, model, scope)
         profiles = ", ".join(model.bedrock_profiles) or "none"
+        return self._unavailable(model, logical,
+                                 f"{model.display_name} is not available to {self.region} (profiles: {profiles}).")
+
+    def _unavailable(self, model, logical, note):
+        model_id = (model.mantle_id if self.mantle else model.bedrock_base_id) or model.key
         return Resolution(
-            model_id=model.bedrock_base_id, logical=logical, catalog_key=model.key,
-            base_model_id=model.bedrock_base_id, scope="in_region", available=False,
-            note=f"{model.display_name} is not available to {self.region} (profiles: {profiles}).",
+            model_id=model_id, logical=logical, catalog_key=model.key,
+            base_model_id=model.bedrock_base_id, scope="in_region", available=False, note=note,
+            integration=self._integration(model),
         )
+
+    def _integration(self, model):
+        if self.kind != "bedrock":
+            return None
+        if self.mantle:
+            return "mantle"
+        return model.bedrock_integration if model else None
 
     def _scope_order(self):
         region_geos = self.catalog.geos_for_region(self.region)
@@ -267,13 +360,14 @@ class _Resolver:
             available = None if model is None else True
         else:
             available = model_id in self.available or (
-                model is not None and self.kind == "anthropic" and bool({model.key, *model.aliases} & self.available)
+                model is not None and self.kind in API_ID_KINDS and bool({model.key, *model.aliases} & self.available)
             )
         return Resolution(
             model_id=model_id, logical=logical, catalog_key=model.key if model else None,
             base_model_id=model.bedrock_base_id if (model and self.kind == "bedrock") else None,
             scope=scope, available=available, lifecycle_status=status, lifecycle_message=message,
             note="" if available is not False else f"{model_id} is not served here.",
+            integration=self._integration(model),
         )
 
 

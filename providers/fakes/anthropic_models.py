@@ -34,6 +34,8 @@ class ModelSpec:
 
 # Entries without a dated id are names the installed SDK lists that way; their dates are approximate.
 DEFAULT_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec("claude-fable-5-2", "Claude Fable 5.2", "2026-11-09T00:00:00Z", 128_000, 1_000_000, line="fable"),
+    ModelSpec("claude-fable-5-1", "Claude Fable 5.1", "2026-08-01T00:00:00Z", 128_000, 1_000_000, line="fable"),
     ModelSpec("claude-opus-5-5", "Claude Opus 5.5", "2026-10-20T00:00:00Z", 128_000, 1_000_000, line="opus"),
     ModelSpec("claude-sonnet-5-5", "Claude Sonnet 5.5", "2026-10-20T00:00:00Z", 64_000, 1_000_000, line="sonnet"),
     ModelSpec("claude-haiku-5-5", "Claude Haiku 5.5", "2026-10-20T00:00:00Z", 64_000, line="haiku"),

@@ -24,6 +24,8 @@ GEO_LABELS = {"us": "US", "eu": "EU", "apac": "APAC", "jp": "JP", "au": "AU", "g
 # Base model id -> facts. "on_demand_regions": where the base id itself is invocable.
 BEDROCK_MODELS: dict[str, dict[str, Any]] = {
     # Newer models drop the ":0" suffix (and some the "-v1" too).
+    "anthropic.claude-fable-5-2": {"name": "Claude Fable 5.2", "anthropic_id": "claude-fable-5-2", "profiles": ("global",)},
+    "anthropic.claude-fable-5-1": {"name": "Claude Fable 5.1", "anthropic_id": "claude-fable-5-1", "profiles": ("global",)},
     "anthropic.claude-opus-5-5": {"name": "Claude Opus 5.5", "anthropic_id": "claude-opus-5-5", "profiles": ("global",)},
     "anthropic.claude-sonnet-5-5": {
         "name": "Claude Sonnet 5.5", "anthropic_id": "claude-sonnet-5-5", "profiles": ("global",)},

@@ -214,7 +214,7 @@ def test_a_revision_restores_the_earlier_configuration(staff_page, bedrock_api):
     page.wait_for_url(page.base + "/providers/")
     page.click("text=Edit & test")
     page.select_option("select[name=aws_region]", "eu-west-1")
-    page.wait_for_selector("#resolved-haiku:has-text('eu.anthropic')")  # the mapping follows the region
+    page.wait_for_selector("#available-haiku:has-text('eu-west-1')")  # the mapping preview follows the region
     page.click("button:has-text('Save')")
     page.wait_for_url(page.base + "/providers/")
     assert "eu-west-1" in page.inner_text("#provider-bedrock")

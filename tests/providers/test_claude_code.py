@@ -25,7 +25,8 @@ def test_bedrock_block_matches_the_active_configuration(member_client, monkeypat
     assert "export AWS_REGION=eu-west-1" in html
     assert "export AWS_PROFILE=prod" in html
     assert "export ANTHROPIC_DEFAULT_OPUS_MODEL=eu.anthropic.claude-opus-4-6-v1" in html
-    assert "export ANTHROPIC_DEFAULT_HAIKU_MODEL=eu.anthropic.claude-haiku-4-5" in html
+    # haiku is Haiku 5.5, served in the EU only through its global profile
+    assert "export ANTHROPIC_DEFAULT_HAIKU_MODEL=global.anthropic.claude-haiku-5-5" in html
     assert "export CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096" in html and "export MAX_THINKING_TOKENS=1024" in html
     assert "&quot;CLAUDE_CODE_USE_BEDROCK&quot;: &quot;1&quot;" in html  # settings.json form
 

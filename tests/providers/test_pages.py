@@ -107,7 +107,7 @@ def test_list_shows_providers_roles_and_mapping(member_client, configured):
     html = member_client.get(reverse("providers:list")).content.decode()
     assert 'id="provider-bedrock"' in html and "primary" in html and "fallback 1" in html
     assert "never tested" in html
-    assert "us.anthropic.claude-haiku-4-5" in html  # the model mapping overview, resolved per provider
+    assert "global.anthropic.claude-haiku-5-5" in html  # the model mapping overview, resolved per provider
     assert "Bedrock API key (bearer token)" in html and "· api_key" not in html  # auth modes in words
 
 
@@ -150,7 +150,8 @@ def test_profiles_are_listed_from_the_aws_files(staff_client, aws_env):
 def test_mapping_preview_follows_region_and_overrides(staff_client):
     html = staff_client.post(reverse("providers:mapping-preview"), {
         "kind": "bedrock", "aws_region": "eu-west-1", "map_opus": "eu.anthropic.claude-opus-4-6-v1"}).content.decode()
-    assert 'id="resolved-haiku" hx-swap-oob="true"><code>eu.anthropic.claude-haiku' in html
+    # haiku is Haiku 5.5, which has only a global profile
+    assert 'id="resolved-haiku" hx-swap-oob="true"><code>global.anthropic.claude-haiku-5-5' in html
     assert "eu.anthropic.claude-opus-4-6-v1</code>" in html and "served in eu-west-1" in html
 
 

@@ -115,7 +115,7 @@ def catalog(monkeypatch):
     data["models"]["claude-3-5-haiku-20241022"].update(
         deprecated=True, retires_on=(today + datetime.timedelta(days=20)).isoformat())
     data["models"]["claude-opus-4-1-20250805"].update(
-        deprecated=True, retires_on=(today + datetime.timedelta(days=200)).isoformat())
+        deprecated=True, retires_on=(today + datetime.timedelta(days=200)).isoformat(), retired_without_date=False)
     data["models"]["claude-sonnet-4-5-20250929"].update(deprecated=False, retires_on=None)
     patched = Catalog(data)
     monkeypatch.setattr(lifecycle, "load_catalog", lambda: patched)

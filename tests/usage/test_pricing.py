@@ -182,7 +182,8 @@ def test_shipped_price_table_has_sources_and_dates():
     assert prices.count() >= 28
     assert all(price.source_url.startswith("https://") and price.source_date for price in prices)
     kinds = set(prices.values_list("provider_kind", "scope"))
-    assert kinds == {("anthropic", "standard"), ("bedrock", "global"), ("bedrock", "geo"), ("bedrock", "in_region")}
+    assert kinds == {("anthropic", "standard"), ("bedrock", "global"), ("bedrock", "geo"), ("bedrock", "in_region"),
+                     ("aws_platform", "standard")}
 
 
 def test_bad_arguments_raise_value_error(record):

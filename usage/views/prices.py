@@ -8,12 +8,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from moments_admin.permissions import staff_required
-from usage.forms import PriceForm, ProfileMappingForm, RecomputeForm
+from usage.forms import KIND_CHOICES, PriceForm, ProfileMappingForm, RecomputeForm
 from usage.models import ModelPrice, ProfileMapping, RecomputeJob
 from usage.pricing import as_utc_date
 
 FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "batch_discount",
-          "long_context_threshold", "long_context_input", "long_context_output", "source_url", "note")
+          "long_context_threshold", "long_context_input", "long_context_output", "us_only_multiplier", "estimated",
+          "source_url", "note")
 
 
 def _page(request, price_form=None, recompute_form=None, mapping_form=None, status=200):
@@ -22,14 +23,14 @@ def _page(request, price_form=None, recompute_form=None, mapping_form=None, stat
     for price in ModelPrice.objects.all():
         groups.setdefault((price.provider_kind, price.base_model, price.scope), []).append(price)
     order = {"standard": 0, "global": 1, "geo": 2, "in_region": 3}
-    providers = {"anthropic": [], "bedrock": []}
+    providers = {"anthropic": [], "bedrock": [], "aws_platform": []}
     for (kind, model, scope), history in sorted(groups.items(), key=lambda item: (item[0][1], order.get(item[0][2]))):
         current = next((price for price in history if price.effective_from <= today), None)
         upcoming = [price for price in history if price.effective_from > today]
         providers.setdefault(kind, []).append({
             "model": model, "scope": scope, "current": current, "upcoming": upcoming,
             "history": [price for price in history if price is not current and price not in upcoming]})
-    context = {"providers": [("Anthropic API", providers["anthropic"]), ("Amazon Bedrock", providers["bedrock"])], "jobs": RecomputeJob.objects.order_by("-id")[:5],
+    context = {"providers": [(label, providers[kind]) for kind, label in KIND_CHOICES], "jobs": RecomputeJob.objects.order_by("-id")[:5],
                "mappings": ProfileMapping.objects.order_by("arn"),
                "price_form": price_form or PriceForm(initial={"effective_from": today}),
                "recompute_form": recompute_form or RecomputeForm(),

@@ -17,7 +17,8 @@ from tests.fake_providers import (
     model_calls,
 )
 
-HELLO = {"model": "haiku", "max_tokens": 32, "messages": [{"role": "user", "content": "Hi"}]}
+# Haiku 4.5 by ID: it has a us. profile, which these tests route through.
+HELLO = {"model": "claude-haiku-4-5", "max_tokens": 32, "messages": [{"role": "user", "content": "Hi"}]}
 HAIKU_US = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
@@ -197,12 +198,12 @@ def test_control_plane_is_cached(bedrock_fake):
 
 
 def test_region_without_the_model_falls_back():
-    # This region's Bedrock lists only Claude Sonnet 4 for Sonnet.
-    region_models = {"eu-west-3": ["anthropic.claude-sonnet-4-20250514-v1:0"]}
+    # This region's Bedrock lists only Claude Sonnet 5 for Sonnet (no Sonnet 5.5).
+    region_models = {"eu-west-3": ["anthropic.claude-sonnet-5"]}
     with FakeBedrock(credentials={AWS_KEY_ID: AWS_SECRET}, region_models=region_models).start() as fake:
         client = get_client(bedrock_settings(fake, aws_region="eu-west-3"))
         resolution = client.resolution("sonnet")
-        assert resolution.fallback_used and resolution.model_id == "eu.anthropic.claude-sonnet-4-20250514-v1:0"
+        assert resolution.fallback_used and resolution.model_id == "eu.anthropic.claude-sonnet-5"
         assert client.create_message({**HELLO, "model": "sonnet"}).model_id == resolution.model_id
 
 

@@ -33,11 +33,13 @@ def test_every_logical_name_resolves_on_both_providers_today():
     ("ap-south-1", "global.anthropic.claude-haiku-4-5-20251001-v1:0"),  # no apac profile for Haiku 4.5
 ])
 def test_bedrock_profile_follows_the_region(region, expected):
-    assert resolve_model_id("haiku", "bedrock", region=region, today=TODAY).model_id == expected
+    assert resolve_model_id("claude-haiku-4-5", "bedrock", region=region, today=TODAY).model_id == expected
 
 
 def test_geo_preference_global_and_explicit_inference_profile():
     assert resolve_model_id("sonnet", "bedrock", region="eu-west-1", geo_preference="global",
+                            today=TODAY).model_id == "global.anthropic.claude-sonnet-5-5"
+    assert resolve_model_id("claude-sonnet-4-6", "bedrock", region="eu-west-1", geo_preference="global",
                             today=TODAY).model_id == "global.anthropic.claude-sonnet-4-6"
     assert resolve_model_id("sonnet", "bedrock", region="eu-west-1", inference_profile="global",
                             today=TODAY).scope == "global"
@@ -56,9 +58,13 @@ def test_profile_only_base_id_resolves_to_a_profile():
 
 
 def test_in_region_base_id_is_kept_where_bedrock_serves_it_on_demand():
+    # Haiku 3.5, while Bedrock still served it (it ended there on 2026-06-19).
     resolution = resolve_model_id("anthropic.claude-3-5-haiku-20241022-v1:0", "bedrock", region="us-west-2",
-                                  geo_preference="in_region", today=TODAY)
+                                  geo_preference="in_region", today=dt.date(2026, 6, 1))
     assert resolution.model_id == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    with pytest.raises(ProviderError) as caught:
+        resolve_model_id("anthropic.claude-3-5-haiku-20241022-v1:0", "bedrock", region="us-west-2", today=TODAY)
+    assert "2026-06-19" in caught.value.message
 
 
 def test_ids_translate_between_providers():
@@ -69,8 +75,8 @@ def test_ids_translate_between_providers():
 
 
 def test_operator_mapping_overrides_the_catalog():
-    mapping = {"sonnet": "claude-sonnet-4-20250514", "fast": "claude-haiku-4-5"}
-    assert resolve_model_id("sonnet", "anthropic", mapping=mapping, today=TODAY).model_id == "claude-sonnet-4-20250514"
+    mapping = {"sonnet": "claude-sonnet-4-6", "fast": "claude-haiku-4-5"}
+    assert resolve_model_id("sonnet", "anthropic", mapping=mapping, today=TODAY).model_id == "claude-sonnet-4-6"
     custom = resolve_model_id("fast", "anthropic", mapping=mapping, today=TODAY)
     assert (custom.model_id, custom.logical) == ("claude-haiku-4-5", "fast")
 
@@ -89,14 +95,14 @@ def test_logical_name_skips_a_retired_current_version(monkeypatch):
     catalog = load_catalog()
     monkeypatch.setitem(catalog.logical["sonnet"], "current", "claude-sonnet-4-5-20250929")
     resolution = resolve_model_id("sonnet", "anthropic", today=dt.date(2026, 12, 1))
-    assert resolution.model_id == catalog.logical["sonnet"]["fallback"]
+    assert resolution.model_id == catalog.logical["sonnet"]["fallback"] == "claude-sonnet-5"
     assert resolution.fallback_used and "retired" in resolution.note
 
 
 def test_fallback_model_when_the_primary_is_not_available_in_the_region():
-    available = {"us.anthropic.claude-sonnet-4-20250514-v1:0"}  # what the control plane lists
+    available = {"us.anthropic.claude-sonnet-5"}  # what the control plane lists: no Sonnet 5.5 profile
     resolution = resolve_model_id("sonnet", "bedrock", region="us-east-1", available=available, today=TODAY)
-    assert resolution.model_id == "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    assert resolution.model_id == "us.anthropic.claude-sonnet-5"
     assert resolution.fallback_used
 
 
