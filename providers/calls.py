@@ -153,6 +153,7 @@ class _Attempt:
             latency_ms=latency_ms if latency_ms is not None else (time.monotonic() - self.started) * 1000,
             ttft_ms=ttft_ms, request_id=request_id, stream=stream, has_tools=bool(request.get("tools")),
             prompt_prefix_hash=prefix_hash(request), failed_over=self.failed_over,
+            adaptations=getattr(resolution, "adaptations", ()),
         )
         emit(record)
         return record

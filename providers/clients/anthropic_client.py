@@ -2,12 +2,14 @@
 import hashlib
 import logging
 import time
+from dataclasses import replace
 
+from providers.clients.adaptation import adapt_request
 from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
-from providers.clients.request_check import check_request, merged_headers
+from providers.clients.request_check import PASSED_IN_BODY, check_request, merged_headers
 from providers.clients.resolution import resolve
 from providers.clients.retry import call_with_retries, remaining
 from providers.clients.streaming import SdkMessageStream
@@ -32,6 +34,16 @@ def http_client(settings):
 def key_hint(key):
     """Enough to recognise a key, never enough to use it."""
     return f"{key[:7]}…{key[-4:]}" if key and len(key) > 16 else "…"
+
+
+def with_thinking_cap(request, settings):
+    """The request with its thinking budget lowered to MAX_THINKING_TOKENS, if set and lower."""
+    thinking = request.get("thinking")
+    cap = settings.max_thinking_tokens
+    if cap and isinstance(thinking, dict) and isinstance(thinking.get("budget_tokens"), int) \
+            and thinking["budget_tokens"] > cap:
+        return {**request, "thinking": {**thinking, "budget_tokens": cap}}
+    return request
 
 
 def cap_request(request, settings):
@@ -84,20 +96,28 @@ class SdkClientMixin:
         return self.resolution(model).model_id
 
     def _prepare(self, request):
-        """(SDK keyword arguments, resolution): the request checked, capped and resolved."""
+        """(SDK keyword arguments, options, resolution): the request checked, resolved, adapted to
+        the model that will serve it (resolution.adaptations says how) and capped."""
         checked = check_request(request)
-        body = cap_request(checked.body, self.settings)
-        resolution = self.resolution(body["model"])
+        resolution = self.resolution(checked.body["model"])
         warn_lifecycle(resolution)
+        # Adapt with sampling parameters in view and the operator's thinking cap applied first, so
+        # MAX_THINKING_TOKENS turns into an effort level on models that take no budget.
+        full = with_thinking_cap({**checked.body, **checked.extra_body}, self.settings)
+        adapted, changes = adapt_request(full, resolution.catalog_key or resolution.model_id)
+        if changes:
+            log.info("Request adapted to %s: %s", resolution.model_id, "; ".join(changes))
+        body = cap_request(adapted, self.settings)
         body = {**body, "model": resolution.model_id}
         body.pop("stream", None)
         options = {}
+        extra_body = {k: body.pop(k) for k in PASSED_IN_BODY if k in body}
+        if extra_body:
+            options["extra_body"] = extra_body
         headers = merged_headers(self.settings.beta_flags, checked)
         if headers:
             options["extra_headers"] = headers
-        if checked.extra_body:
-            options["extra_body"] = checked.extra_body
-        return body, options, resolution
+        return body, options, replace(resolution, adaptations=tuple(changes))
 
     def _attempt_timeout(self, deadline):
         left = remaining(deadline)

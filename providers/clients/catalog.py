@@ -107,6 +107,7 @@ class Resolution:
     fallback_used: bool = False
     note: str = ""
     integration: str | None = None  # on Bedrock: invoke, messages or mantle; None elsewhere or unknown
+    adaptations: tuple = ()  # request settings changed to suit this model (set by the client)
 
 
 class Catalog:

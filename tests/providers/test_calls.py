@@ -114,7 +114,8 @@ def test_a_stream_the_caller_abandons_is_recorded_as_abandoned(secondary):
 
 def test_a_failure_while_opening_a_stream_is_recorded(secondary):
     # max_tokens leaves no room for a thinking budget: refused before anything is sent.
-    request = {**HELLO, "max_tokens": 600, "thinking": {"type": "enabled", "budget_tokens": 2048}}
+    request = {**HELLO, "model": "claude-sonnet-4-6", "max_tokens": 600,
+               "thinking": {"type": "enabled", "budget_tokens": 2048}}
     with pytest.raises(ProviderError) as caught:
         invoke([secondary], request, stream=True)
     assert caught.value.kind is ErrorKind.INVALID_REQUEST
@@ -234,3 +235,23 @@ def test_with_the_cache_unreachable_calls_succeed_and_fail_over(primary, seconda
         stream = invoke([secondary], HELLO, stream=True)
         assert [e["type"] for e in stream][-1] == "message_stop"
     assert UsageRecord.objects.filter(status="ok").count() == 3
+
+
+def test_a_request_is_adapted_to_the_model_that_serves_it(anthropic_fake, monkeypatch):
+    # Sonnet 5.5 answers 400 to a manual thinking budget and to non-default sampling.
+    request = {"model": "sonnet", "max_tokens": 4000, "temperature": 0.3, "top_k": 5,
+               "thinking": {"type": "enabled", "budget_tokens": 2048}, "messages": HELLO["messages"]}
+    result = invoke([anthropic_settings(anthropic_fake)], request)
+    sent = model_calls(anthropic_fake)[-1].json
+    assert sent["model"].startswith("claude-sonnet-5-5")
+    assert sent["thinking"] == {"type": "adaptive"} and sent["output_config"]["effort"] == "low"
+    assert "temperature" not in sent and "top_k" not in sent
+    assert result.record.adaptations and any("temperature" in change for change in result.record.adaptations)
+
+
+def test_a_setting_with_no_safe_adaptation_is_refused_naming_it(anthropic_fake):
+    prefill = {**HELLO, "model": "sonnet", "messages": [*HELLO["messages"], {"role": "assistant", "content": "Sure"}]}
+    with pytest.raises(ProviderError) as caught:
+        invoke([anthropic_settings(anthropic_fake)], prefill)
+    assert caught.value.kind is ErrorKind.INVALID_REQUEST and "prefill" in str(caught.value).lower()
+    assert model_calls(anthropic_fake) == []  # never reached the provider as a 400

@@ -81,19 +81,33 @@ def test_prompt_cache_write_then_read_in_one_usage_record(provider):
     assert streamed.usage == second
 
 
+BUDGET_MODEL = "claude-sonnet-4-6"  # takes a manual thinking budget (5.x models take an effort instead)
+
+
 def test_caps_from_the_environment_are_applied(provider):
     kind, fake, settings = provider
     client = get_client(settings(max_output_tokens=2048, max_thinking_tokens=1024))
-    client.create_message({**HELLO, "max_tokens": 4096, "thinking": {"type": "enabled", "budget_tokens": 4000}})
+    client.create_message({**HELLO, "model": BUDGET_MODEL, "max_tokens": 4096,
+                           "thinking": {"type": "enabled", "budget_tokens": 4000}})
     [call] = model_calls(fake)
     assert call.json["max_tokens"] == 2048 and call.json["thinking"]["budget_tokens"] == 1024
+
+
+def test_the_thinking_cap_becomes_an_effort_on_models_that_take_no_budget(provider):
+    kind, fake, settings = provider
+    client = get_client(settings(max_thinking_tokens=1024))
+    client.create_message({**HELLO, "model": "sonnet", "max_tokens": 4096,
+                           "thinking": {"type": "enabled", "budget_tokens": 30000}})
+    [call] = model_calls(fake)
+    assert call.json["thinking"] == {"type": "adaptive"} and call.json["output_config"]["effort"] == "low"
 
 
 def test_caps_that_leave_no_room_for_thinking_are_refused_before_sending(provider):
     kind, fake, settings = provider
     client = get_client(settings(max_output_tokens=512))
     with pytest.raises(ProviderError) as caught:
-        client.create_message({**HELLO, "max_tokens": 4096, "thinking": {"type": "enabled", "budget_tokens": 2000}})
+        client.create_message({**HELLO, "model": BUDGET_MODEL, "max_tokens": 4096,
+                               "thinking": {"type": "enabled", "budget_tokens": 2000}})
     assert caught.value.kind is ErrorKind.INVALID_REQUEST and "512" in caught.value.message
     assert model_calls(fake) == []
 
