@@ -64,7 +64,7 @@ def test_no_provider_says_so(member_client):
 def test_region_and_model_ids_come_from_one_resolution(member_client, monkeypatch):
     # A stored region wins over AWS_REGION; a blank one is filled in by it, for the IDs too.
     make_bedrock(aws_region="", auth_mode="profile", aws_profile="prod", aws_access_key_id="",
-                 aws_secret_access_key_encrypted="")
+                 aws_secret_access_key_encrypted="", model_mapping={"haiku": "claude-haiku-4-5"})  # has geo profiles
     monkeypatch.setenv("MOMENTS_ENV", "production")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     html = shell(member_client)
