@@ -127,6 +127,9 @@ if not FIELD_ENCRYPTION_KEYS:
         _key_file.write_bytes(Fernet.generate_key())
         _key_file.chmod(0o600)
     FIELD_ENCRYPTION_KEYS = [_key_file.read_text().strip()]
+# Env vars a provider may read its secret from (api_key_env, bedrock_api_key_env); empty: any name
+# that is not one of this application's own settings (providers/secret_env.py). Comma separated.
+PROVIDER_SECRET_ENV_ALLOWLIST = env_list("PROVIDER_SECRET_ENV_ALLOWLIST")
 
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "static/"

@@ -85,14 +85,17 @@ def preview_config(kind, data):
     return config
 
 
-def effective_rows(resolved):
-    """(setting, value, source) rows of one provider as it would be called now; secrets as set/unset."""
+def effective_rows(resolved, *, staff=False):
+    """(setting, value, source) rows of one provider as it would be called now; secrets as set/unset.
+
+    An env var's value is never shown, not even in part; the access key ID only to staff.
+    """
     s, sources = resolved.settings, resolved.sources
     rows = [("kind", s.kind, "stored configuration")]
     if s.kind == "anthropic":
         rows.append(("base_url", s.base_url or "https://api.anthropic.com",
                      "stored configuration" if s.base_url else "default"))
-        rows.append(("api_key", _secret_shown(s.api_key), sources.get("api_key", "")))
+        rows.append(("api_key", _secret_shown(s.api_key, sources.get("api_key", "")), sources.get("api_key", "")))
     else:
         rows += [
             ("aws_region", s.aws_region, sources.get("aws_region", "stored configuration")),
@@ -101,12 +104,13 @@ def effective_rows(resolved):
         if s.auth_mode == "profile":
             rows.append(("aws_profile", s.aws_profile, "stored configuration"))
         if s.auth_mode in ("static_keys", "env"):
-            rows.append(("aws_access_key_id", s.aws_access_key_id or "not set",
+            rows.append(("aws_access_key_id", access_key_shown(s.aws_access_key_id, staff=staff),
                          sources.get("aws_access_key_id", "stored configuration")))
-            rows.append(("aws_secret_access_key", _secret_shown(s.aws_secret_access_key),
-                         sources.get("aws_secret_access_key", "env AWS_SECRET_ACCESS_KEY")))
+            source = sources.get("aws_secret_access_key", "env AWS_SECRET_ACCESS_KEY")
+            rows.append(("aws_secret_access_key", _secret_shown(s.aws_secret_access_key, source), source))
         if s.auth_mode == "api_key":
-            rows.append(("bedrock_api_key", _secret_shown(s.bedrock_api_key), sources.get("bedrock_api_key", "")))
+            source = sources.get("bedrock_api_key", "")
+            rows.append(("bedrock_api_key", _secret_shown(s.bedrock_api_key, source), source))
         if s.role_arn:
             rows.append(("role_arn", s.role_arn, "stored configuration"))
         for name in ("endpoint_url", "control_endpoint_url", "sts_endpoint_url", "inference_profile",
@@ -123,8 +127,17 @@ def effective_rows(resolved):
     return rows
 
 
-def _secret_shown(value):
+def access_key_shown(value, *, staff):
+    """An AWS access key ID identifies the account: staff see its last four characters, others that it is set."""
     if not value:
         return "not set"
+    return f"set, ends {value[-4:]}" if staff else "set"
+
+
+def _secret_shown(value, source):
+    if not value:
+        return "not set"
+    if source.startswith("env"):
+        return "set"
     hint = crypto.hint(value)
     return f"set, ends {hint}" if hint else "set"

@@ -47,6 +47,9 @@ class ProviderForm(forms.Form):
                                 help_text="A PEM file of extra trusted CAs (a proxy or VPC endpoint).")
     secret_fields = {}  # form field -> model token field
     refresh_fields = ()  # fields whose value decides which others are shown
+    # Where the stored secrets are sent: when one of these changes, a stored secret is not kept.
+    destination_fields = ()
+    destination_defaults = {}  # field -> the value a blank field means
 
     def __init__(self, data=None, *, instance=None, **kwargs):
         self.instance = instance or ProviderConfig(kind=self.kind)
@@ -107,10 +110,40 @@ class ProviderForm(forms.Form):
                     self.add_error(name, str(exc))
         return cleaned
 
+    def changed_destination(self):
+        """Labels of the destination fields whose cleaned value differs from the saved provider's."""
+        if not self.instance.pk:
+            return []
+        changed = []
+        for name in self.destination_fields:
+            default = self.destination_defaults.get(name, "")
+            typed = self.cleaned_data.get(name) or default
+            saved = getattr(self.instance, name) or default
+            if str(typed) != str(saved):
+                changed.append(str(self.fields[name].label or name))
+        return changed
+
+    def secrets_in_use(self):
+        """Secret form fields whose stored value the posted configuration would use. Kinds override."""
+        return []
+
+    def require_secrets_for_new_destination(self):
+        """A stored secret is only ever sent where it was saved: a changed destination needs it typed again."""
+        changed = self.changed_destination()
+        if not changed:
+            return
+        for field in self.secrets_in_use():
+            if not self.cleaned_data.get(field) and getattr(self.instance, self.secret_fields[field]):
+                label = self.fields[field].label
+                self.add_error(field, f"{', '.join(changed)} changed: enter the {label.lower()} again. A stored "
+                                      "secret is only sent to the destination it was saved with.")
+
     def _secret(self, field, token_field, config):
         typed = self.cleaned_data.get(field) or ""
         if typed:
             setattr(config, token_field, crypto.encrypt(typed))
+        elif self.changed_destination():  # never reached through is_valid(); kept as a second guard
+            setattr(config, token_field, "")
 
     def to_config(self):
         """An unsaved ProviderConfig with the form's values (the stored one is left untouched)."""
@@ -139,6 +172,8 @@ class AnthropicProviderForm(ProviderForm):
                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
     secret_fields = {"api_key": "api_key_encrypted"}
     refresh_fields = ("api_key_source",)
+    destination_fields = ("base_url",)
+    destination_defaults = {"base_url": "https://api.anthropic.com"}
 
     @classmethod
     def initial_from(cls, instance):
@@ -162,7 +197,11 @@ class AnthropicProviderForm(ProviderForm):
         elif cleaned.get("api_key_source") == "stored":
             if not cleaned.get("api_key") and not self.instance.api_key_encrypted:
                 self.add_error("api_key", "Enter the API key to store.")
+        self.require_secrets_for_new_destination()
         return cleaned
+
+    def secrets_in_use(self):
+        return ["api_key"] if self.cleaned_data.get("api_key_source") == "stored" else []
 
     def apply_kind_fields(self, config, data):
         config.base_url = data["base_url"]
@@ -210,6 +249,7 @@ class BedrockProviderForm(ProviderForm):
                      "aws_session_token": "aws_session_token_encrypted",
                      "bedrock_api_key": "bedrock_api_key_encrypted"}
     refresh_fields = ("auth_mode", "bedrock_api_key_source")
+    destination_fields = ("endpoint_url", "control_endpoint_url", "sts_endpoint_url", "aws_region", "auth_mode")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -274,7 +314,17 @@ class BedrockProviderForm(ProviderForm):
                 self.add_error("bedrock_api_key", "Enter the Bedrock API key to store.")
             if cleaned.get("role_arn"):
                 self.add_error("role_arn", "A Bedrock API key cannot assume a role; clear the role ARN.")
+        self.require_secrets_for_new_destination()
         return cleaned
+
+    def secrets_in_use(self):
+        mode = self.cleaned_data.get("auth_mode")
+        if mode == "static_keys":
+            return ["aws_secret_access_key"] + ([] if self.cleaned_data.get("clear_session_token")
+                                                else ["aws_session_token"])
+        if mode == "api_key" and self.cleaned_data.get("bedrock_api_key_source") == "stored":
+            return ["bedrock_api_key"]
+        return []
 
     def apply_kind_fields(self, config, data):
         mode = data["auth_mode"]

@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
-from providers import crypto
+from providers import crypto, secret_env
 from providers.clients.base import ProviderSettings, RetryPolicy
 from providers.connection_test import next_step
 from providers.environment import env_secret, read_environment
@@ -47,9 +47,14 @@ class ResolvedProvider:
 def _secret(config, env_field, token_field, label, sources, problems, *, legacy=None):
     env_name = getattr(config, env_field, "") if env_field else ""
     if env_name:
+        refused = secret_env.refusal(env_name)  # a name stored before the rule existed is never read
+        if refused:
+            sources[label] = f"env {env_name} refused"
+            problems.append((env_field, refused))
+            return None
         value = env_secret(env_name)
         if value:
-            sources[label] = f"env {env_name} (set{', ends ' + crypto.hint(value) if crypto.hint(value) else ''})"
+            sources[label] = f"env {env_name} (set)"  # never any character of an env var's value
             return value
         if legacy and legacy[1]:
             sources[label] = f"env {legacy[0]} (legacy name; {env_name} is unset)"

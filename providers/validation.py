@@ -6,6 +6,7 @@ import os
 import re
 from urllib.parse import urlparse
 
+from providers import secret_env
 from providers.clients.base import BEDROCK_AUTH_MODES
 
 KINDS = ("anthropic", "bedrock")
@@ -64,6 +65,9 @@ def env_name(value, *, required=False):
         return ""
     if not _ENV_NAME.match(value):
         raise ValueError(f"{value!r} is not an environment variable name (letters, digits and _).")
+    refused = secret_env.refusal(value)
+    if refused:
+        raise ValueError(refused)
     return value
 
 
