@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MOMENTS_VAR_DIR", str(BASE_DIR / "var")))
@@ -164,6 +164,11 @@ USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, min
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com
 MOMENTS_BASE_URL = env_str("MOMENTS_BASE_URL", "")
+
+# --- Outbound calls to admin-typed URLs (budget webhooks; moments_admin/outbound.py) ---
+# https only unless OUTBOUND_ALLOW_HTTP; internal addresses refused unless listed here (CIDR, comma separated).
+OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS")
 
 # --- Email (budget alerts) --------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -12,6 +12,7 @@ import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from usage.models import Budget, BudgetAlert
@@ -107,4 +108,51 @@ def check_budgets(now=None):
         except Exception:  # one broken budget must not stop the others
             failures += 1
             log.exception("Checking budget %s failed", budget.id)
-    return {"alerts": alerts, "failures": failures}
+    return {"alerts": alerts, "failures": failures, "retried": retry_failed_alerts(now)}
+
+
+# --- failed alerts: recorded on the budget, retried by later checks with backoff -----------------------
+
+ALERT_MAX_ATTEMPTS = 8  # failed sends (either channel) after which an alert is given up
+ALERT_RETRY_BASE_SECONDS = 60
+ALERT_RETRY_MAX_SECONDS = 3600
+
+
+def retry_delay(attempts):
+    """Seconds to wait after the `attempts`-th failure: 1, 2, 4… minutes, at most an hour."""
+    return min(ALERT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), ALERT_RETRY_MAX_SECONDS)
+
+
+def alert_failure_reason(channel, error):
+    return f"{channel}: {type(error).__name__}: {error}"[:1000]
+
+
+def record_alert_failure(budget_id, alert_id, reason, now=None):
+    """Keep why an alert failed on its budget (shown on the budgets page) and on the alert (counts attempts)."""
+    now = now or timezone.now()
+    Budget.objects.filter(pk=budget_id).update(last_alert_error=reason, last_alert_error_at=now)
+    if alert_id is not None:
+        BudgetAlert.objects.filter(pk=alert_id).update(last_error=reason, attempts=F("attempts") + 1,
+                                                       last_attempt_at=now)
+    log.warning("Budget %s alert %s failed: %s", budget_id, alert_id, reason)
+
+
+def retry_failed_alerts(now=None):
+    """Send again, through the same tasks, the channels of failed alerts whose backoff has passed."""
+    from usage.tasks import send_budget_alert_email, send_budget_alert_webhook
+
+    now = now or timezone.now()
+    due = []
+    pending = (BudgetAlert.objects.select_related("budget")
+               .filter(attempts__gt=0, attempts__lt=ALERT_MAX_ATTEMPTS, budget__active=True)
+               .filter(Q(email_sent_at=None) | Q(webhook_sent_at=None)))
+    for alert in pending:
+        waited = (now - alert.last_attempt_at).total_seconds() if alert.last_attempt_at else None
+        if waited is None or waited >= retry_delay(alert.attempts):
+            due.append(alert)
+    for alert in due:
+        if alert.budget.recipient_list and not alert.email_sent_at:
+            send_budget_alert_email.delay(alert.id)
+        if alert.budget.webhook_url and not alert.webhook_sent_at:
+            send_budget_alert_webhook.delay(alert.id)
+    return len(due)

@@ -3,8 +3,6 @@
 Each exfiltration attempt aims at a local listener socket that records every byte it receives:
 nothing must arrive there.
 """
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,47 +23,6 @@ from tests.providers.test_test_connection import anthropic_form, bedrock_form
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_env")]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Listener:
-    """A TCP socket on 127.0.0.1 that accepts connections and keeps whatever bytes they send."""
-
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.received = b""
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.settimeout(0.5)
-            try:
-                while chunk := conn.recv(65536):
-                    self.received += chunk
-            except OSError:
-                pass
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def listener():
-    server = Listener()
-    yield server
-    server.close()
 
 
 def post_step(client, data, step="credentials"):

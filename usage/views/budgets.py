@@ -99,12 +99,14 @@ def budget_test_alert(request, pk):
         try:
             notify.send_email(alert, test=True)
             messages.success(request, f"Test email sent to {', '.join(budget.recipient_list)}.")
-        except OSError as error:
-            messages.error(request, f"Email failed: {error}. Check the EMAIL_* settings.")
+        except Exception as error:  # SMTP, OSError, BadHeaderError: a message, never a 500
+            budgets.record_alert_failure(budget.pk, None, budgets.alert_failure_reason("test email", error))
+            messages.error(request, f"Email failed: {error}. Check the recipients and the EMAIL_* settings.")
     if budget.webhook_url:
         try:
             code = notify.post_webhook(alert, test=True)
             messages.success(request, f"Webhook answered HTTP {code}.")
-        except OSError as error:
-            messages.error(request, f"Webhook failed: {error}. Check the URL and that it accepts a JSON POST.")
+        except Exception as error:
+            budgets.record_alert_failure(budget.pk, None, budgets.alert_failure_reason("test webhook", error))
+            messages.error(request, f"Webhook failed: {error} Check the URL and that it accepts a JSON POST.")
     return redirect("usage:budgets")
