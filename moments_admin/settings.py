@@ -191,5 +191,7 @@ LOGGING = {
         # One handler for Django's records too: its default console handler (DEBUG) would print each twice.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # SDK internals log request headers at DEBUG (SigV4 names the access key ID): never below INFO.
+        **{name: {"level": "INFO"} for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "anthropic")},
     },
 }

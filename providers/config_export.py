@@ -13,9 +13,16 @@ from providers import validation
 from providers.config_yaml import KIND_KEYS, STORED_FLAGS
 from providers.models import ProviderConfig, ProviderRouting
 
+HIDDEN_ACCESS_KEY = "set (shown to staff only)"
+
 
 def export_config(user=None):
-    """config.yml text for the stored configuration: env-var references and flags, never secrets."""
+    """config.yml text for the stored configuration: env-var references and flags, never secrets.
+
+    AWS access key IDs identify an account: written for staff and for the operator's own exports
+    (`user` None: the command line, "Write config.yml"), hidden from other users.
+    """
+    show_access_keys = user is None or bool(getattr(user, "is_staff", False))
     from providers.clients.catalog import load_catalog, resolve_model_id
 
     routing = ProviderRouting.load()
@@ -32,9 +39,10 @@ def export_config(user=None):
         doc["environments"] = {env: {"type": name} for env, name in sorted(routing.environment_primary.items())}
     for kind in validation.KINDS:
         if kind in top:
-            doc[kind] = _export_provider(top[kind], with_kind=False)
+            doc[kind] = _export_provider(top[kind], with_kind=False, show_access_keys=show_access_keys)
     if others:
-        doc["providers"] = {p.name: _export_provider(p, with_kind=True) for p in others}
+        doc["providers"] = {p.name: _export_provider(p, with_kind=True, show_access_keys=show_access_keys)
+                            for p in others}
     mapping = {}
     for p in providers:
         for logical, model in sorted((p.model_mapping or {}).items()):
@@ -61,7 +69,7 @@ def export_config(user=None):
     return "\n".join(header) + "\n" + body
 
 
-def _export_provider(p, *, with_kind):
+def _export_provider(p, *, with_kind, show_access_keys=True):
     defaults = ProviderConfig()
     out = {"kind": p.kind} if with_kind else {}
     if p.kind == "anthropic":
@@ -78,6 +86,8 @@ def _export_provider(p, *, with_kind):
             continue
         if key in always or value != getattr(defaults, key):
             out[key] = value if value != "" else None
+    if out.get("aws_access_key_id") and not show_access_keys:
+        out["aws_access_key_id"] = HIDDEN_ACCESS_KEY
     if p.kind == "bedrock":
         out["use_bedrock_api_key"] = p.auth_mode == "api_key"
         if p.auth_mode == "profile":

@@ -88,14 +88,15 @@ def preview_config(kind, data):
 def effective_rows(resolved, *, staff=False):
     """(setting, value, source) rows of one provider as it would be called now; secrets as set/unset.
 
-    An env var's value is never shown, not even in part; the access key ID only to staff.
+    An env var's value is never shown, not even in part; the last four characters of a stored secret
+    and of the access key ID only to staff.
     """
     s, sources = resolved.settings, resolved.sources
     rows = [("kind", s.kind, "stored configuration")]
     if s.kind == "anthropic":
         rows.append(("base_url", s.base_url or "https://api.anthropic.com",
                      "stored configuration" if s.base_url else "default"))
-        rows.append(("api_key", _secret_shown(s.api_key, sources.get("api_key", "")), sources.get("api_key", "")))
+        rows.append(("api_key", _secret_shown(s.api_key, sources.get("api_key", ""), staff), sources.get("api_key", "")))
     else:
         rows += [
             ("aws_region", s.aws_region, sources.get("aws_region", "stored configuration")),
@@ -107,10 +108,10 @@ def effective_rows(resolved, *, staff=False):
             rows.append(("aws_access_key_id", access_key_shown(s.aws_access_key_id, staff=staff),
                          sources.get("aws_access_key_id", "stored configuration")))
             source = sources.get("aws_secret_access_key", "env AWS_SECRET_ACCESS_KEY")
-            rows.append(("aws_secret_access_key", _secret_shown(s.aws_secret_access_key, source), source))
+            rows.append(("aws_secret_access_key", _secret_shown(s.aws_secret_access_key, source, staff), source))
         if s.auth_mode == "api_key":
             source = sources.get("bedrock_api_key", "")
-            rows.append(("bedrock_api_key", _secret_shown(s.bedrock_api_key, source), source))
+            rows.append(("bedrock_api_key", _secret_shown(s.bedrock_api_key, source, staff), source))
         if s.role_arn:
             rows.append(("role_arn", s.role_arn, "stored configuration"))
         for name in ("endpoint_url", "control_endpoint_url", "sts_endpoint_url", "inference_profile",
@@ -134,10 +135,11 @@ def access_key_shown(value, *, staff):
     return f"set, ends {value[-4:]}" if staff else "set"
 
 
-def _secret_shown(value, source):
+def _secret_shown(value, source, staff):
+    """Whether a secret is set; staff also see the last four characters of a stored one, never of an env var."""
     if not value:
         return "not set"
-    if source.startswith("env"):
+    if source.startswith("env") or not staff:
         return "set"
     hint = crypto.hint(value)
     return f"set, ends {hint}" if hint else "set"

@@ -70,7 +70,7 @@ def _secret(config, env_field, token_field, label, sources, problems, *, legacy=
             problems.append((token_field.removesuffix("_encrypted"), str(exc)))
             sources[label] = "stored, but unreadable with the current key"
             return None
-        sources[label] = f"stored encrypted (ends {crypto.hint(value)})" if crypto.hint(value) else "stored encrypted"
+        sources[label] = "stored encrypted"  # the value column shows its last four, to staff only
         return value
     if legacy and legacy[1]:
         sources[label] = f"env {legacy[0]} (legacy name)"

@@ -6,6 +6,8 @@ import os
 import re
 from urllib.parse import urlparse
 
+from cryptography import x509
+
 from providers import secret_env
 from providers.clients.base import BEDROCK_AUTH_MODES
 
@@ -25,6 +27,8 @@ _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
 _MODEL_ID = re.compile(r"^[\w.:/@-]{1,300}$")
 _LOGICAL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+MAX_CA_BUNDLE_BYTES = 5_000_000
 
 
 def kinds():
@@ -75,6 +79,8 @@ def url(value):
     value = (value or "").strip()
     if not value:
         return ""
+    if _CONTROL.search(value):
+        raise ValueError("Remove the line break or control character from the URL.")
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
         raise ValueError(f"{value!r} is not an http(s) URL.")
@@ -146,9 +152,25 @@ def geo(value):
 
 
 def ca_bundle(value):
+    """A readable PEM file of CA certificates (nothing else: it is read by the server and trusted)."""
     value = (value or "").strip()
-    if value and not os.path.isfile(value):
+    if not value:
+        return ""
+    if _CONTROL.search(value):
+        raise ValueError("Remove the line break or control character from the path.")
+    if not os.path.isfile(value):
         raise ValueError(f"No CA bundle file at {value}.")
+    try:
+        if os.path.getsize(value) > MAX_CA_BUNDLE_BYTES:
+            raise ValueError(f"{value} is larger than {MAX_CA_BUNDLE_BYTES // 1_000_000} MB: not a CA bundle.")
+        with open(value, "rb") as handle:
+            data = handle.read(MAX_CA_BUNDLE_BYTES + 1)
+    except OSError:
+        raise ValueError(f"The CA bundle {value} cannot be read by the server.") from None
+    try:
+        x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ValueError(f"{value} is not a PEM file of certificates (-----BEGIN CERTIFICATE----- blocks).") from None
     return value
 
 
