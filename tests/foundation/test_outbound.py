@@ -164,3 +164,15 @@ def test_https_checks_the_certificate_against_the_name_not_the_address(settings,
     with pytest.raises(outbound.OutboundFailed, match="certificate"):
         outbound.post_json(f"https://impostor.example.test:{port}/hook", {"x": 1})  # same address, wrong name
     assert len(tls_server.hits) == 1
+
+
+def test_allowed_networks_setting_refuses_a_bad_cidr_at_start_up(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from moments_admin.env import env_networks
+
+    monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", "10.0.0.0/8, fd00::/8")
+    assert env_networks("OUTBOUND_ALLOWED_NETWORKS") == ["10.0.0.0/8", "fd00::/8"]
+    monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", "10.0.0.0/8,intranet")
+    with pytest.raises(ImproperlyConfigured, match="intranet"):
+        env_networks("OUTBOUND_ALLOWED_NETWORKS")
