@@ -47,9 +47,6 @@ class ProviderForm(forms.Form):
                                 help_text="A PEM file of extra trusted CAs (a proxy or VPC endpoint).")
     secret_fields = {}  # form field -> model token field
     refresh_fields = ()  # fields whose value decides which others are shown
-    # Where the stored secrets are sent: when one of these changes, a stored secret is not kept.
-    destination_fields = ()
-    destination_defaults = {}  # field -> the value a blank field means
 
     def __init__(self, data=None, *, instance=None, **kwargs):
         self.instance = instance or ProviderConfig(kind=self.kind)
@@ -114,14 +111,9 @@ class ProviderForm(forms.Form):
         """Labels of the destination fields whose cleaned value differs from the saved provider's."""
         if not self.instance.pk:
             return []
-        changed = []
-        for name in self.destination_fields:
-            default = self.destination_defaults.get(name, "")
-            typed = self.cleaned_data.get(name) or default
-            saved = getattr(self.instance, name) or default
-            if str(typed) != str(saved):
-                changed.append(str(self.fields[name].label or name))
-        return changed
+        saved = {name: getattr(self.instance, name) for name in validation.DESTINATION_FIELDS[self.kind]}
+        changed = validation.changed_destination(self.kind, self.cleaned_data, saved)
+        return [str(self.fields[name].label or name) for name in changed]
 
     def secrets_in_use(self):
         """Secret form fields whose stored value the posted configuration would use. Kinds override."""
@@ -172,8 +164,6 @@ class AnthropicProviderForm(ProviderForm):
                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
     secret_fields = {"api_key": "api_key_encrypted"}
     refresh_fields = ("api_key_source",)
-    destination_fields = ("base_url",)
-    destination_defaults = {"base_url": "https://api.anthropic.com"}
 
     @classmethod
     def initial_from(cls, instance):
@@ -249,7 +239,6 @@ class BedrockProviderForm(ProviderForm):
                      "aws_session_token": "aws_session_token_encrypted",
                      "bedrock_api_key": "bedrock_api_key_encrypted"}
     refresh_fields = ("auth_mode", "bedrock_api_key_source")
-    destination_fields = ("endpoint_url", "control_endpoint_url", "sts_endpoint_url", "aws_region", "auth_mode")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -230,3 +230,30 @@ def test_test_connection_names_the_env_var_but_shows_none_of_its_value(staff_cli
     assert "API key env TEAM_ANTHROPIC_KEY accepted" in html
     # the value's own characters (its last four, "…-KEY" style hints) never appear: only the name
     assert "sk-ant-" not in html and f"…{ANTHROPIC_KEY[-4:]}" not in html
+
+
+def test_config_yml_cannot_keep_a_stored_secret_for_a_new_destination(anthropic_api, listener):
+    from providers.config_yaml import import_config
+
+    config = make_anthropic(server=anthropic_api)
+    moved = ("model_provider:\n  type: anthropic\n  anthropic:\n    api_key_stored: true\n"
+             f"    base_url: {listener.url}\n")
+    with pytest.raises(ConfigFileError) as caught:
+        import_config(moved)
+    assert any(issue.path.endswith("base_url") and "only sent where it was saved" in issue.message
+               for issue in caught.value.issues)
+    config.refresh_from_db()
+    assert config.base_url == anthropic_api.url  # nothing changed
+    same = moved.replace(listener.url, anthropic_api.url)
+    import_config(same)  # the same destination keeps the stored key
+    assert crypto.decrypt(ProviderConfig.objects.get(name="anthropic").api_key_encrypted) == ANTHROPIC_KEY
+
+
+def test_config_yml_cannot_move_a_stored_bedrock_secret_to_another_region():
+    make_bedrock()
+    text = ("model_provider:\n  type: bedrock\n  bedrock:\n    aws_region: eu-west-1\n    auth_mode: static_keys\n"
+            "    aws_access_key_id: AKIACFGTEST000000001\n    aws_secret_access_key_stored: true\n")
+    with pytest.raises(ConfigFileError) as caught:
+        parse_config(text)
+    assert any(issue.path.endswith("aws_region") for issue in caught.value.issues)
+    assert parse_config(text.replace("eu-west-1", "us-east-1"))  # where it was saved: accepted
