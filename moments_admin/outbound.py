@@ -160,12 +160,13 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to an approved address; SNI, certificate and Host checked against the name."""
 
     def __init__(self, target, address, timeout):
-        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()  # certificate and host name verified
+        super().__init__(target.host, target.port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self):
         raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
 def _post_once(target, body, headers, timeout):
