@@ -3,6 +3,7 @@
 Each raises ImproperlyConfigured on a value it cannot parse, so a typo in a
 deployment fails at start-up instead of silently falling back to a default.
 """
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -65,3 +66,14 @@ def env_choice(name, choices, default):
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
     return value
+
+
+def env_networks(name, default=()):
+    """A comma list of CIDR networks (10.0.0.0/8, fd00::/8); a bad one stops start-up."""
+    networks = env_list(name, default)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {network!r} is not a network such as 10.0.0.0/8.") from None
+    return networks

@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MOMENTS_VAR_DIR", str(BASE_DIR / "var")))
@@ -128,6 +128,9 @@ if not FIELD_ENCRYPTION_KEYS:
         _key_file.write_bytes(Fernet.generate_key())
         _key_file.chmod(0o600)
     FIELD_ENCRYPTION_KEYS = [_key_file.read_text().strip()]
+# Env vars a provider may read its secret from (api_key_env, bedrock_api_key_env); empty: any name
+# that is not one of this application's own settings (providers/secret_env.py). Comma separated.
+PROVIDER_SECRET_ENV_ALLOWLIST = env_list("PROVIDER_SECRET_ENV_ALLOWLIST")
 
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "static/"
@@ -170,6 +173,11 @@ USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECON
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com
 MOMENTS_BASE_URL = env_str("MOMENTS_BASE_URL", "")
 
+# --- Outbound calls to admin-typed URLs (budget webhooks; moments_admin/outbound.py) ---
+# https only unless OUTBOUND_ALLOW_HTTP; internal addresses refused unless listed here (CIDR, comma separated).
+OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS")
+
 # --- Email (budget alerts) --------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "moments-admin@localhost")
@@ -191,5 +199,7 @@ LOGGING = {
         # One handler for Django's records too: its default console handler (DEBUG) would print each twice.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # SDK internals log request headers at DEBUG (SigV4 names the access key ID): never below INFO.
+        **{name: {"level": "INFO"} for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "anthropic")},
     },
 }

@@ -18,9 +18,16 @@ from providers.display import routing_settings
 from providers.kinds import plugin_for
 from providers.models import ProviderConfig, ProviderRouting
 
+HIDDEN_ACCESS_KEY = "set (shown to staff only)"
+
 
 def export_config(user=None):
-    """config.yml text for the stored configuration: env-var references and flags, never secrets."""
+    """config.yml text for the stored configuration: env-var references and flags, never secrets.
+
+    AWS access key IDs identify an account: written for staff and for the operator's own exports
+    (`user` None: the command line, "Write config.yml"), hidden from other users.
+    """
+    show_access_keys = user is None or bool(getattr(user, "is_staff", False))
     routing = ProviderRouting.load()
     providers = list(ProviderConfig.objects.all())
     top = {p.name: p for p in providers if p.name in validation.KINDS and p.kind == p.name}
@@ -35,9 +42,10 @@ def export_config(user=None):
         doc["environments"] = {env: {"type": name} for env, name in sorted(routing.environment_primary.items())}
     for kind in validation.KINDS:
         if kind in top:
-            doc[kind] = _export_provider(top[kind], with_kind=False)
+            doc[kind] = _export_provider(top[kind], with_kind=False, show_access_keys=show_access_keys)
     if others:
-        doc["providers"] = {p.name: _export_provider(p, with_kind=True) for p in others}
+        doc["providers"] = {p.name: _export_provider(p, with_kind=True, show_access_keys=show_access_keys)
+                            for p in others}
     mapping = {}
     for p in providers:
         for logical, model in sorted((p.model_mapping or {}).items()):
@@ -64,7 +72,7 @@ def export_config(user=None):
     return "\n".join(header) + "\n" + body
 
 
-def _export_provider(p, *, with_kind):
+def _export_provider(p, *, with_kind, show_access_keys=True):
     defaults = ProviderConfig()
     plugin = plugin_for(p.kind)
     out = {"kind": p.kind} if with_kind else {}
@@ -75,6 +83,8 @@ def _export_provider(p, *, with_kind):
         if key in plugin.export_always or value != getattr(defaults, key):
             out[key] = value if value != "" else None
     out.update(plugin.exported(p))
+    if out.get("aws_access_key_id") and not show_access_keys:
+        out["aws_access_key_id"] = HIDDEN_ACCESS_KEY
     for flag, token_field in STORED_FLAGS.items():
         if flag in KIND_KEYS[p.kind] and getattr(p, token_field):
             env_field = {"api_key_stored": "api_key_env", "bedrock_api_key_stored": "bedrock_api_key_env"}.get(flag)

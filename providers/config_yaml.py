@@ -185,6 +185,14 @@ def _provider(v, block, path, name, kind, existing):
                 v.issue((*path, key), f"No secret is stored for provider {name!r} in this database: store it on "
                                       f"the provider page first, or use an env var instead.")
             values[token_field] = token
+    kept = [key for key, token_field in STORED_FLAGS.items() if flags.get(key) and values.get(token_field)]
+    if kept and existing.get(name):
+        saved = {field: getattr(existing[name], field) for field in validation.DESTINATION_FIELDS[kind]}
+        for field in validation.changed_destination(kind, values, saved):
+            v.issue((*path, field), f"{field} differs from provider {name!r} as stored, and {kept[0]}: true keeps "
+                                    "its stored secret: a stored secret is only sent where it was saved. Keep "
+                                    f"{field} as it is, or import without {kept[0]} and store the secret again "
+                                    "on the provider page.")
     return values
 
 

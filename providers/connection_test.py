@@ -131,12 +131,15 @@ def _credentials(resolved):
             return StepResult("credentials", False, message, fields=[["aws_profile", message]],
                               lines=[f"Then run the test again. Command: {profile.login_command}"])
     identity = _client(resolved).identity()
+    key_source = resolved.sources.get("api_key" if settings.kind == "anthropic" else "bedrock_api_key", "")
+    # Nothing of an env var's value is shown, not even in part: say which variable instead.
+    shown = key_source.split(" (")[0] if key_source.startswith("env") else (identity.key_hint or "")
     if settings.kind == "anthropic":
-        summary = f"API key {identity.key_hint or ''} accepted".replace("  ", " ")
+        summary = f"API key {shown} accepted".replace("  ", " ")
     elif identity.account:
         summary = f"Account {identity.account}, {identity.arn}"
     else:
-        summary = f"Bedrock API key {identity.key_hint or ''} accepted".replace("  ", " ")
+        summary = f"Bedrock API key {shown} accepted".replace("  ", " ")
     lines = [f"Auth mode: {identity.auth_mode}"] if identity.auth_mode else []
     if identity.expires_at:
         lines.append(f"Credentials expire at {identity.expires_at}; they are refreshed before then.")

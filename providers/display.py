@@ -108,10 +108,14 @@ def preview_config(kind, data):
     return config
 
 
-def effective_rows(resolved):
-    """(setting, value, source) rows of one provider as it would be called now; secrets as set/unset."""
+def effective_rows(resolved, *, staff=False):
+    """(setting, value, source) rows of one provider as it would be called now; secrets as set/unset.
+
+    An env var's value is never shown, not even in part; the last four characters of a stored secret
+    and of the access key ID only to staff.
+    """
     s, sources = resolved.settings, resolved.sources
-    rows = [("kind", s.kind, "stored configuration"), *plugin_for(s.kind).effective_rows(resolved)]
+    rows = [("kind", s.kind, "stored configuration"), *plugin_for(s.kind).effective_rows(resolved, staff=staff)]
     rows.append(("max_output_tokens", s.max_output_tokens or "request's own",
                  sources.get("max_output_tokens", "not capped")))
     rows.append(("max_thinking_tokens", s.max_thinking_tokens or "request's own",

@@ -8,6 +8,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from providers import secret_env
+
 MOMENTS_ENVS = ("development", "staging", "production")
 # What each environment prefers when the configuration names no primary.
 PREFERRED_KIND = {"development": "anthropic", "staging": "bedrock", "production": "bedrock"}
@@ -114,8 +116,8 @@ def read_environment(environ=None):
 
 
 def env_secret(name, environ=None):
-    """The value of the env var `name` (blank names and unset vars give None)."""
-    if not name:
+    """The value of the env var `name` (blank names, unset vars and the app's own settings give None)."""
+    if not name or secret_env.is_app_setting(name):
         return None
     environ = os.environ if environ is None else environ
     return _get(environ, name)

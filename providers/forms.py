@@ -107,10 +107,35 @@ class ProviderForm(forms.Form):
                     self.add_error(name, str(exc))
         return cleaned
 
+    def changed_destination(self):
+        """Labels of the destination fields whose cleaned value differs from the saved provider's."""
+        if not self.instance.pk:
+            return []
+        saved = {name: getattr(self.instance, name) for name in validation.DESTINATION_FIELDS[self.kind]}
+        changed = validation.changed_destination(self.kind, self.cleaned_data, saved)
+        return [str(self.fields[name].label or name) for name in changed]
+
+    def secrets_in_use(self):
+        """Secret form fields whose stored value the posted configuration would use. Kinds override."""
+        return []
+
+    def require_secrets_for_new_destination(self):
+        """A stored secret is only ever sent where it was saved: a changed destination needs it typed again."""
+        changed = self.changed_destination()
+        if not changed:
+            return
+        for field in self.secrets_in_use():
+            if not self.cleaned_data.get(field) and getattr(self.instance, self.secret_fields[field]):
+                label = self.fields[field].label
+                self.add_error(field, f"{', '.join(changed)} changed: enter the {label.lower()} again. A stored "
+                                      "secret is only sent to the destination it was saved with.")
+
     def _secret(self, field, token_field, config):
         typed = self.cleaned_data.get(field) or ""
         if typed:
             setattr(config, token_field, crypto.encrypt(typed))
+        elif self.changed_destination():  # never reached through is_valid(); kept as a second guard
+            setattr(config, token_field, "")
 
     def to_config(self):
         """An unsaved ProviderConfig with the form's values (the stored one is left untouched)."""
@@ -162,7 +187,11 @@ class AnthropicProviderForm(ProviderForm):
         elif cleaned.get("api_key_source") == "stored":
             if not cleaned.get("api_key") and not self.instance.api_key_encrypted:
                 self.add_error("api_key", "Enter the API key to store.")
+        self.require_secrets_for_new_destination()
         return cleaned
+
+    def secrets_in_use(self):
+        return ["api_key"] if self.cleaned_data.get("api_key_source") == "stored" else []
 
     def apply_kind_fields(self, config, data):
         config.base_url = data["base_url"]
@@ -274,7 +303,17 @@ class BedrockProviderForm(ProviderForm):
                 self.add_error("bedrock_api_key", "Enter the Bedrock API key to store.")
             if cleaned.get("role_arn"):
                 self.add_error("role_arn", "A Bedrock API key cannot assume a role; clear the role ARN.")
+        self.require_secrets_for_new_destination()
         return cleaned
+
+    def secrets_in_use(self):
+        mode = self.cleaned_data.get("auth_mode")
+        if mode == "static_keys":
+            return ["aws_secret_access_key"] + ([] if self.cleaned_data.get("clear_session_token")
+                                                else ["aws_session_token"])
+        if mode == "api_key" and self.cleaned_data.get("bedrock_api_key_source") == "stored":
+            return ["bedrock_api_key"]
+        return []
 
     def apply_kind_fields(self, config, data):
         mode = data["auth_mode"]

@@ -79,9 +79,12 @@ def _shown(path, value):
     return "" if value is None else str(value)
 
 
-def diff(before, after):
-    """Rows (path, before, after) of what changed, secrets redacted."""
+def diff(before, after, *, staff=True):
+    """Rows (path, before, after) of what changed, secrets redacted (and access key IDs unless `staff`)."""
     old, new = _flatten(before), _flatten(after)
+    if not staff:  # an access key ID identifies the account: only staff see it
+        old, new = ({path: ("set" if value else value) if path.endswith(".aws_access_key_id") else value
+                     for path, value in flat.items()} for flat in (old, new))
     rows = []
     for path in sorted(set(old) | set(new)):
         if old.get(path) == new.get(path):

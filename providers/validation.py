@@ -6,6 +6,9 @@ import os
 import re
 from urllib.parse import urlparse
 
+from cryptography import x509
+
+from providers import secret_env
 from providers.clients.base import BEDROCK_AUTH_MODES
 
 KINDS = ("anthropic", "bedrock")
@@ -17,6 +20,13 @@ AUTH_MODE_LABELS = {
     "api_key": "Bedrock API key (bearer token)",
 }
 GEO_CHOICES = ("us", "eu", "apac", "jp", "au", "global", "us-gov")
+# Where a provider's stored secrets are sent, by kind (field -> what a blank value means). A stored
+# secret is kept only while these stay as they were saved (forms and config.yml import).
+DESTINATION_FIELDS = {
+    "anthropic": {"base_url": "https://api.anthropic.com"},
+    "bedrock": {"aws_region": "", "auth_mode": "", "endpoint_url": "", "control_endpoint_url": "",
+                "sts_endpoint_url": ""},
+}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -24,6 +34,15 @@ _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
 _MODEL_ID = re.compile(r"^[\w.:/@-]{1,300}$")
 _LOGICAL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+MAX_CA_BUNDLE_BYTES = 5_000_000
+
+
+def changed_destination(kind, new, saved):
+    """Names of the destination fields whose value in `new` differs from `saved` (both: name -> value)."""
+    fields = DESTINATION_FIELDS.get(kind, {})
+    return [name for name, blank in fields.items()
+            if str(new.get(name) or blank) != str(saved.get(name) or blank)]
 
 
 def kinds():
@@ -64,6 +83,9 @@ def env_name(value, *, required=False):
         return ""
     if not _ENV_NAME.match(value):
         raise ValueError(f"{value!r} is not an environment variable name (letters, digits and _).")
+    refused = secret_env.refusal(value)
+    if refused:
+        raise ValueError(refused)
     return value
 
 
@@ -71,6 +93,8 @@ def url(value):
     value = (value or "").strip()
     if not value:
         return ""
+    if _CONTROL.search(value):
+        raise ValueError("Remove the line break or control character from the URL.")
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
         raise ValueError(f"{value!r} is not an http(s) URL.")
@@ -142,9 +166,25 @@ def geo(value):
 
 
 def ca_bundle(value):
+    """A readable PEM file of CA certificates (nothing else: it is read by the server and trusted)."""
     value = (value or "").strip()
-    if value and not os.path.isfile(value):
+    if not value:
+        return ""
+    if _CONTROL.search(value):
+        raise ValueError("Remove the line break or control character from the path.")
+    if not os.path.isfile(value):
         raise ValueError(f"No CA bundle file at {value}.")
+    try:
+        if os.path.getsize(value) > MAX_CA_BUNDLE_BYTES:
+            raise ValueError(f"{value} is larger than {MAX_CA_BUNDLE_BYTES // 1_000_000} MB: not a CA bundle.")
+        with open(value, "rb") as handle:
+            data = handle.read(MAX_CA_BUNDLE_BYTES + 1)
+    except OSError:
+        raise ValueError(f"The CA bundle {value} cannot be read by the server.") from None
+    try:
+        x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ValueError(f"{value} is not a PEM file of certificates (-----BEGIN CERTIFICATE----- blocks).") from None
     return value
 
 

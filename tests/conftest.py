@@ -1,7 +1,7 @@
 """Shared fixtures: users of each role, and settings safe for tests."""
 import pytest
 
-pytest_plugins = ["tests.fake_providers"]
+pytest_plugins = ["tests.fake_providers", "tests.listener"]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from usage.models import Budget, BudgetAlert
@@ -67,10 +68,9 @@ def budget_status(budget, today=None, tail_max=TAIL_MAX_BACKGROUND):
             "crossed": [threshold for threshold in budget.threshold_list if percent >= threshold]}
 
 
-def check_budget(budget, now=None):
-    """Create the alerts this budget now deserves and set its hard stop; returns new alert ids."""
-    from usage.tasks import send_budget_alert_email, send_budget_alert_webhook
-
+def check_budget(budget, now=None, *, send):
+    """Create the alerts this budget now deserves and set its hard stop; returns new alert ids.
+    `send(alert)` queues an alert's delivery (usage.tasks.queue_alert_delivery), after commit."""
     today = today_utc(now)
     month = today.replace(day=1)
     status = budget_status(budget, today)
@@ -85,10 +85,7 @@ def check_budget(budget, now=None):
         except IntegrityError:  # another worker created it first
             continue
         created.append(alert.id)
-        if budget.recipient_list:
-            transaction.on_commit(lambda alert_id=alert.id: send_budget_alert_email.delay(alert_id))
-        if budget.webhook_url:
-            transaction.on_commit(lambda alert_id=alert.id: send_budget_alert_webhook.delay(alert_id))
+        transaction.on_commit(lambda alert=alert: send(alert))
     blocked = budget.hard_stop and budget.scope == "key" and status["percent"] >= 100
     blocked_month = month if blocked else None
     if budget.blocked_month != blocked_month:
@@ -99,12 +96,54 @@ def check_budget(budget, now=None):
     return created
 
 
-def check_budgets(now=None):
+def check_budgets(now=None, *, send):
     alerts, failures = 0, 0
     for budget in Budget.objects.filter(active=True):
         try:
-            alerts += len(check_budget(budget, now))
+            alerts += len(check_budget(budget, now, send=send))
         except Exception:  # one broken budget must not stop the others
             failures += 1
             log.exception("Checking budget %s failed", budget.id)
-    return {"alerts": alerts, "failures": failures}
+    return {"alerts": alerts, "failures": failures, "retried": retry_failed_alerts(now, send=send)}
+
+
+# --- failed alerts: recorded on the budget, retried by later checks with backoff -----------------------
+
+ALERT_MAX_ATTEMPTS = 8  # failed sends (either channel) after which an alert is given up
+ALERT_RETRY_BASE_SECONDS = 60
+ALERT_RETRY_MAX_SECONDS = 3600
+
+
+def retry_delay(attempts):
+    """Seconds to wait after the `attempts`-th failure: 1, 2, 4… minutes, at most an hour."""
+    return min(ALERT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), ALERT_RETRY_MAX_SECONDS)
+
+
+def alert_failure_reason(channel, error):
+    return f"{channel}: {type(error).__name__}: {error}"[:1000]
+
+
+def record_alert_failure(budget_id, alert_id, reason, now=None):
+    """Keep why an alert failed on its budget (shown on the budgets page) and on the alert (counts attempts)."""
+    now = now or timezone.now()
+    Budget.objects.filter(pk=budget_id).update(last_alert_error=reason, last_alert_error_at=now)
+    if alert_id is not None:
+        BudgetAlert.objects.filter(pk=alert_id).update(last_error=reason, attempts=F("attempts") + 1,
+                                                       last_attempt_at=now)
+    log.warning("Budget %s alert %s failed: %s", budget_id, alert_id, reason)
+
+
+def retry_failed_alerts(now=None, *, send):
+    """Send again, through `send` (the same tasks), the channels of failed alerts whose backoff has passed."""
+    now = now or timezone.now()
+    due = []
+    pending = (BudgetAlert.objects.select_related("budget")
+               .filter(attempts__gt=0, attempts__lt=ALERT_MAX_ATTEMPTS, budget__active=True)
+               .filter(Q(email_sent_at=None) | Q(webhook_sent_at=None)))
+    for alert in pending:
+        waited = (now - alert.last_attempt_at).total_seconds() if alert.last_attempt_at else None
+        if waited is None or waited >= retry_delay(alert.attempts):
+            due.append(alert)
+    for alert in due:
+        send(alert)
+    return len(due)

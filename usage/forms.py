@@ -7,6 +7,8 @@ from django import forms
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from moments_admin import outbound
+from usage import notify
 from usage.budgets import SCOPES as BUDGET_SCOPES
 from usage.models import ModelPrice, ProfileMapping
 from usage.pricing import SCOPES, normalize_base, parse_model_id
@@ -154,6 +156,14 @@ class ProfileMappingForm(forms.Form):
         return value
 
 
+def _header_text(value):
+    """`value` if it can go into an e-mail header (no CR, LF or other control character)."""
+    problem = notify.header_problem(value)
+    if problem:
+        raise forms.ValidationError(problem)
+    return value
+
+
 class BudgetForm(forms.Form):
     name = forms.CharField(max_length=100)
     scope = forms.ChoiceField(choices=BUDGET_SCOPES)
@@ -177,17 +187,21 @@ class BudgetForm(forms.Form):
             raise forms.ValidationError("Each threshold must be between 1 and 1000 percent.")
         return ",".join(str(value) for value in values)
 
-    def clean_webhook_url(self):
-        from usage.notify import blocked_webhook_reason
+    def clean_name(self):
+        return _header_text(self.cleaned_data["name"])
 
+    def clean_webhook_url(self):
         url = self.cleaned_data["webhook_url"]
-        reason = blocked_webhook_reason(url) if url else None
-        if reason:
-            raise forms.ValidationError(reason)
+        if url:
+            try:
+                outbound.check_url(url)
+            except outbound.OutboundRefused as exc:
+                raise forms.ValidationError(str(exc)) from None
         return url
 
     def clean_email_recipients(self):
-        emails = [part.strip() for part in self.cleaned_data["email_recipients"].split(",") if part.strip()]
+        raw = _header_text(self.cleaned_data["email_recipients"])
+        emails = [part.strip() for part in raw.split(",") if part.strip()]
         for email in emails:
             try:
                 validate_email(email)

@@ -315,6 +315,8 @@ class Budget(models.Model):
     blocked_month = models.DateField(null=True, blank=True)  # first day of the month the key is blocked in
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    last_alert_error = models.TextField(blank=True)  # why the last alert (real or test) failed
+    last_alert_error_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return self.name
@@ -340,6 +342,8 @@ class BudgetAlert(models.Model):
     email_sent_at = models.DateTimeField(null=True, blank=True)
     webhook_sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # failed sends so far (each retry backs off)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["budget", "month", "threshold"], name="budget_alert_once")]

@@ -1,35 +1,32 @@
-"""Budget alert transports: email, and a webhook in generic JSON or Slack-compatible form."""
-import ipaddress
-import json
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
+"""Budget alert transports: email, and a webhook in generic JSON or Slack-compatible form.
+
+Webhooks go through moments_admin.outbound (the guard for every admin-typed URL):
+checked and resolved again at send time, connected to the checked address, no
+redirects. E-mail headers never carry a line break: the form refuses one in any
+field that reaches a header, and send_email() strips any that is left.
+"""
+import re
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
-WEBHOOK_TIMEOUT_SECONDS = 10
-# Link-local addresses hold cloud instance metadata (and its credentials): never a webhook target.
-BLOCKED_NETWORKS = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"),
-                    ipaddress.ip_network("fd00:ec2::254/128"))
+from moments_admin import outbound
+
+WEBHOOK_TIMEOUT_SECONDS = 5
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")  # what any parser may take for a line break
 
 
-def blocked_webhook_reason(url):
-    """Why `url` may not receive webhooks, or None. Checks every address its host resolves to."""
-    host = urllib.parse.urlsplit(url).hostname
-    if not host:
-        return "The webhook URL has no host."
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        return None  # unresolvable now: sending fails with its own clear error
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if any(ip in network for network in BLOCKED_NETWORKS):
-            return f"{host} resolves to {ip}, a link-local (cloud metadata) address; use another webhook host."
+def header_problem(value):
+    """Why `value` may not reach an e-mail header (a line break or control character), or None."""
+    if value and _CONTROL.search(value):
+        return "Remove the line break or control character: this text goes into e-mail headers."
     return None
+
+
+def header_safe(value):
+    """`value` with every run of control characters (CR, LF, tab…) replaced by one space."""
+    return _CONTROL.sub(" ", value or "").strip()
 
 
 def _dashboard_url():
@@ -68,18 +65,17 @@ def webhook_payload(alert, test=False):
 
 
 def send_email(alert, test=False):
+    """Send the alert e-mail; raises OSError (SMTP errors included) or ValueError (BadHeaderError, a bad address)."""
     subject, body = alert_text(alert, test)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, alert.budget.recipient_list, fail_silently=False)
+    recipients = alert.budget.recipient_list
+    bad = [address for address in recipients if header_problem(address)]
+    if bad:  # an address is a header; one stored before the form refused line breaks is not sent to
+        raise ValueError(f"{len(bad)} recipient address(es) contain a line break; fix the budget's recipients.")
+    send_mail(header_safe(subject), body, header_safe(settings.DEFAULT_FROM_EMAIL), recipients, fail_silently=False)
 
 
-def post_webhook(alert, test=False):
-    """POST the payload; raises OSError (URLError, HTTPError, timeouts, a blocked host) on failure."""
-    reason = blocked_webhook_reason(alert.budget.webhook_url)  # checked again at send time: DNS can change
-    if reason:
-        raise OSError(reason)
-    data = json.dumps(webhook_payload(alert, test)).encode()
-    request = urllib.request.Request(alert.budget.webhook_url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "moments-admin-budget-alerts"})
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 (staff-set URL)
-        return response.status
+def post_webhook(alert, test=False, attempts=1):
+    """POST the payload through the outbound guard; the HTTP status, or OSError saying why not."""
+    return outbound.post_json(alert.budget.webhook_url, webhook_payload(alert, test),
+                              headers={"User-Agent": "moments-admin-budget-alerts"},
+                              timeout=WEBHOOK_TIMEOUT_SECONDS, attempts=attempts)

@@ -19,7 +19,7 @@ def update_usage_rollups():
 
 @shared_task(ignore_result=True)
 def check_usage_budgets():
-    return budgets.check_budgets()
+    return budgets.check_budgets(send=queue_alert_delivery)
 
 
 @shared_task(ignore_result=True)
@@ -32,30 +32,34 @@ def recompute_usage_costs(job_id):
     return recompute.run_job(job_id)
 
 
-@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=5, retry_backoff_max=300, max_retries=5)
+# Alerts are not retried by Celery: a failure is recorded on the budget and check_usage_budgets sends it
+# again with backoff (budgets.retry_failed_alerts), so a retry survives a worker restart.
+@shared_task(ignore_result=True)
 def send_budget_alert_email(alert_id):
     alert = BudgetAlert.objects.select_related("budget").filter(id=alert_id).first()
     if alert is None or alert.email_sent_at:
         return "nothing to send"
     try:
         notify.send_email(alert)
-    except OSError as error:
-        BudgetAlert.objects.filter(id=alert_id).update(last_error=f"email: {error}")
-        raise
+    except Exception as error:  # SMTP errors, OSError, BadHeaderError: recorded, never lost silently
+        reason = budgets.alert_failure_reason("email", error)
+        budgets.record_alert_failure(alert.budget_id, alert.id, reason)
+        return f"failed: {reason}"
     BudgetAlert.objects.filter(id=alert_id).update(email_sent_at=timezone.now())
     return f"emailed {len(alert.budget.recipient_list)} recipient(s)"
 
 
-@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=5, retry_backoff_max=300, max_retries=5)
+@shared_task(ignore_result=True)
 def send_budget_alert_webhook(alert_id):
     alert = BudgetAlert.objects.select_related("budget").filter(id=alert_id).first()
     if alert is None or alert.webhook_sent_at or not alert.budget.webhook_url:
         return "nothing to send"
     try:
-        status = notify.post_webhook(alert)
-    except OSError as error:
-        BudgetAlert.objects.filter(id=alert_id).update(last_error=f"webhook: {error}")
-        raise
+        status = notify.post_webhook(alert, attempts=2)  # the guard runs again: DNS may have changed
+    except Exception as error:  # refused address, redirect, HTTP error, timeout
+        reason = budgets.alert_failure_reason("webhook", error)
+        budgets.record_alert_failure(alert.budget_id, alert.id, reason)
+        return f"failed: {reason}"
     BudgetAlert.objects.filter(id=alert_id).update(webhook_sent_at=timezone.now())
     return f"webhook answered {status}"
 
@@ -64,3 +68,11 @@ def send_budget_alert_webhook(alert_id):
 def _flush_usage_buffer(**kwargs):
     """A worker process exits: write the usage it buffered (USAGE_WRITE_BUFFER)."""
     flush_usage_buffer()
+
+
+def queue_alert_delivery(alert):
+    """Queue each channel of `alert` that is configured and not delivered yet."""
+    if alert.budget.recipient_list and not alert.email_sent_at:
+        send_budget_alert_email.delay(alert.id)
+    if alert.budget.webhook_url and not alert.webhook_sent_at:
+        send_budget_alert_webhook.delay(alert.id)

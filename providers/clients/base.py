@@ -56,8 +56,9 @@ class ProviderSettings:
     inference_profile: str | None = None  # force one profile/ARN for every model
 
     def redacted(self):
-        """A dict safe to log or show: secrets replaced by whether they are set."""
-        secret_fields = {"api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key"}
+        """A dict safe to log or show: secrets (and the access key ID) replaced by whether they are set."""
+        secret_fields = {"api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key",
+                         "aws_access_key_id"}
         out = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)

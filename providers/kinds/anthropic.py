@@ -45,10 +45,11 @@ class AnthropicKind(KindPlugin):
             block.env.append(("ANTHROPIC_BASE_URL", settings.base_url, "the configured base URL"))
         return block
 
-    def effective_rows(self, resolved):
+    def effective_rows(self, resolved, *, staff=False):
         s, sources = resolved.settings, resolved.sources
+        source = sources.get("api_key", "")
         return [("base_url", s.base_url or DEFAULT_BASE_URL, "stored configuration" if s.base_url else "default"),
-                ("api_key", secret_shown(s.api_key), sources.get("api_key", ""))]
+                ("api_key", secret_shown(s.api_key, source, staff), source)]
 
 
 PLUGIN = AnthropicKind()

@@ -6,7 +6,7 @@ plus one client in providers/clients (registered in providers.clients.registry).
 """
 from dataclasses import dataclass, field
 
-from providers import crypto
+from providers import crypto, secret_env
 from providers.environment import env_secret
 
 
@@ -47,8 +47,8 @@ class KindPlugin:
     def claude_code(self, resolved, environment):
         raise NotImplementedError
 
-    def effective_rows(self, resolved):
-        """(setting, value, source) rows for the kind's own settings; secrets as set/unset."""
+    def effective_rows(self, resolved, *, staff=False):
+        """(setting, value, source) rows for the kind's own settings; secrets as set/unset (see secret_shown)."""
         raise NotImplementedError
 
     def skip_export(self, key, config):
@@ -64,9 +64,14 @@ def resolve_secret(config, env_field, token_field, label, sources, problems, *, 
     """A secret from the env var the configuration names, else the stored encrypted value."""
     env_name = getattr(config, env_field, "") if env_field else ""
     if env_name:
+        refused = secret_env.refusal(env_name)  # a name stored before the rule existed is never read
+        if refused:
+            sources[label] = f"env {env_name} refused"
+            problems.append((env_field, refused))
+            return None
         value = env_secret(env_name)
         if value:
-            sources[label] = f"env {env_name} (set{', ends ' + crypto.hint(value) if crypto.hint(value) else ''})"
+            sources[label] = f"env {env_name} (set)"  # never any character of an env var's value
             return value
         if legacy and legacy[1]:
             sources[label] = f"env {legacy[0]} (legacy name; {env_name} is unset)"
@@ -82,7 +87,7 @@ def resolve_secret(config, env_field, token_field, label, sources, problems, *, 
             problems.append((token_field.removesuffix("_encrypted"), str(exc)))
             sources[label] = "stored, but unreadable with the current key"
             return None
-        sources[label] = f"stored encrypted (ends {crypto.hint(value)})" if crypto.hint(value) else "stored encrypted"
+        sources[label] = "stored encrypted"  # the value column shows its last four, to staff only
         return value
     if legacy and legacy[1]:
         sources[label] = f"env {legacy[0]} (legacy name)"
@@ -91,8 +96,18 @@ def resolve_secret(config, env_field, token_field, label, sources, problems, *, 
     return None
 
 
-def secret_shown(value):
+def secret_shown(value, source, staff):
+    """Whether a secret is set; staff also see the last four characters of a stored one, never of an env var."""
     if not value:
         return "not set"
+    if source.startswith("env") or not staff:
+        return "set"
     hint = crypto.hint(value)
     return f"set, ends {hint}" if hint else "set"
+
+
+def access_key_shown(value, *, staff):
+    """An AWS access key ID identifies the account: staff see its last four characters, others that it is set."""
+    if not value:
+        return "not set"
+    return f"set, ends {value[-4:]}" if staff else "set"

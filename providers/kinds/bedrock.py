@@ -3,7 +3,7 @@ import json
 
 from providers.curl import PING, cacert_option, quoted
 from providers.environment import env_secret
-from providers.kinds.base import ClaudeCodeBlock, KindPlugin, resolve_secret, secret_shown
+from providers.kinds.base import ClaudeCodeBlock, KindPlugin, access_key_shown, resolve_secret, secret_shown
 
 AWS_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 RECOMMENDED_MAX_OUTPUT_TOKENS = 4096  # Bedrock throttling counts at least this per request
@@ -133,19 +133,20 @@ class BedrockKind(KindPlugin):
             env.append(("ANTHROPIC_BEDROCK_BASE_URL", settings.endpoint_url, "the runtime endpoint override"))
         return block
 
-    def effective_rows(self, resolved):
+    def effective_rows(self, resolved, *, staff=False):
         s, sources = resolved.settings, resolved.sources
         rows = [("aws_region", s.aws_region, sources.get("aws_region", "stored configuration")),
                 ("auth_mode", s.auth_mode + (" + assume role" if s.role_arn else ""), "stored configuration")]
         if s.auth_mode == "profile":
             rows.append(("aws_profile", s.aws_profile, "stored configuration"))
         if s.auth_mode in ("static_keys", "env"):
-            rows.append(("aws_access_key_id", s.aws_access_key_id or "not set",
+            rows.append(("aws_access_key_id", access_key_shown(s.aws_access_key_id, staff=staff),
                          sources.get("aws_access_key_id", "stored configuration")))
-            rows.append(("aws_secret_access_key", secret_shown(s.aws_secret_access_key),
-                         sources.get("aws_secret_access_key", "env AWS_SECRET_ACCESS_KEY")))
+            source = sources.get("aws_secret_access_key", "env AWS_SECRET_ACCESS_KEY")
+            rows.append(("aws_secret_access_key", secret_shown(s.aws_secret_access_key, source, staff), source))
         if s.auth_mode == "api_key":
-            rows.append(("bedrock_api_key", secret_shown(s.bedrock_api_key), sources.get("bedrock_api_key", "")))
+            source = sources.get("bedrock_api_key", "")
+            rows.append(("bedrock_api_key", secret_shown(s.bedrock_api_key, source, staff), source))
         if s.role_arn:
             rows.append(("role_arn", s.role_arn, "stored configuration"))
         for name in ("endpoint_url", "control_endpoint_url", "sts_endpoint_url", "inference_profile",

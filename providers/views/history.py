@@ -22,8 +22,8 @@ def revision_detail(request, pk):
     before = revisions.previous(revision)
     return render(request, "providers/revision.html", {
         "revision": revision, "previous": before,
-        "changes": revisions.diff(before.snapshot if before else {}, revision.snapshot),
-        "restore_changes": revisions.diff(revisions.snapshot(), revision.snapshot),
+        "changes": revisions.diff(before.snapshot if before else {}, revision.snapshot, staff=request.user.is_staff),
+        "restore_changes": revisions.diff(revisions.snapshot(), revision.snapshot, staff=request.user.is_staff),
         "unreadable": revisions.unreadable_secrets(revision.snapshot),
     })
 

@@ -75,7 +75,7 @@ def environment(request):
         for index, provider in enumerate(providers):
             resolved = build_settings(provider, environment=selection.environment)
             chain.append({"provider": provider, "role": "primary" if index == 0 else f"fallback {index}",
-                          "rows": effective_rows(resolved), "problems": resolved.problems})
+                          "rows": effective_rows(resolved, staff=request.user.is_staff), "problems": resolved.problems})
     return render(request, "providers/environment.html", {
         "env_rows": env.describe() if env else [], "env_error": env_error, "selection": selection,
         "selection_error": selection_error, "chain": chain,

@@ -215,6 +215,7 @@ def test_a_revision_restores_the_earlier_configuration(staff_page, bedrock_api):
     page.click("text=Edit & test")
     page.select_option("select[name=aws_region]", "eu-west-1")
     page.wait_for_selector("#available-haiku:has-text('eu-west-1')")  # the mapping preview follows the region
+    page.fill("input[name=aws_secret_access_key]", AWS_SECRET)  # a new region needs the secret typed again
     page.click("button:has-text('Save')")
     page.wait_for_url(page.base + "/providers/")
     assert "eu-west-1" in page.inner_text("#provider-bedrock")

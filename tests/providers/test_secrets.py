@@ -64,11 +64,24 @@ def bedrock_post(**changes):
 
 def test_blank_secret_on_edit_keeps_the_stored_one(staff_client):
     config = make_bedrock()
-    response = staff_client.post(reverse("providers:edit", args=[config.pk]), bedrock_post(aws_region="eu-west-1"))
+    response = staff_client.post(reverse("providers:edit", args=[config.pk]), bedrock_post(timeout_seconds="30"))
     assert response.status_code == 302
     config.refresh_from_db()
-    assert config.aws_region == "eu-west-1"
+    assert config.timeout_seconds == 30
     assert crypto.decrypt(config.aws_secret_access_key_encrypted) == AWS_SECRET
+
+
+def test_blank_secret_with_a_new_region_is_asked_again(staff_client):
+    """The region decides where the secret goes: a stored secret is kept for its own destination only."""
+    config = make_bedrock()
+    response = staff_client.post(reverse("providers:edit", args=[config.pk]), bedrock_post(aws_region="eu-west-1"))
+    assert response.status_code == 400
+    assert "Region changed: enter the secret access key again" in response.content.decode()
+    config.refresh_from_db()
+    assert config.aws_region == "us-east-1"
+    response = staff_client.post(reverse("providers:edit", args=[config.pk]),
+                                 bedrock_post(aws_region="eu-west-1", aws_secret_access_key=AWS_SECRET))
+    assert response.status_code == 302
 
 
 def test_typed_secret_on_edit_replaces_it(staff_client):

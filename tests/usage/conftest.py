@@ -63,8 +63,10 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def webhook_server():
-    """A local HTTP server on 127.0.0.1 that records every POSTed JSON body."""
+def webhook_server(settings):
+    """A local HTTP server on 127.0.0.1 that records every POSTed JSON body (the outbound guard allows it here)."""
+    settings.OUTBOUND_ALLOW_HTTP = True
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     server.received = []
     server.status = 200

@@ -64,7 +64,7 @@ def load_current_lineup(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("usage", "0002_load_published_prices")]
+    dependencies = [("usage", "0004_budget_alert_failures")]
     operations = [
         migrations.AddField(
             model_name="modelprice",

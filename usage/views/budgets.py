@@ -11,6 +11,7 @@ from usage import budgets, notify
 from usage.forms import BudgetForm
 from usage.models import Budget, BudgetAlert
 from usage.queries import TAIL_MAX_PAGE
+from usage.tasks import queue_alert_delivery
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ FIELDS = ("name", "scope", "provider_name", "gateway_key", "amount_usd", "thresh
 def _check_now(budget):
     """Apply thresholds and the hard stop at once; the periodic check retries if this fails."""
     try:
-        budgets.check_budget(budget)
+        budgets.check_budget(budget, send=queue_alert_delivery)
     except Exception:
         log.exception("Checking budget %s after saving it failed", budget.pk)
 
@@ -99,12 +100,14 @@ def budget_test_alert(request, pk):
         try:
             notify.send_email(alert, test=True)
             messages.success(request, f"Test email sent to {', '.join(budget.recipient_list)}.")
-        except OSError as error:
-            messages.error(request, f"Email failed: {error}. Check the EMAIL_* settings.")
+        except Exception as error:  # SMTP, OSError, BadHeaderError: a message, never a 500
+            budgets.record_alert_failure(budget.pk, None, budgets.alert_failure_reason("test email", error))
+            messages.error(request, f"Email failed: {error}. Check the recipients and the EMAIL_* settings.")
     if budget.webhook_url:
         try:
             code = notify.post_webhook(alert, test=True)
             messages.success(request, f"Webhook answered HTTP {code}.")
-        except OSError as error:
-            messages.error(request, f"Webhook failed: {error}. Check the URL and that it accepts a JSON POST.")
+        except Exception as error:
+            budgets.record_alert_failure(budget.pk, None, budgets.alert_failure_reason("test webhook", error))
+            messages.error(request, f"Webhook failed: {error} Check the URL and that it accepts a JSON POST.")
     return redirect("usage:budgets")
