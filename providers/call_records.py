@@ -50,6 +50,7 @@ class CallRecord:
     prompt_prefix_hash: str | None = None
     failed_over: bool = False
     adaptations: tuple = ()  # request settings changed to suit the model
+    inference_geo: str | None = None  # the request's inference_geo ("us" is priced at a premium)
     cost_usd: object = None  # a Decimal, set from what the usage sink returns; None when unpriced
 
 

@@ -154,6 +154,7 @@ class _Attempt:
             ttft_ms=ttft_ms, request_id=request_id, stream=stream, has_tools=bool(request.get("tools")),
             prompt_prefix_hash=prefix_hash(request), failed_over=self.failed_over,
             adaptations=getattr(resolution, "adaptations", ()),
+            inference_geo=request.get("inference_geo") if isinstance(request.get("inference_geo"), str) else None,
         )
         emit(record)
         return record

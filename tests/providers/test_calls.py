@@ -255,3 +255,12 @@ def test_a_setting_with_no_safe_adaptation_is_refused_naming_it(anthropic_fake):
         invoke([anthropic_settings(anthropic_fake)], prefill)
     assert caught.value.kind is ErrorKind.INVALID_REQUEST and "prefill" in str(caught.value).lower()
     assert model_calls(anthropic_fake) == []  # never reached the provider as a 400
+
+
+def test_us_only_inference_is_priced_at_its_premium(anthropic_fake):
+    request = {**HELLO, "model": "opus"}
+    plain = invoke([anthropic_settings(anthropic_fake)], request)
+    us_only = invoke([anthropic_settings(anthropic_fake)], {**request, "inference_geo": "us"})
+    assert us_only.usage == plain.usage
+    assert us_only.record.cost_usd == (plain.record.cost_usd * 11 / 10).quantize(us_only.record.cost_usd)
+    assert UsageRecord.objects.filter(inference_geo="us").count() == 1
