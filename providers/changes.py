@@ -1,6 +1,7 @@
 """Changes to the stored provider configuration; each one records a revision."""
 from django.db import transaction
 
+from providers.clients.catalog import load_catalog
 from providers.models import ProviderConfig, ProviderRouting
 from providers.revisions import record_revision
 
@@ -54,3 +55,34 @@ def update_routing(user, *, primary, fallbacks, auto_fallback, environment_prima
         routing.save()
         record_revision(user, "Changed primary and fallbacks")
     return routing
+
+
+def remap_model(model_key, user):
+    """Point every logical name that a provider maps to `model_key` at the catalog's successor, as one
+    revision (undone like any other). Returns (successor, ["provider: logical", ...]); nothing changes
+    when no mapping names the model (its traffic then names it directly in the requests)."""
+    catalog = load_catalog()
+    old = catalog.model(model_key)
+    new = catalog.successor(old) if old else None
+    if new is None:
+        raise ValueError(f"{model_key} has no newer model in the catalog to move to.")
+    changed = []
+    with transaction.atomic():
+        for config in ProviderConfig.objects.select_for_update().order_by("position", "name"):
+            mapping = dict(config.model_mapping or {})
+            moved = [logical for logical, value in mapping.items()
+                     if value and getattr(catalog.model(value), "key", None) == old.key]
+            if not moved:
+                continue
+            for logical in moved:
+                default = catalog.logical.get(logical, {}).get("current")
+                if default == new.key:
+                    del mapping[logical]  # the catalog default is the successor: drop the override
+                else:
+                    mapping[logical] = new.key
+                changed.append(f"{config.name}: {logical}")
+            config.model_mapping = mapping
+            config.save()
+        if changed:
+            record_revision(user, f"Remapped {old.display_name} to {new.display_name} ({', '.join(changed)})")
+    return new, changed

@@ -13,6 +13,7 @@ urlpatterns = [
     path("mapping-preview/", views.mapping_preview, name="mapping-preview"),
     path("test/<slug:step>/", views.test_connection, name="test-connection"),
     path("routing/", views.routing, name="routing"),
+    path("remap-model/", views.remap_model, name="remap-model"),
     path("environment/", views.environment, name="environment"),
     path("claude-code/", views.claude_code, name="claude-code"),
     path("config/", views.config_page, name="config"),

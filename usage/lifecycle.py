@@ -5,11 +5,18 @@ Dates and the near-end-of-life horizon come from the provider layer's catalog
 resolving to a retired model.
 """
 import datetime
+import re
+from decimal import Decimal
 
 from providers.clients.catalog import load_catalog
-from usage.pricing import parse_model_id
+from providers.clients.usage import Usage
+from usage.pricing import compute_cost, parse_model_id
 
 STATES = {"retired": "retired", "near_end_of_life": "retiring", "deprecated": "deprecated"}
+# The 5.x tokenizer counts about 30% more tokens than 4.x for the same text (FACTS, the models overview):
+# moving traffic across that line is priced on the target's token counts, not the source's.
+TOKENIZER_GROWTH = Decimal("1.3")
+NEW_TOKENIZER_FROM = 5  # the first generation that counts with the new tokenizer
 
 
 def models_by_base_model(catalog):
@@ -22,8 +29,10 @@ def models_by_base_model(catalog):
     return out
 
 
-def lifecycle_warnings(model_rows, today, catalog=None):
-    """Warnings for models in traffic; model_rows are sums grouped by base_model."""
+def lifecycle_warnings(model_rows, today, catalog=None, *, detail_rows=(), book=None, when=None):
+    """Warnings for models in traffic; model_rows are sums grouped by base_model. With `detail_rows`
+    (sums grouped by provider kind, model and scope) and a price `book`, each warning also carries the
+    cost of the same traffic on the successor at the prices in force on `when`."""
     catalog = catalog or load_catalog()
     models = models_by_base_model(catalog)
     total_requests = sum(row["requests"] for row in model_rows) or 1
@@ -37,9 +46,44 @@ def lifecycle_warnings(model_rows, today, catalog=None):
         if status not in STATES:
             continue
         retires = model.retires_on
-        warnings.append({"model": row["base_model"], "state": STATES[status], "message": message,
-                         "retires_on": retires, "days_left": (retires - today).days if retires else None,
-                         "requests": row["requests"], "cost": row["cost_total"],
-                         "request_share": 100 * row["requests"] / total_requests,
-                         "cost_share": 100 * (row["cost_total"] or 0) / total_cost})
+        successor = catalog.successor(model)
+        warning = {"model": row["base_model"], "model_key": model.key, "state": STATES[status], "message": message,
+                   "retires_on": retires, "days_left": (retires - today).days if retires else None,
+                   "requests": row["requests"], "cost": row["cost_total"],
+                   "request_share": 100 * row["requests"] / total_requests,
+                   "cost_share": 100 * (row["cost_total"] or 0) / total_cost,
+                   "successor": successor, "cost_now": None, "cost_successor": None, "cost_difference": None}
+        if successor is not None and book is not None:
+            rows = [r for r in detail_rows if r["base_model"] == row["base_model"] and r["requests"]]
+            warning.update(repriced(rows, model, successor, book, when))
+        warnings.append(warning)
     return sorted(warnings, key=lambda warning: warning["retires_on"] or datetime.date.max)
+
+
+def generation(model):
+    match = re.search(r"(\d+)(?:\.\d+)?$", model.display_name)
+    return int(match.group(1)) if match else None
+
+
+def repriced(rows, model, successor, book, when):
+    """The traffic in `rows` priced at `when` on the model it used and on its successor (with the
+    successor's token counts); None values where either has no price for a row's provider and scope."""
+    old_gen, new_gen = generation(model), generation(successor)
+    crosses = old_gen is not None and new_gen is not None and old_gen < NEW_TOKENIZER_FROM <= new_gen
+    growth = TOKENIZER_GROWTH if crosses else Decimal(1)
+    old_base, new_base = (parse_model_id("anthropic", m.key).base_model for m in (model, successor))
+    now = then = Decimal(0)
+    for row in rows:
+        usage = Usage(row["input_tokens"], row["output_tokens"], row["cache_write_5m_tokens"],
+                      row["cache_write_1h_tokens"], row["cache_read_tokens"])
+        grown = Usage(*(int(Decimal(n) * growth) for n in (usage.input_tokens, usage.output_tokens,
+                                                             usage.cache_write_5m_tokens, usage.cache_write_1h_tokens,
+                                                             usage.cache_read_tokens)))
+        old_price = book.price_for(row["provider_kind"], old_base, row["scope"], when)
+        new_price = book.price_for(row["provider_kind"], new_base, row["scope"], when)
+        if old_price is None or new_price is None:
+            return {}
+        now += compute_cost(old_price, usage, batch=row["batch"], long_context=row["long_context"]).total
+        then += compute_cost(new_price, grown, batch=row["batch"], long_context=row["long_context"]).total
+    return {"cost_now": now, "cost_successor": then, "cost_difference": then - now,
+            "tokenizer_growth": growth}

@@ -149,6 +149,14 @@ class Catalog:
             return found or self._by_alias.get(parsed.api_id)
         return self._by_alias.get(parsed.api_id)
 
+    def successor(self, model):
+        """The current model of `model`'s logical name (its family), or None when it is that model."""
+        for name, entry in self.logical.items():
+            if model.key in entry["versions"] or model.family == name:
+                current = self.models.get(entry["current"])
+                return current if current is not None and current.key != model.key else None
+        return None
+
     def versions(self, logical):
         entry = self.logical[logical]
         ordered = [entry["current"], *[v for v in entry["versions"] if v != entry["current"]]]

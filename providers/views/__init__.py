@@ -6,6 +6,7 @@ from providers.views.edit import (
     edit_provider,
     form_fields,
     mapping_preview,
+    remap_model,
     routing,
 )
 from providers.views.history import revision_detail, revision_list, revision_restore
@@ -15,6 +16,6 @@ from providers.views.testing import test_connection
 __all__ = [
     "claude_code", "config_download", "config_import", "config_page", "config_write", "create_provider",
     "delete_provider", "edit_provider", "environment", "form_fields", "mapping_preview", "migration",
-    "provider_list", "revision_detail", "revision_list", "revision_restore", "routing", "status",
+    "provider_list", "remap_model", "revision_detail", "revision_list", "revision_restore", "routing", "status",
     "test_connection",
 ]

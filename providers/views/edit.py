@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -148,3 +149,24 @@ def routing(request):
                            for f, e in form.errors.items())
         messages.error(request, f"Nothing was changed. {errors}")
     return redirect("providers:list")
+
+
+@require_POST
+@staff_required
+def remap_model(request):
+    """The end-of-life panel's one-click remap: logical names on a retiring model move to its successor."""
+    model = (request.POST.get("model") or "")[:200]
+    back = url_has_allowed_host_and_scheme(request.POST.get("next", ""), allowed_hosts={request.get_host()})
+    target = request.POST["next"] if back else "providers:revisions"
+    try:
+        successor, moved = changes.remap_model(model, request.user)
+    except ValueError as exc:
+        messages.error(request, f"Nothing was changed. {exc}")
+        return redirect(target)
+    if moved:
+        messages.success(request, f"Remapped {', '.join(moved)} to {successor.display_name}, as one revision "
+                                  "(restore the one before it on the Revisions page to undo).")
+    else:
+        messages.warning(request, f"No provider maps a logical name to {model}: its requests name the model "
+                                  f"directly. Change them to a logical name (or to {successor.key}).")
+    return redirect(target)

@@ -148,3 +148,44 @@ def test_retired_models_and_models_outside_the_catalog(catalog):
             {"base_model": "claude-unknown-9", "requests": 5, "cost_total": Decimal(1)}]
     assert [(w["model"], w["state"]) for w in lifecycle.lifecycle_warnings(rows, later)] == \
         [("claude-3-5-haiku", "retired")]
+
+
+@pytest.mark.django_db
+def test_a_retiring_model_is_remapped_to_its_successor_in_one_revision(record, catalog, staff_client):
+    from providers.models import ConfigRevision, ProviderConfig
+    from providers.revisions import record_revision, restore
+
+    config = ProviderConfig.objects.create(name="anthropic", kind="anthropic", api_key_env="ANTHROPIC_API_KEY",
+                                           model_mapping={"haiku": "claude-3-5-haiku-20241022", "opus": ""})
+    before = record_revision(None, "Added provider anthropic")
+    record({"input_tokens": 100_000, "output_tokens": 10_000}, model_id="claude-3-5-haiku-20241022")
+    update_rollups(assume_settled=True)
+    html = staff_client.get(reverse("usage:dashboard"), {"start": "2026-11-20", "end": "2026-11-20"}).content.decode()
+    assert "Remap to Claude Haiku 5.5" in html
+    assert "tokenizer" in html  # Haiku 3.5 -> 5.5 is priced on the new tokenizer's counts
+    warning = next(w for w in lifecycle.lifecycle_warnings(
+        [{"base_model": "claude-3-5-haiku", "requests": 1, "cost_total": Decimal("0.12")}], datetime.date.today(),
+        detail_rows=[{"provider_kind": "anthropic", "base_model": "claude-3-5-haiku", "scope": "standard",
+                      "batch": False, "long_context": False, "requests": 1, "input_tokens": 100_000,
+                      "output_tokens": 10_000, "cache_write_5m_tokens": 0, "cache_write_1h_tokens": 0,
+                      "cache_read_tokens": 0}], book=price_book(), when=NOW.date()))
+    # Haiku 3.5 at $0.80/$4: $0.12. Haiku 5.5 on the new tokenizer's 130,000 / 13,000 tokens, in the band the
+    # recorded requests were in (rollups keep sums, not each prompt's size): $0.10/$0.50, $0.0195.
+    assert warning["cost_now"] == Decimal("0.12") and warning["cost_successor"] == Decimal("0.0195")
+    assert warning["cost_difference"] == Decimal("-0.1005")
+    response = staff_client.post(reverse("providers:remap-model"),
+                                 {"model": "claude-3-5-haiku-20241022", "next": reverse("usage:dashboard")})
+    assert response.status_code == 302 and response["Location"] == reverse("usage:dashboard")
+    config.refresh_from_db()
+    assert "haiku" not in config.model_mapping  # the catalog default is the successor: override dropped
+    revision = ConfigRevision.objects.first()
+    assert revision.summary.startswith("Remapped Claude Haiku 3.5 to Claude Haiku 5.5")
+    restore(before, None)  # one click back, like any revision
+    config.refresh_from_db()
+    assert config.model_mapping["haiku"] == "claude-3-5-haiku-20241022"
+
+
+@pytest.mark.django_db
+def test_remapping_needs_staff(member_client):
+    response = member_client.post(reverse("providers:remap-model"), {"model": "claude-3-5-haiku-20241022"})
+    assert response.status_code == 403
