@@ -1,9 +1,10 @@
 """Claude Platform on AWS (kind ``aws_platform``): the Anthropic-operated Claude API behind AWS auth.
 
 On the SDK's ``anthropic.lib.aws.AnthropicAWS``: endpoint ``https://aws-external-anthropic.{region}.api.aws``,
-SigV4 with service ``aws-external-anthropic`` (credential chain, profile, environment, static keys,
-optionally an assumed role) or a workspace API key, and the ``anthropic-workspace-id`` header on every
-request. Model IDs are the Claude API's, so models resolve as on the Anthropic kind.
+the ``anthropic-workspace-id`` header on every request, and either a workspace API key (through the SDK)
+or SigV4 with service ``aws-external-anthropic`` (credential chain, profile, environment, static keys,
+optionally an assumed role), signed by the botocore HTTP auth of ``aws_sigv4`` with the SDK's own auth
+off (``skip_auth``) so that only the provider's credentials are used. Model IDs are the Claude API's, so models resolve as on the Anthropic kind.
 """
 import hashlib
 
@@ -11,13 +12,14 @@ from anthropic.lib.aws import AnthropicAWS
 
 from providers.clients.anthropic_client import SdkClientMixin, key_hint
 from providers.clients.aws_credentials import AwsCredentials
-from providers.clients.aws_sigv4 import sdk_http_client
+from providers.clients.aws_sigv4 import sdk_http_client, signing_auth
 from providers.clients.base import Identity, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog, resolve_model_id
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
 
 KIND = "aws_platform"
+SIGNING_SERVICE = "aws-external-anthropic"
 AVAILABILITY_TTL = 600
 
 
@@ -50,18 +52,25 @@ class AwsPlatformClient(SdkClientMixin, ProviderClient):
 
     def _sdk(self):
         if self._client is None:
-            auth = {"api_key": self.settings.api_key} if self.uses_api_key else self.credentials.sdk_kwargs()
             # base_url always explicit: ANTHROPIC_AWS_BASE_URL must not redirect signed calls or the key.
-            self._client = AnthropicAWS(
-                aws_region=self.region, workspace_id=self.settings.workspace_id, base_url=platform_url(self.settings),
-                max_retries=0, timeout=self.settings.timeout, http_client=sdk_http_client(self.settings), **auth)
+            options = {"aws_region": self.region, "workspace_id": self.settings.workspace_id,
+                       "base_url": platform_url(self.settings), "max_retries": 0, "timeout": self.settings.timeout}
+            if self.uses_api_key:
+                self._client = AnthropicAWS(api_key=self.settings.api_key, http_client=sdk_http_client(self.settings),
+                                            **options)
+            else:
+                # SigV4 with this provider's credentials only: left to itself, the SDK would prefer an
+                # ambient ANTHROPIC_AWS_API_KEY over the default credential chain.
+                auth = signing_auth(self.credentials, SIGNING_SERVICE, self.region, self.kind)
+                self._client = AnthropicAWS(skip_auth=True, http_client=sdk_http_client(self.settings, auth), **options)
         return self._client
 
     def resolution(self, model):
         return resolve_model_id(model, "anthropic", mapping=self.settings.model_mapping)
 
     def count_tokens(self, request):
-        body, resolution = self._prepare(request)
+        prepared = self._prepare(request)  # (body, [sdk options,] resolution)
+        body, resolution = prepared[0], prepared[-1]
         for key in ("max_tokens", "stream", "metadata", "stop_sequences", "temperature", "top_p", "top_k"):
             body.pop(key, None)
         try:

@@ -64,6 +64,14 @@ class BotocoreSigV4Auth(httpx2.Auth):
         yield request
 
 
+def signing_auth(aws_credentials, service, region, provider):
+    """SigV4 for ``service`` with the provider's own credentials, resolved once now so a missing
+    credential is a clear error at client creation rather than a connection failure mid-request."""
+    source = AwsCredentialSource(aws_credentials, provider)
+    source()
+    return BotocoreSigV4Auth(source, service, region)
+
+
 def sdk_http_client(settings, auth=None):
     """The SDK's default HTTP client with the provider's TLS setting (a CA bundle path becomes a context)."""
     verify = settings.verify

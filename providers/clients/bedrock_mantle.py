@@ -1,7 +1,8 @@
 """bedrock-mantle: the Messages API at ``https://bedrock-mantle.{region}.api.aws/anthropic``.
 
-On the SDK's ``AnthropicBedrockMantle`` (SigV4 service ``bedrock-mantle``, or a Bedrock API key as
-``Authorization: Bearer``). Mantle takes bare ``anthropic.<model>`` IDs: no geo prefix, no profile,
+On the SDK's ``AnthropicBedrockMantle``: a Bedrock API key goes through the SDK as ``Authorization:
+Bearer``; SigV4 (service ``bedrock-mantle``) is the same botocore-signing HTTP auth as the Messages-API
+client, with the SDK's own auth off (``skip_auth``), so only the provider's credentials are used. Mantle takes bare ``anthropic.<model>`` IDs: no geo prefix, no profile,
 no ARN; each call needs IAM ``bedrock-mantle:CreateInference``. It has no token-counting operation
 this client knows of, and the Bedrock control plane does not describe it, so the catalog decides
 which IDs to send.
@@ -10,7 +11,7 @@ from dataclasses import replace
 
 from anthropic.lib.bedrock import AnthropicBedrockMantle
 
-from providers.clients.aws_sigv4 import sdk_http_client
+from providers.clients.aws_sigv4 import sdk_http_client, signing_auth
 from providers.clients.base import PermissionCheck
 from providers.clients.bedrock_client import BedrockClient
 from providers.clients.bedrock_integrations import INTEGRATION_ACTIONS
@@ -19,6 +20,7 @@ from providers.clients.catalog import load_catalog, strip_profile
 from providers.clients.errors import ErrorKind, ProviderError
 
 CREATE_INFERENCE = INTEGRATION_ACTIONS["mantle"][0]
+SIGNING_SERVICE = "bedrock-mantle"
 
 
 def mantle_url(settings):
@@ -38,10 +40,17 @@ class BedrockMantleClient(BedrockClient):
     def _sdk(self):
         if self._client is None:
             # base_url always explicit: ANTHROPIC_BEDROCK_MANTLE_BASE_URL must not redirect signed calls.
-            self._client = AnthropicBedrockMantle(
-                aws_region=self.region, base_url=mantle_url(self.settings), max_retries=0,
-                timeout=self.settings.timeout, http_client=sdk_http_client(self.settings),
-                **self.credentials.sdk_kwargs())
+            options = {"aws_region": self.region, "base_url": mantle_url(self.settings), "max_retries": 0,
+                       "timeout": self.settings.timeout}
+            if self.credentials.uses_bearer_token:
+                self._client = AnthropicBedrockMantle(api_key=self.credentials.sdk_kwargs()["api_key"],
+                                                      http_client=sdk_http_client(self.settings), **options)
+            else:
+                # SigV4 with this provider's credentials only: left to itself, the SDK would prefer an
+                # ambient AWS_BEARER_TOKEN_BEDROCK over the default credential chain.
+                auth = signing_auth(self.credentials, SIGNING_SERVICE, self.region, self.kind)
+                self._client = AnthropicBedrockMantle(skip_auth=True, http_client=sdk_http_client(self.settings, auth),
+                                                      **options)
         return self._client
 
     def resolution(self, model):

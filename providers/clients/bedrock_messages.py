@@ -8,7 +8,7 @@ Bedrock client's; only the transport and the permission probe differ.
 """
 import anthropic
 
-from providers.clients.aws_sigv4 import AwsCredentialSource, BotocoreSigV4Auth, sdk_http_client
+from providers.clients.aws_sigv4 import sdk_http_client, signing_auth
 from providers.clients.bedrock_client import BedrockClient
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
@@ -55,9 +55,7 @@ class BedrockMessagesClient(BedrockClient):
                 self._client = BedrockRuntimeAnthropic(auth_token=key, http_client=sdk_http_client(self.settings),
                                                        **options)
             else:
-                source = AwsCredentialSource(self.credentials)
-                source()  # resolve now: a missing credential is a clear error, not a connection failure
-                auth = BotocoreSigV4Auth(source, self.signing_service, self.region)
+                auth = signing_auth(self.credentials, self.signing_service, self.region, self.kind)
                 self._client = BedrockRuntimeAnthropic(default_headers=NO_AMBIENT_AUTH,
                                                        http_client=sdk_http_client(self.settings, auth), **options)
                 self._client.api_key = self._client.auth_token = None  # ignore ANTHROPIC_* from the environment

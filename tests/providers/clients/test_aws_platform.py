@@ -4,7 +4,15 @@ import pytest
 from providers.clients.aws_platform import AwsPlatformClient
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.fakes import Fault
-from tests.fake_providers import WORKSPACE_ID, WORKSPACE_KEY, DictCache, aws_platform_settings, model_calls
+from tests.fake_providers import (
+    AWS_KEY_ID,
+    AWS_SECRET,
+    WORKSPACE_ID,
+    WORKSPACE_KEY,
+    DictCache,
+    aws_platform_settings,
+    model_calls,
+)
 
 HELLO = {"model": "claude-sonnet-5-5", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
 
@@ -83,3 +91,29 @@ def test_models_and_permissions_are_cached_per_workspace(aws_platform_fake):
                               availability_cache=cache)
     other.available_model_ids()
     assert len(cache.store) == 2
+
+
+def test_the_default_chain_signs_even_when_an_ambient_workspace_key_is_set(aws_platform_fake, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+    monkeypatch.setenv("ANTHROPIC_AWS_API_KEY", "sk-ant-workspace-ambient-not-ours")
+    settings = aws_platform_settings(aws_platform_fake, auth_mode="default_chain", aws_access_key_id=None,
+                                     aws_secret_access_key=None)
+    assert AwsPlatformClient(settings).create_message(HELLO).usage.output_tokens > 0
+
+
+def test_missing_aws_credentials_are_an_authentication_error(aws_platform_fake, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = aws_platform_settings(aws_platform_fake, auth_mode="default_chain", aws_access_key_id=None,
+                                     aws_secret_access_key=None)
+    with pytest.raises(ProviderError) as caught:
+        AwsPlatformClient(settings).create_message(HELLO)
+    assert caught.value.kind is ErrorKind.AUTHENTICATION and aws_platform_fake.requests == []

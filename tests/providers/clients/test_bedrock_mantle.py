@@ -65,3 +65,14 @@ def test_token_counting_is_unsupported_not_sent_elsewhere(mantle_fake):
     with pytest.raises(ProviderError) as caught:
         client.count_tokens(HELLO)
     assert caught.value.kind is ErrorKind.UNSUPPORTED and mantle_fake.requests == []
+
+
+def test_the_default_chain_signs_even_when_an_ambient_bearer_token_is_set(mantle_fake, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-ambient-not-ours")
+    settings = mantle_settings(mantle_fake, auth_mode="default_chain", aws_access_key_id=None,
+                               aws_secret_access_key=None)
+    assert BedrockMantleClient(settings).create_message(HELLO).usage.output_tokens > 0
