@@ -88,7 +88,13 @@ def test_faults_map_to_retryable_kinds(bedrock_fake, fault, kind):
     bedrock_fake.inject(Fault(fault, times=None))
     with pytest.raises(ProviderError) as caught:
         client_for(bedrock_fake).create_message(HELLO)
-    assert caught.value.kind is kind and len(model_calls(bedrock_fake)) == 3
+    assert caught.value.kind is kind and caught.value.retryable and caught.value.triggers_failover
+
+
+def test_throttling_is_retried_until_it_passes(bedrock_fake):
+    bedrock_fake.inject(Fault("throttling", times=2))
+    assert client_for(bedrock_fake).create_message(HELLO).attempts == 3
+    assert len(model_calls(bedrock_fake)) == 3
 
 
 def test_broken_sse_stream_is_stream_interrupted(bedrock_fake):
