@@ -180,10 +180,10 @@ class FakeBedrock(FakeServer):
             raise AwsError(status, code, message, headers)
 
     def _route(self, ex: Exchange, identity: Identity, region: str) -> Call:
-        if ex.method == "POST" and ex.raw_path.rstrip("/") == bedrock_messages_api.PATH:
-            streaming = isinstance(ex.json, dict) and ex.json.get("stream") is True
-            action = "bedrock:InvokeModelWithResponseStream" if streaming else "bedrock:InvokeModel"
-            return bedrock_messages_api.call_for(self, ex, identity, region, action, streaming)
+        if bedrock_messages_api.is_messages_request(ex):
+            stream = bedrock_messages_api.wants_stream(ex)
+            action = "bedrock:InvokeModelWithResponseStream" if stream else "bedrock:InvokeModel"
+            return bedrock_messages_api.call_for(self, ex, identity, region, action, bedrock_messages_api.messages)
         parts = [unquote(p) for p in ex.raw_path.split("/")[1:]]
         if ex.method == "POST" and len(parts) == 3 and parts[0] == "model":
             action, handler, streaming = {

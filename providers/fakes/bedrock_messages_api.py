@@ -8,6 +8,7 @@ later: ``messages_api`` in the catalog) are served here; older ones go through I
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .aws_errors import AwsError
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
     from .exchange import Exchange
 
 PATH = "/anthropic/v1/messages"
+
+
+def is_messages_request(ex: Exchange) -> bool:
+    return ex.method == "POST" and ex.raw_path.rstrip("/") == PATH
+
+
+def wants_stream(ex: Exchange) -> bool:
+    return isinstance(ex.json, dict) and ex.json.get("stream") is True
 GREETING = "fake Claude in Amazon Bedrock"
 
 # AWS error code -> Anthropic error type, for errors raised past the front door.
@@ -38,10 +47,12 @@ ANTHROPIC_TYPES = {
 }
 
 
-def call_for(fake: FakeBedrock, ex: Exchange, identity: Identity, region: str, action: str, streaming: bool) -> Call:
+def call_for(
+    fake: FakeBedrock, ex: Exchange, identity: Identity, region: str, action: str, handler: Callable[..., None]
+) -> Call:
     """Route a Messages-API request: the target model comes from the body, not the URL."""
     model = ex.json.get("model") if isinstance(ex.json, dict) else None
-    handler = messages if fake.service == "bedrock" else mantle_messages
+    streaming = wants_stream(ex)
     if not isinstance(model, str) or not model:
         return Call(identity, region, action, handler, None, None, streaming, messages_api=True)
     try:

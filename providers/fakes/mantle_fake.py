@@ -22,7 +22,8 @@ class FakeBedrockMantle(FakeBedrock):
     serves_sts = False
 
     def _route(self, ex: Exchange, identity: Identity, region: str) -> Call:
-        if ex.method == "POST" and ex.raw_path.rstrip("/") == bedrock_messages_api.PATH:
-            streaming = isinstance(ex.json, dict) and ex.json.get("stream") is True
-            return bedrock_messages_api.call_for(self, ex, identity, region, CREATE_INFERENCE, streaming)
+        if bedrock_messages_api.is_messages_request(ex):
+            return bedrock_messages_api.call_for(
+                self, ex, identity, region, CREATE_INFERENCE, bedrock_messages_api.mantle_messages
+            )
         raise AwsError(404, "UnknownOperationException", "")

@@ -25,7 +25,8 @@ ANTHROPIC_EVENTS = ["message_start", "content_block_start", "content_block_delta
 
 def signed_anthropic(url: str, service: str, region: str = "us-east-1") -> anthropic.Anthropic:
     auth = BotocoreSigV4Auth(lambda: Credentials(AKID, SECRET), service, region)
-    return anthropic.Anthropic(auth_token="unused", base_url=url, max_retries=0,
+    # The placeholder token only satisfies the SDK's "some auth" check; the SigV4 auth replaces it.
+    return anthropic.Anthropic(auth_token="replaced-by-sigv4", base_url=url, max_retries=0,
                                http_client=anthropic.DefaultHttpxClient(auth=auth))
 
 
@@ -166,6 +167,10 @@ def test_mantle_authorizes_create_inference():
 def test_mantle_serves_no_sts_and_no_invoke_model(fake_mantle):
     answer = httpx2.post(fake_mantle.url + "/", data={"Action": "GetCallerIdentity", "Version": "2011-06-15"})
     assert answer.status_code == 403  # no STS here: an unsigned request is refused at the front door
+    auth = BotocoreSigV4Auth(lambda: Credentials(AKID, SECRET), "bedrock-mantle", "us-east-1")
+    invoke = httpx2.post(fake_mantle.url + f"/model/{SONNET_55}/invoke", auth=auth,
+                         json={"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8, "messages": HI})
+    assert invoke.status_code == 404 and invoke.headers["x-amzn-ErrorType"].startswith("UnknownOperationException")
 
 
 # -- Claude Platform on AWS -----------------------------------------------------------------------------------
