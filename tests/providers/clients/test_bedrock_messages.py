@@ -117,3 +117,16 @@ def test_legacy_invoke_model_path_is_unchanged(bedrock_fake):
     BedrockClient(bedrock_settings(bedrock_fake)).create_message({**HELLO, "model": "haiku"})
     [call] = model_calls(bedrock_fake)
     assert call.path.endswith("/invoke") and "model" not in call.json and call.json["anthropic_version"]
+
+
+def test_session_credentials_send_their_token_in_the_signature():
+    token = "FwoGZXIvYXdzEFAKE-session-token-0001"
+    with FakeBedrock(credentials={"ASIAFAKESESSION00001": ("session-secret-0001", token)}) as server:
+        settings = bedrock_settings(server, aws_access_key_id="ASIAFAKESESSION00001",
+                                    aws_secret_access_key="session-secret-0001", aws_session_token=token)
+        assert BedrockMessagesClient(settings).create_message(HELLO).usage.output_tokens > 0
+        settings_without_token = bedrock_settings(server, aws_access_key_id="ASIAFAKESESSION00001",
+                                                  aws_secret_access_key="session-secret-0001")
+        with pytest.raises(ProviderError) as caught:
+            BedrockMessagesClient(settings_without_token).create_message(HELLO)
+    assert caught.value.kind is ErrorKind.AUTHENTICATION
