@@ -130,3 +130,9 @@ def test_session_credentials_send_their_token_in_the_signature():
         with pytest.raises(ProviderError) as caught:
             BedrockMessagesClient(settings_without_token).create_message(HELLO)
     assert caught.value.kind is ErrorKind.AUTHENTICATION
+
+
+def test_tls_with_a_private_ca_bundle():
+    with FakeBedrock(credentials={AWS_KEY_ID: AWS_SECRET}, tls=True) as server:
+        result = client_for(server, verify=server.ca_bundle).create_message(HELLO)
+    assert result.usage.output_tokens > 0
