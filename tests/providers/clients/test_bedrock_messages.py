@@ -136,3 +136,19 @@ def test_tls_with_a_private_ca_bundle():
     with FakeBedrock(credentials={AWS_KEY_ID: AWS_SECRET}, tls=True) as server:
         result = client_for(server, verify=server.ca_bundle).create_message(HELLO)
     assert result.usage.output_tokens > 0
+
+
+def test_token_count_matches_what_the_call_is_billed(bedrock_fake):
+    client = client_for(bedrock_fake)
+    assert client.count_tokens(HELLO) == client.create_message(HELLO).usage.input_tokens
+
+
+def test_prompt_cache_reads_are_reported_on_the_second_call(bedrock_fake):
+    system = [{"type": "text", "text": "A long shared preamble. " * 200, "cache_control": {"type": "ephemeral"}}]
+    client = client_for(bedrock_fake)
+    first = client.create_message({**HELLO, "system": system}).usage
+    stream = client.stream_message({**HELLO, "system": system})
+    list(stream)
+    second = stream.usage
+    assert first.cache_write_5m_tokens > 0 and first.cache_read_tokens == 0
+    assert second.cache_read_tokens == first.cache_write_5m_tokens
