@@ -3,6 +3,9 @@ import os
 
 ANTHROPIC_PORT = int(os.environ.get("DEMO_ANTHROPIC_PORT", "8101"))
 BEDROCK_PORT = int(os.environ.get("DEMO_BEDROCK_PORT", "8102"))
+MANTLE_PORT = int(os.environ.get("DEMO_MANTLE_PORT", "8103"))
+AWS_PLATFORM_PORT = int(os.environ.get("DEMO_AWS_PLATFORM_PORT", "8104"))
+AWS_PLATFORM_WORKSPACE_ID = "wrkspc_demo_not_real_0000"
 ANTHROPIC_KEY_ENV = "DEMO_ANTHROPIC_API_KEY"
 ANTHROPIC_KEY = "sk-ant-demo-key-not-real-0000"
 AWS_ACCESS_KEY_ID = "AKIADEMOFAKEKEY00000"
@@ -16,3 +19,11 @@ def anthropic_url():
 
 def bedrock_url():
     return f"http://127.0.0.1:{BEDROCK_PORT}"
+
+
+def mantle_url():
+    return f"http://127.0.0.1:{MANTLE_PORT}"
+
+
+def aws_platform_url():
+    return f"http://127.0.0.1:{AWS_PLATFORM_PORT}"

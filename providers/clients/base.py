@@ -25,7 +25,7 @@ class ProviderSettings:
     the provider layer never touches the database or env-var indirection.
     """
 
-    kind: str  # "anthropic" or "bedrock"
+    kind: str  # "anthropic", "bedrock" or "aws_platform"
     name: str = ""
     model_mapping: dict = field(default_factory=dict)  # logical name -> provider model ID
     timeout: float = 60.0
@@ -54,6 +54,11 @@ class ProviderSettings:
     role_duration_seconds: int = 3600
     geo_preference: str | None = None  # us, eu, apac, jp, global; None: by region
     inference_profile: str | None = None  # force one profile/ARN for every model
+    # Bedrock integration: "auto" (each model's, from the catalog), "invoke", "messages" or "mantle"
+    bedrock_integration: str = "auto"
+    mantle_endpoint_url: str | None = None  # bedrock-mantle endpoint root (default: from the region)
+    # Claude Platform on AWS (kind "aws_platform"): api_key holds a workspace API key in auth mode "api_key"
+    workspace_id: str | None = None
 
     def redacted(self):
         """A dict safe to log or show: secrets (and the access key ID) replaced by whether they are set."""

@@ -83,7 +83,10 @@ def _from_status_error(exc, provider, model_id, region, mid_stream):
     elif provider == "bedrock":
         # Stream exception frames name the type in camelCase (throttlingException).
         name = error_type[:1].upper() + error_type[1:]
-        kind = BEDROCK_KINDS.get(name) or STATUS_KINDS.get(status) or _kind_for_5xx(status)
+        # The Messages-API paths answer in Anthropic's shape; AWS's code still rides in x-amzn-ErrorType.
+        amzn_type = (headers.get("x-amzn-errortype") or "").split(":", 1)[0]
+        kind = (BEDROCK_KINDS.get(name) or BEDROCK_KINDS.get(amzn_type) or STATUS_KINDS.get(status)
+                or _kind_for_5xx(status))
     else:
         kind = ANTHROPIC_KINDS.get(error_type) or STATUS_KINDS.get(status) or _kind_for_5xx(status)
     hint = missing_action = None

@@ -1,4 +1,5 @@
-"""Protocol-faithful local fakes of the Anthropic Messages API and Amazon Bedrock.
+"""Protocol-faithful local fakes of the Anthropic Messages API, Amazon Bedrock (InvokeModel, the
+Messages API on bedrock-runtime, bedrock-mantle) and Claude Platform on AWS.
 
 Real SDKs (anthropic, boto3) talk to them over real HTTP(S); nothing is mocked::
 
@@ -10,9 +11,11 @@ Real SDKs (anthropic, boto3) talk to them over real HTTP(S); nothing is mocked::
 """
 
 from .anthropic_fake import FakeAnthropic
+from .aws_platform_fake import FakeAwsPlatform
 from .bedrock_fake import FakeBedrock
 from .exchange import RecordedRequest
 from .faults import KINDS as FAULT_KINDS
 from .faults import Fault
+from .mantle_fake import FakeBedrockMantle
 
-__all__ = ["FakeAnthropic", "FakeBedrock", "Fault", "FAULT_KINDS", "RecordedRequest"]
+__all__ = ["FakeAnthropic", "FakeAwsPlatform", "FakeBedrock", "FakeBedrockMantle", "Fault", "FAULT_KINDS", "RecordedRequest"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -12,8 +11,9 @@ from urllib.parse import unquote
 from .anthropic_models import ModelRegistry, ModelSpec
 from .exchange import Exchange
 from .faults import Fault
-from .replies import build_reply, message_json, new_id, stream_events
+from .replies import build_reply
 from .server import FakeServer
+from .sse import reply_to_messages
 from .tokens import PromptCache, count_input_tokens
 from .validation import ApiError, check_context_window, resolve_model, validate_body
 
@@ -134,36 +134,7 @@ class FakeAnthropic(FakeServer):
         check_context_window(body, spec)
         usage = self.cache.account(spec.id, body)
         reply = build_reply(body, spec.id, GREETING)
-        msg_id = new_id("msg")
-        if body.get("stream") is not True:
-            ex.send_json(200, message_json(msg_id, spec.id, reply, usage), {"request-id": ex.request_id})
-            return
-        events = stream_events(msg_id, spec.id, reply, usage)
-        ex.begin_stream(
-            200, "text/event-stream; charset=utf-8", {"request-id": ex.request_id, "Cache-Control": "no-cache"}
-        )
-        cut = None
-        if fault is not None and fault.kind in ("stream_break", "malformed_frame", "slow"):
-            cut = min(fault.after_events if fault.after_events is not None else 1, len(events) - 1)
-        for i, event in enumerate(events):
-            if i == cut:
-                if fault.kind == "slow":
-                    time.sleep(fault.sleep_seconds)
-                elif fault.kind == "stream_break":
-                    err = {
-                        "type": "error",
-                        "error": {"type": "overloaded_error", "message": "Overloaded"},
-                        "request_id": ex.request_id,
-                    }
-                    ex.write_chunk(b"event: error\ndata: " + json.dumps(err).encode() + b"\n\n")
-                    break
-                else:
-                    ex.write_chunk(
-                        b'event: content_block_delta\ndata: {"type": "content_block_delta", "ind\x00~garbage\n\n'
-                    )
-                    break
-            ex.write_chunk(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
-        ex.end_stream()
+        reply_to_messages(ex, body, spec.id, reply, usage, fault, {"request-id": ex.request_id})
 
     def _count_tokens(self, ex: Exchange) -> None:
         body = self._body(ex)

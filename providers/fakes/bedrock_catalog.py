@@ -21,22 +21,23 @@ GEOS: dict[str, tuple[str, ...]] = {
 GEOS["global"] = tuple(sorted({r for regions in GEOS.values() for r in regions}))
 GEO_LABELS = {"us": "US", "eu": "EU", "apac": "APAC", "jp": "JP", "au": "AU", "global": "Global"}
 
-# Base model id -> facts. "on_demand_regions": where the base id itself is invocable.
+# Base model id -> facts. "on_demand_regions": where the base id itself is invocable; "messages_api": served
+# by the Messages API integration (bedrock-runtime /anthropic and bedrock-mantle), Opus 4.7 and later.
 BEDROCK_MODELS: dict[str, dict[str, Any]] = {
     # Newer models drop the ":0" suffix (and some the "-v1" too).
-    "anthropic.claude-fable-5-2": {"name": "Claude Fable 5.2", "anthropic_id": "claude-fable-5-2", "profiles": ("global",)},
-    "anthropic.claude-fable-5-1": {"name": "Claude Fable 5.1", "anthropic_id": "claude-fable-5-1", "profiles": ("global",)},
-    "anthropic.claude-opus-5-5": {"name": "Claude Opus 5.5", "anthropic_id": "claude-opus-5-5", "profiles": ("global",)},
+    "anthropic.claude-fable-5-2": {"name": "Claude Fable 5.2", "anthropic_id": "claude-fable-5-2", "messages_api": True, "profiles": ("global",)},
+    "anthropic.claude-fable-5-1": {"name": "Claude Fable 5.1", "anthropic_id": "claude-fable-5-1", "messages_api": True, "profiles": ("global",)},
+    "anthropic.claude-opus-5-5": {"name": "Claude Opus 5.5", "anthropic_id": "claude-opus-5-5", "messages_api": True, "profiles": ("global",)},
     "anthropic.claude-sonnet-5-5": {
-        "name": "Claude Sonnet 5.5", "anthropic_id": "claude-sonnet-5-5", "profiles": ("global",)},
-    "anthropic.claude-haiku-5-5": {"name": "Claude Haiku 5.5", "anthropic_id": "claude-haiku-5-5", "profiles": ("global",)},
-    "anthropic.claude-opus-5": {"name": "Claude Opus 5", "anthropic_id": "claude-opus-5", "profiles": ("global", "us", "eu")},
+        "name": "Claude Sonnet 5.5", "anthropic_id": "claude-sonnet-5-5", "messages_api": True, "profiles": ("global",)},
+    "anthropic.claude-haiku-5-5": {"name": "Claude Haiku 5.5", "anthropic_id": "claude-haiku-5-5", "messages_api": True, "profiles": ("global",)},
+    "anthropic.claude-opus-5": {"name": "Claude Opus 5", "anthropic_id": "claude-opus-5", "messages_api": True, "profiles": ("global", "us", "eu")},
     "anthropic.claude-sonnet-5": {
-        "name": "Claude Sonnet 5", "anthropic_id": "claude-sonnet-5", "profiles": ("global", "us", "eu", "jp", "au")},
+        "name": "Claude Sonnet 5", "anthropic_id": "claude-sonnet-5", "messages_api": True, "profiles": ("global", "us", "eu", "jp", "au")},
     "anthropic.claude-opus-4-8": {
-        "name": "Claude Opus 4.8", "anthropic_id": "claude-opus-4-8", "profiles": ("global", "us", "eu", "jp", "au")},
+        "name": "Claude Opus 4.8", "anthropic_id": "claude-opus-4-8", "messages_api": True, "profiles": ("global", "us", "eu", "jp", "au")},
     "anthropic.claude-opus-4-7": {
-        "name": "Claude Opus 4.7", "anthropic_id": "claude-opus-4-7", "profiles": ("global", "us", "eu", "jp")},
+        "name": "Claude Opus 4.7", "anthropic_id": "claude-opus-4-7", "messages_api": True, "profiles": ("global", "us", "eu", "jp")},
     "anthropic.claude-opus-4-6-v1": {
         "name": "Claude Opus 4.6", "anthropic_id": "claude-opus-4-6", "profiles": ("global", "us", "eu", "au")},
     "anthropic.claude-sonnet-4-6": {

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from . import bedrock_control, bedrock_runtime, sts
+from . import bedrock_control, bedrock_messages_api, bedrock_runtime, sts
 from .anthropic_models import ModelRegistry, ModelSpec
 from .aws_auth import REST_JSON_CODES, authenticate
 from .aws_errors import AwsError, validation_error
 from .aws_identity import Identity, IdentityStore
-from .bedrock_catalog import Catalog, CatalogError, Target
+from .bedrock_call import Call
+from .bedrock_catalog import Catalog, CatalogError
 from .exchange import Exchange
-from .faults import Fault
 from .server import FakeServer
 from .sigv4 import SigV4Error
 from .tokens import PromptCache
+from .validation import ApiError
 
 DEFAULT_CREDENTIALS = {"AKIAFAKEEXAMPLE0001": "fake-secret-0001"}
 CORAL_SERVICE = "http://internal.amazon.com/coral/com.amazon.coral.service/"
@@ -54,20 +54,6 @@ FAULT_ERRORS = {
         "Model has timed out in processing the request. Try your request again.",
     ),
 }
-
-
-@dataclass
-class Call:
-    """A routed, authenticated Bedrock request."""
-
-    identity: Identity
-    region: str
-    action: str
-    handler: Callable[..., None]
-    target: Target | None = None
-    resource: str | None = None
-    streaming: bool = False
-    fault: Fault | None = None
 
 
 class FakeBedrock(FakeServer):
@@ -132,35 +118,51 @@ class FakeBedrock(FakeServer):
         )
 
     # -- request flow ----------------------------------------------------------
+    service = "bedrock"  # SigV4 signing name this endpoint accepts
+    serves_sts = True
+
     def handle(self, ex: Exchange) -> None:
         ex.request_id = str(uuid.uuid4())
-        if ex.method == "POST" and ex.raw_path in ("", "/") and ex.form is not None and "Action" in ex.form:
+        if self.serves_sts and ex.method == "POST" and ex.raw_path in ("", "/") and ex.form is not None and "Action" in ex.form:
             return sts.handle(self, ex)
+        call = None
         try:
-            try:
-                identity, region = authenticate(
-                    ex,
-                    self.identities,
-                    service="bedrock",
-                    regions=self.catalog.regions,
-                    default_region=self.region,
-                    allow_bearer=True,
-                )
-            except SigV4Error as err:
-                status, code = REST_JSON_CODES[err.reason]
-                raise AwsError(status, code, err.message) from None
+            # The AWS front door: authentication and IAM answer in AWS's error shape on every path.
+            identity, region = self._authenticate(ex)
             call = self._route(ex, identity, region)
             if identity.kind == "bearer" and self.identities.is_denied(identity, "bedrock:CallWithBearerToken"):
                 raise self.access_denied(call, "bedrock:CallWithBearerToken")
             if self.identities.is_denied(identity, call.action):
                 raise self.access_denied(call)
+        except AwsError as err:
+            return self.aws_error(ex, err)
+        except CatalogError as err:
+            return self.aws_error(ex, validation_error(str(err)))
+        try:
             call.fault = self.take_fault(ex.raw_path, call.streaming)
             self._apply_fault(ex, call)
             call.handler(self, ex, call)
-        except AwsError as err:
-            self.aws_error(ex, err)
-        except CatalogError as err:
-            self.aws_error(ex, validation_error(str(err)))
+        except (AwsError, CatalogError, ApiError) as err:
+            if call.messages_api:
+                bedrock_messages_api.send_error(self, ex, err)
+            elif isinstance(err, CatalogError):
+                self.aws_error(ex, validation_error(str(err)))
+            else:
+                self.aws_error(ex, err)
+
+    def _authenticate(self, ex: Exchange) -> tuple[Identity, str]:
+        try:
+            return authenticate(
+                ex,
+                self.identities,
+                service=self.service,
+                regions=self.catalog.regions,
+                default_region=self.region,
+                allow_bearer=True,
+            )
+        except SigV4Error as err:
+            status, code = REST_JSON_CODES[err.reason]
+            raise AwsError(status, code, err.message) from None
 
     def _apply_fault(self, ex: Exchange, call: Call) -> None:
         fault = call.fault
@@ -178,6 +180,10 @@ class FakeBedrock(FakeServer):
             raise AwsError(status, code, message, headers)
 
     def _route(self, ex: Exchange, identity: Identity, region: str) -> Call:
+        if bedrock_messages_api.is_messages_request(ex):
+            stream = bedrock_messages_api.wants_stream(ex)
+            action = "bedrock:InvokeModelWithResponseStream" if stream else "bedrock:InvokeModel"
+            return bedrock_messages_api.call_for(self, ex, identity, region, action, bedrock_messages_api.messages)
         parts = [unquote(p) for p in ex.raw_path.split("/")[1:]]
         if ex.method == "POST" and len(parts) == 3 and parts[0] == "model":
             action, handler, streaming = {
