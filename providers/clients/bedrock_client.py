@@ -1,4 +1,5 @@
 """Amazon Bedrock: Messages through anthropic.AnthropicBedrock, the control plane and STS through boto3."""
+import importlib
 import logging
 import time
 import urllib.parse
@@ -7,12 +8,14 @@ from dataclasses import replace
 from providers.clients.anthropic_client import SdkClientMixin, http_client, key_hint
 from providers.clients.aws_credentials import AwsCredentials
 from providers.clients.base import Identity, PermissionCheck, ProviderClient
+from providers.clients.bedrock_integrations import INTEGRATION_CLIENTS, choose_bedrock_integration
 from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import credential_error, from_client_error
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.resolution import resolve
 
 log = logging.getLogger(__name__)
+BEDROCK_VERSION = "bedrock-2023-05-31"
 AVAILABILITY_TTL = 600  # seconds; model access changes rarely, a console change shows within 10 minutes
 LOCAL_TTL = 60  # seconds a client keeps the shared answer in memory
 INVOKE_ACTIONS = {"invoke": "bedrock:InvokeModel", "invoke-with-response-stream": "bedrock:InvokeModelWithResponseStream"}
@@ -36,7 +39,12 @@ _local_cache = _LocalTtlCache()
 
 
 class BedrockClient(SdkClientMixin, ProviderClient):
+    """The Bedrock provider: legacy InvokeModel itself, and for each call the integration its model is
+    documented for (the catalog) or the provider's override: the Messages API on bedrock-runtime or
+    bedrock-mantle, through a client of that integration built on the same settings."""
+
     kind = "bedrock"
+    integration = "invoke"
 
     def __init__(self, settings, availability_cache=None):
         super().__init__(settings)
@@ -46,6 +54,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         self.credentials = AwsCredentials(settings)
         self._cache = availability_cache if availability_cache is not None else _local_cache
         self._client = None
+        self._integration_clients = {}
         self._availability_memo = (None, 0.0)
 
     @property
@@ -74,6 +83,45 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                 client.aws_profile = credentials.get("aws_profile")
             self._client = client
         return self._client
+
+    # --- the integration per model ------------------------------------------
+    def for_model(self, model):
+        """The client of the integration that serves `model`: this one, or one of the other integrations.
+        Only the provider's own client routes; an integration's client serves what it is given."""
+        if self.integration != "invoke" or not isinstance(model, str):
+            return self
+        try:
+            resolution = self.resolution(model)
+        except ProviderError:
+            return self  # the call itself reports it, recorded like any failure
+        chosen = choose_bedrock_integration(load_catalog().model(resolution.catalog_key or resolution.model_id),
+                                            self.settings.bedrock_integration)
+        if chosen == self.integration:
+            return self
+        if chosen not in self._integration_clients:
+            module_name, _, class_name = INTEGRATION_CLIENTS[chosen].rpartition(".")
+            client_class = getattr(importlib.import_module(module_name), class_name)
+            self._integration_clients[chosen] = client_class(self.settings, availability_cache=self._cache)
+        return self._integration_clients[chosen]
+
+    def create_message(self, request, *, deadline=None):
+        target = self.for_model(request.get("model") if isinstance(request, dict) else None)
+        if target is not self:
+            return target.create_message(request, deadline=deadline)
+        return super().create_message(request, deadline=deadline)
+
+    def stream_message(self, request, *, deadline=None):
+        target = self.for_model(request.get("model") if isinstance(request, dict) else None)
+        if target is not self:
+            return target.stream_message(request, deadline=deadline)
+        return super().stream_message(request, deadline=deadline)
+
+    def _prepare(self, request):
+        body, options, resolution = super()._prepare(request)
+        if self.integration == "invoke":
+            # InvokeModel's models (Opus 4.6 and earlier) refuse the SDK's dated API version.
+            options["extra_body"] = {**options.get("extra_body", {}), "anthropic_version": BEDROCK_VERSION}
+        return body, options, resolution
 
     # --- model translation -------------------------------------------------
     def resolution(self, model):
@@ -226,7 +274,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         body, options, resolution = self._prepare(request)
         base_id = resolution.base_model_id or resolution.model_id
         invoke_body = {**{k: v for k, v in body.items() if k != "model"}, **options.get("extra_body", {})}
-        invoke_body.setdefault("anthropic_version", "bedrock-2023-05-31")
+        invoke_body.setdefault("anthropic_version", BEDROCK_VERSION)
         runtime = self.credentials.client("bedrock-runtime", self.settings.endpoint_url)
         try:
             answer = runtime.count_tokens(modelId=base_id, input={"invokeModel": {"body": json.dumps(invoke_body)}})

@@ -48,6 +48,11 @@ def validate_bedrock_body(fake: FakeBedrock, body: Any, model_id: str) -> dict:
         raise validation_error(
             _malformed(f"#/anthropic_version: {body['anthropic_version']} is not a valid enum value")
         )
+    if version != BEDROCK_VERSION and not fake.catalog.models[model_id].get("messages_api"):
+        # The legacy integration's models (Opus 4.6 and earlier) take only the Bedrock version string.
+        raise validation_error(
+            _malformed(f"#/anthropic_version: {version} is not supported by this model; use {BEDROCK_VERSION}")
+        )
     betas = body.get("anthropic_beta", [])
     if not isinstance(betas, list) or not all(isinstance(b, str) for b in betas):
         raise validation_error(_malformed("#/anthropic_beta: expected type: JSONArray"))

@@ -15,6 +15,8 @@ BEARER = "bedrock-api-key-fake-0001"
 ACCOUNT = "123456789012"
 HAIKU = "claude-haiku-4-5-20251001"
 HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+# The legacy InvokeModel models refuse the SDK's dated API version: real callers send Bedrock's own.
+LEGACY_VERSION = {"anthropic_version": "bedrock-2023-05-31"}
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 

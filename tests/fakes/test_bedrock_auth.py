@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from providers.fakes import FakeBedrock
 
-from .conftest import ACCOUNT, AKID, BEARER, HAIKU_PROFILE, NO_RETRY, SECRET, boto_client
+from .conftest import ACCOUNT, AKID, BEARER, HAIKU_PROFILE, LEGACY_VERSION, NO_RETRY, SECRET, boto_client
 
 BODY = json.dumps(
     {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
@@ -133,7 +133,7 @@ def test_bearer_needs_call_with_bearer_token_permission():
     with FakeBedrock(bearer_tokens={BEARER}, denied_actions={BEARER: {"bedrock:CallWithBearerToken"}}) as server:
         client = anthropic.AnthropicBedrock(aws_region="us-east-1", api_key=BEARER, base_url=server.url, max_retries=0)
         with pytest.raises(anthropic.PermissionDeniedError) as exc:
-            client.messages.create(model=HAIKU_PROFILE, max_tokens=10, messages=[{"role": "user", "content": "x"}])
+            client.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=10, messages=[{"role": "user", "content": "x"}])
         assert "not authorized to perform: bedrock:CallWithBearerToken" in exc.value.body["message"]
 
 
@@ -168,7 +168,7 @@ def test_denied_actions_per_identity():
             aws_region="us-east-1", aws_access_key=other, aws_secret_key="s2", base_url=server.url, max_retries=0
         )
         with pytest.raises(anthropic.PermissionDeniedError, match="bedrock:InvokeModel on resource"):
-            bedrock.messages.create(model=HAIKU_PROFILE, max_tokens=5, messages=[{"role": "user", "content": "x"}])
+            bedrock.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=5, messages=[{"role": "user", "content": "x"}])
 
 
 def test_sts_get_caller_identity(fake_bedrock):
@@ -203,7 +203,7 @@ def test_assume_role_then_use_the_session(fake_bedrock):
         base_url=fake_bedrock.url,
         max_retries=0,
     )
-    assert via_sdk.messages.create(model=HAIKU_PROFILE, max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    assert via_sdk.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=5, messages=[{"role": "user", "content": "x"}])
     # Once the session expires the same credentials are refused.
     fake_bedrock.identities.by_access_key(creds["AccessKeyId"]).expires_at = time.time() - 1
     assert error_of(rt.invoke_model, modelId=HAIKU_PROFILE, body=BODY)["Code"] == "ExpiredTokenException"

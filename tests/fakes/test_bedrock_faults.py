@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EventStreamE
 
 from providers.fakes import FakeBedrock, Fault
 
-from .conftest import AKID, HAIKU_PROFILE, SECRET, boto_client
+from .conftest import AKID, HAIKU_PROFILE, LEGACY_VERSION, SECRET, boto_client
 
 BODY = json.dumps(
     {
@@ -56,12 +56,12 @@ def test_access_denied_fault_names_action_and_resource(runtime, fake_bedrock):
 def test_anthropic_bedrock_sees_status_and_message(bedrock_client, fake_bedrock):
     fake_bedrock.inject(Fault("throttling", retry_after=3))
     with pytest.raises(anthropic.RateLimitError) as exc:
-        bedrock_client.messages.create(model=HAIKU_PROFILE, max_tokens=10, messages=[{"role": "user", "content": "x"}])
+        bedrock_client.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=10, messages=[{"role": "user", "content": "x"}])
     assert exc.value.body == {"message": "Too many tokens, please wait before trying again."}
     assert exc.value.response.headers["retry-after"] == "3"
     fake_bedrock.inject(Fault("overloaded"))
     with pytest.raises(anthropic.ServiceUnavailableError):
-        bedrock_client.messages.create(model=HAIKU_PROFILE, max_tokens=10, messages=[{"role": "user", "content": "x"}])
+        bedrock_client.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=10, messages=[{"role": "user", "content": "x"}])
 
 
 def test_boto3_standard_retry_recovers(fake_bedrock):
@@ -89,7 +89,7 @@ def test_stream_break_through_anthropic_bedrock(bedrock_client, fake_bedrock):
     fake_bedrock.inject(Fault("stream_break", after_events=1))
     with pytest.raises(anthropic.APIStatusError) as exc:
         for _ in bedrock_client.messages.create(
-            model=HAIKU_PROFILE, max_tokens=50, stream=True, messages=[{"role": "user", "content": "x"}]
+            model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=50, stream=True, messages=[{"role": "user", "content": "x"}]
         ):
             pass
     assert exc.value.body["error"]["type"] == "modelStreamErrorException"
@@ -107,7 +107,7 @@ def test_malformed_frame_fails_the_checksum(runtime, fake_bedrock, bedrock_clien
     with pytest.raises(ChecksumMismatch):
         list(
             bedrock_client.messages.create(
-                model=HAIKU_PROFILE, max_tokens=50, stream=True, messages=[{"role": "user", "content": "x"}]
+                model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=50, stream=True, messages=[{"role": "user", "content": "x"}]
             )
         )
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from providers.fakes import FakeBedrock
 
-from .conftest import ACCOUNT, AKID, BEARER, HAIKU, HAIKU_PROFILE, SECRET, boto_client
+from .conftest import ACCOUNT, AKID, BEARER, HAIKU, HAIKU_PROFILE, LEGACY_VERSION, SECRET, boto_client
 
 HI = [{"role": "user", "content": "Hi there"}]
 
@@ -20,7 +20,7 @@ def body(**kw) -> str:
 
 
 def test_anthropic_bedrock_invoke(bedrock_client, fake_bedrock):
-    raw = bedrock_client.messages.with_raw_response.create(model=HAIKU_PROFILE, max_tokens=100, messages=HI)
+    raw = bedrock_client.messages.with_raw_response.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=100, messages=HI)
     msg = raw.parse()
     assert msg.model == HAIKU and msg.content[0].text == f"Hello from the fake Amazon Bedrock API (model {HAIKU})."
     assert msg.usage.input_tokens == 2 and msg.usage.output_tokens > 1
@@ -33,7 +33,7 @@ def test_anthropic_bedrock_invoke(bedrock_client, fake_bedrock):
 
 def test_anthropic_bedrock_stream(bedrock_client, fake_bedrock):
     with bedrock_client.messages.stream(
-        model=HAIKU_PROFILE, max_tokens=100, messages=[{"role": "user", "content": "echo: streamed over event-stream"}]
+        model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=100, messages=[{"role": "user", "content": "echo: streamed over event-stream"}]
     ) as s:
         types = [e.type for e in s]
         final = s.get_final_message()
@@ -51,7 +51,7 @@ def test_anthropic_bedrock_bad_secret_is_rejected(fake_bedrock):
         max_retries=0,
     )
     with pytest.raises(anthropic.PermissionDeniedError) as exc:
-        bad.messages.create(model=HAIKU_PROFILE, max_tokens=10, messages=HI)
+        bad.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=10, messages=HI)
     assert exc.value.status_code == 403
     assert exc.value.body["message"].startswith("The request signature we calculated does not match")
     assert exc.value.response.headers["x-amzn-errortype"].startswith("InvalidSignatureException:")
@@ -59,10 +59,10 @@ def test_anthropic_bedrock_bad_secret_is_rejected(fake_bedrock):
 
 def test_anthropic_bedrock_bearer_api_key_over_http(fake_bedrock):
     ok = anthropic.AnthropicBedrock(aws_region="us-east-1", api_key=BEARER, base_url=fake_bedrock.url, max_retries=0)
-    assert ok.messages.create(model=HAIKU_PROFILE, max_tokens=20, messages=HI).content
+    assert ok.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=20, messages=HI).content
     bad = anthropic.AnthropicBedrock(aws_region="us-east-1", api_key="nope", base_url=fake_bedrock.url, max_retries=0)
     with pytest.raises(anthropic.PermissionDeniedError) as exc:
-        bad.messages.create(model=HAIKU_PROFILE, max_tokens=20, messages=HI)
+        bad.messages.create(model=HAIKU_PROFILE, extra_body=LEGACY_VERSION, max_tokens=20, messages=HI)
     assert "API Key is valid" in exc.value.body["message"]
 
 

@@ -45,7 +45,7 @@ def test_a_call_records_usage_and_cost(primary):
 
 
 def test_a_failed_call_is_recorded_with_its_kind(primary, bedrock_fake):
-    bedrock_fake.inject(Fault("access_denied", path_contains="/invoke"))
+    bedrock_fake.inject(Fault("access_denied", path_contains="/messages"))  # haiku: Bedrock's Messages API
     with pytest.raises(ProviderError):
         invoke([primary], HELLO)
     record = UsageRecord.objects.get()

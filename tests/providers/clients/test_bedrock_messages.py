@@ -114,9 +114,29 @@ def test_permission_check_names_the_missing_streaming_action():
 
 
 def test_legacy_invoke_model_path_is_unchanged(bedrock_fake):
-    BedrockClient(bedrock_settings(bedrock_fake)).create_message({**HELLO, "model": "haiku"})
+    # Haiku 4.5 is documented for InvokeModel, with Bedrock's own API version in the body.
+    BedrockClient(bedrock_settings(bedrock_fake)).create_message({**HELLO, "model": "claude-haiku-4-5"})
     [call] = model_calls(bedrock_fake)
-    assert call.path.endswith("/invoke") and "model" not in call.json and call.json["anthropic_version"]
+    assert call.path.endswith("/invoke") and "model" not in call.json
+    assert call.json["anthropic_version"] == "bedrock-2023-05-31"
+
+
+def test_the_bedrock_provider_routes_each_model_to_its_documented_integration(bedrock_fake):
+    client = BedrockClient(bedrock_settings(bedrock_fake))
+    client.create_message({**HELLO, "model": "sonnet"})  # Sonnet 5.5: the Messages API
+    client.create_message({**HELLO, "model": "claude-opus-4-6"})  # Opus 4.6: InvokeModel
+    messages_call, invoke_call = model_calls(bedrock_fake)
+    assert messages_call.path == "/anthropic/v1/messages" and messages_call.json["model"].endswith("sonnet-5-5")
+    assert invoke_call.path.endswith("/invoke") and "opus-4-6" in invoke_call.path
+    streamed = client.stream_message({**HELLO, "model": "sonnet"})
+    assert [e["type"] for e in streamed][-1] == "message_stop"
+    assert model_calls(bedrock_fake)[-1].path == "/anthropic/v1/messages"
+
+
+def test_a_provider_override_sends_every_model_through_one_integration(bedrock_fake):
+    client = BedrockClient(bedrock_settings(bedrock_fake, bedrock_integration="invoke"))
+    client.create_message({**HELLO, "model": "claude-opus-4-6"})
+    assert model_calls(bedrock_fake)[-1].path.endswith("/invoke")
 
 
 def test_session_credentials_send_their_token_in_the_signature():
