@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
 
@@ -7,6 +8,7 @@ class UsageConfig(AppConfig):
     verbose_name = "Usage and costs"
 
     def ready(self):
+        from usage.ingest import install_flush_on_signals
         from usage.models import Budget, ModelPrice, ProfileMapping
         from usage.pricing import forget_price_book
         from usage.services import forget_blocked_keys
@@ -16,3 +18,6 @@ class UsageConfig(AppConfig):
             post_delete.connect(forget_price_book, sender=model, dispatch_uid=f"forget-prices-d-{model.__name__}")
         post_save.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys")
         post_delete.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys-d")
+        if settings.USAGE_WRITE_BUFFER and not settings.USAGE_QUEUE_URL:
+            # In-process buffer: SIGTERM / SIGINT must write it before the process goes.
+            install_flush_on_signals()

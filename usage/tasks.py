@@ -2,12 +2,14 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_shutdown, worker_shutdown
+from django.conf import settings
 from django.utils import timezone
 
-from usage import budgets, notify, recommendations, recompute, rollups
+from usage import budgets, notify, recommendations, recompute, rollups, services
 from usage.ingest import flush_usage_buffer
 from usage.models import BudgetAlert
+from usage.queue import usage_queue
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +17,15 @@ log = logging.getLogger(__name__)
 @shared_task(ignore_result=True)
 def update_usage_rollups():
     return rollups.update_rollups()
+
+
+@shared_task(ignore_result=True)
+def drain_usage_queue():
+    """Write the usage rows waiting in the Redis stream (USAGE_QUEUE_URL)."""
+    queue = usage_queue(settings)
+    if queue is None:
+        return {"skipped": "no usage queue configured"}
+    return services.drain_queue(queue)
 
 
 @shared_task(ignore_result=True)
@@ -61,6 +72,7 @@ def send_budget_alert_webhook(alert_id):
 
 
 @worker_process_shutdown.connect
+@worker_shutdown.connect
 def _flush_usage_buffer(**kwargs):
-    """A worker process exits: write the usage it buffered (USAGE_WRITE_BUFFER)."""
+    """A worker (pool process or solo) exits: write the usage it buffered (USAGE_WRITE_BUFFER)."""
     flush_usage_buffer()
