@@ -21,7 +21,7 @@ import time
 
 import redis
 
-from usage.ingest import WriteInterrupted, encode_row, write_rows
+from usage.ingest import WriteInterrupted, dead_letter, encode_row, write_rows
 from usage.sanitize import sanitize_row
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ RETRY_AFTER_SECONDS = 5.0
 
 class UsageQueue:
     def __init__(self, url, stream, *, claim_idle_seconds=60.0):
-        self.stream, self.claim_idle_ms = stream, int(claim_idle_seconds * 1000)
+        self.url, self.stream, self.claim_idle_ms = url, stream, int(claim_idle_seconds * 1000)
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2.0)
         self._down_until = 0.0
         self._group_ready = False
@@ -80,7 +80,14 @@ class UsageQueue:
             if not messages:
                 break
             ids = [message_id for message_id, _ in messages]
-            rows = [_row(columns, fields) for _, fields in messages if fields]
+            rows = []
+            for _, fields in messages:
+                try:
+                    rows.append(_row(columns, fields))
+                except (KeyError, ValueError, TypeError, AttributeError) as error:  # not a row we wrote
+                    dead_letter({"raw_message": {key.decode(errors="replace"): value.decode(errors="replace")
+                                                 for key, value in fields.items()}}, error)
+                    dead += 1
             try:
                 batch_written, batch_dead = write_rows(columns, table, rows)
             except WriteInterrupted:
@@ -97,7 +104,10 @@ class UsageQueue:
 
 
 def _row(columns, fields):
-    values = sanitize_row(json.loads(fields[FIELD.encode()]))
+    payload = json.loads(fields[FIELD.encode()])
+    if not isinstance(payload, dict):
+        raise ValueError("not a usage row")
+    values = sanitize_row(payload)
     return [values.get(name) for name in columns]
 
 
@@ -112,7 +122,7 @@ def usage_queue(settings):
     if not url:
         return None
     with _queue_lock:
-        if _queue is None or _queue.stream != settings.USAGE_QUEUE_STREAM:
+        if _queue is None or (_queue.url, _queue.stream) != (url, settings.USAGE_QUEUE_STREAM):
             _queue = UsageQueue(url, settings.USAGE_QUEUE_STREAM,
                                 claim_idle_seconds=settings.USAGE_QUEUE_CLAIM_SECONDS)
         return _queue

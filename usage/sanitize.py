@@ -17,7 +17,7 @@ from django.utils import timezone
 from usage.models import UsageRecord
 
 INT_MAX = 2**31 - 1  # IntegerField on PostgreSQL
-_INVALID_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+_INVALID_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # one-line identifiers: no control characters
 
 
 def _text_limits():

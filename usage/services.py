@@ -48,7 +48,7 @@ def record_call(record):
     def get(name):
         return record.get(name) if isinstance(record, dict) else getattr(record, name, None)
 
-    arguments = {name: get(name) for name in RECORD_ARGUMENTS if get(name) is not None}
+    arguments = {"logical_model": "", **{name: get(name) for name in RECORD_ARGUMENTS if get(name) is not None}}
     usage = arguments.get("usage")
     if usage is None or isinstance(usage, dict):
         token_names = [field.name for field in dataclasses.fields(Usage)]
