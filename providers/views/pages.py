@@ -11,6 +11,7 @@ from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
 from providers.forms import RoutingForm
 from providers.models import ProviderConfig, ProviderRouting
+from usage.status import usage_pipeline_status
 
 
 def _selection():
@@ -97,7 +98,8 @@ def claude_code(request):
 
 @require_GET
 def status(request):
-    return render(request, "providers/status.html", {"last_heartbeat": cache.get("worker:last_heartbeat")})
+    return render(request, "providers/status.html", {"last_heartbeat": cache.get("worker:last_heartbeat"),
+                                                     "usage": usage_pipeline_status()})
 
 
 @require_GET

@@ -4,6 +4,7 @@ Each test starts `python -c` processes on a database of their own (migrated by w
 or kills them, then counts in another process. With DATABASE_URL set they share that database,
 so every test tags its rows with a key of its own.
 """
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,7 +15,10 @@ import uuid
 import pytest
 import redis
 
+from moments_admin.asgi import application
 from tests.celery_worker import ROOT, worker_env
+from usage import ingest, services
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.worker
 REDIS_URL = os.environ.get("USAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
@@ -131,3 +135,24 @@ def test_a_killed_rollup_does_not_block_the_next_beyond_a_few_seconds(process_en
                                text=True, timeout=60)
     assert contender.stdout.startswith("ran after"), (contender.stdout, contender.stderr)
     assert float(contender.stdout.split()[-1]) < 5.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_asgi_lifespan_shutdown_writes_the_buffered_usage(settings, monkeypatch, record):
+    settings.USAGE_WRITE_BUFFER, settings.USAGE_QUEUE_URL = True, None
+    monkeypatch.setattr(ingest, "_buffer", ingest.UsageBuffer(services._COLUMNS, services._TABLE, autostart=False))
+    for _ in range(5):
+        record()
+    assert not UsageRecord.objects.exists()
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent = []
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    asyncio.run(application({"type": "lifespan"}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert UsageRecord.objects.count() == 5
