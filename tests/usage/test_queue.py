@@ -9,9 +9,11 @@ from decimal import Decimal
 import pytest
 import redis
 
+from moments_admin.schedule import beat_schedule
 from usage import queue as usage_queue_module
 from usage import services
 from usage.models import UsageDeadLetter, UsageRecord
+from usage.tasks import drain_usage_queue
 
 pytestmark = pytest.mark.django_db
 REDIS_URL = os.environ.get("USAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
@@ -78,3 +80,13 @@ def test_redis_down_at_record_time_writes_the_row_directly(settings, record, cap
     assert row.pk is not None and UsageRecord.objects.filter(gateway_key="while-redis-is-down").exists()
     assert "Usage queue (Redis) unreachable" in caplog.text
     assert record().pk is not None  # and the next call does not wait on Redis again
+
+
+def test_the_worker_task_drains_the_queue_and_beat_runs_it_when_configured(queued, record, settings):
+    record()
+    assert drain_usage_queue() == {"written": 1, "dead_lettered": 0}
+    settings.USAGE_QUEUE_DRAIN_SECONDS = 2.0
+    assert beat_schedule()["usage-queue"]["schedule"] == 2.0
+    settings.USAGE_QUEUE_URL = None
+    assert "usage-queue" not in beat_schedule()
+    assert drain_usage_queue() == {"skipped": "no usage queue configured"}
