@@ -65,6 +65,16 @@ class UsageQueue:
 
     def drain(self, columns, table, *, batch=500, max_seconds=30.0):
         """Write what the stream holds, in batches, for at most max_seconds; returns a summary."""
+        try:
+            return self._drain(columns, table, batch, max_seconds)
+        except redis.ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            # The stream was deleted or Redis restarted empty: make the group again, from the start.
+            self._group_ready = False
+            return self._drain(columns, table, batch, max_seconds)
+
+    def _drain(self, columns, table, batch, max_seconds):
         self._ensure_group()
         consumer = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         written = dead = 0

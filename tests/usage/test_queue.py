@@ -90,3 +90,12 @@ def test_the_worker_task_drains_the_queue_and_beat_runs_it_when_configured(queue
     settings.USAGE_QUEUE_URL = None
     assert "usage-queue" not in beat_schedule()
     assert drain_usage_queue() == {"skipped": "no usage queue configured"}
+
+
+def test_a_stream_deleted_under_the_drainer_is_recreated_with_its_group(queued, record):
+    record()
+    assert services.drain_queue(queued)["written"] == 1
+    queued.client.delete(queued.stream)  # e.g. Redis restarted without persistence
+    record()
+    assert services.drain_queue(queued)["written"] == 1
+    assert UsageRecord.objects.count() == 2
