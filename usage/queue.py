@@ -83,6 +83,7 @@ class UsageQueue:
         _, claimed, *_ = self.client.xautoclaim(self.stream, GROUP, consumer, self.claim_idle_ms,
                                                 start_id="0-0", count=batch)
         messages = claimed
+        self._forget_idle_consumers(consumer)
         while True:
             if not messages:
                 found = self.client.xreadgroup(GROUP, consumer, {self.stream: ">"}, count=batch)
@@ -96,7 +97,7 @@ class UsageQueue:
                     rows.append(_row(columns, fields))
                 except (KeyError, ValueError, TypeError, AttributeError) as error:  # not a row we wrote
                     dead_letter({"raw_message": {key.decode(errors="replace"): value.decode(errors="replace")
-                                                 for key, value in fields.items()}}, error)
+                                                 for key, value in (fields or {}).items()}}, error)
                     dead += 1
             try:
                 batch_written, batch_dead = write_rows(columns, table, rows)
@@ -111,6 +112,14 @@ class UsageQueue:
             if time.monotonic() - started > max_seconds:
                 break
         return {"written": written, "dead_lettered": dead}
+
+
+    def _forget_idle_consumers(self, current):
+        """Consumers of exited processes that hold nothing: without this the group lists them forever."""
+        for entry in self.client.xinfo_consumers(self.stream, GROUP):
+            name = entry["name"].decode() if isinstance(entry["name"], bytes) else entry["name"]
+            if name != current and not entry["pending"] and entry["idle"] > 10 * self.claim_idle_ms:
+                self.client.xgroup_delconsumer(self.stream, GROUP, name)
 
 
 def _row(columns, fields):

@@ -99,3 +99,14 @@ def test_a_stream_deleted_under_the_drainer_is_recreated_with_its_group(queued, 
     record()
     assert services.drain_queue(queued)["written"] == 1
     assert UsageRecord.objects.count() == 2
+
+
+def test_idle_consumers_holding_nothing_are_forgotten(queued, record, settings):
+    record()
+    queued._ensure_group()
+    queued.client.xgroup_createconsumer(queued.stream, usage_queue_module.GROUP, "an-exited-worker")
+    queued.claim_idle_ms = 10  # idle for more than ten times this
+    time.sleep(0.2)
+    services.drain_queue(queued)
+    names = [entry["name"] for entry in queued.client.xinfo_consumers(queued.stream, usage_queue_module.GROUP)]
+    assert b"an-exited-worker" not in names and "an-exited-worker" not in names and len(names) == 1
