@@ -192,6 +192,7 @@ def flush_usage_buffer():
 
 # --- Flush on SIGTERM / SIGINT ------------------------------------------------------------------
 FLUSH_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIGNAL_FLUSH_TIMEOUT = 20.0
 _previous_handlers = {}
 
 
@@ -213,10 +214,11 @@ def install_flush_on_signals():
 
 
 def _flush_then_chain(signum, frame):
-    try:
-        flush_usage_buffer()
-    except Exception:
-        log.exception("Flushing usage records on signal %s failed", signum)
+    # In a thread of its own: its own database connection, outside any transaction the
+    # interrupted main thread may have open (which is about to die with the process).
+    flusher = threading.Thread(target=_flush_logged, args=(signum,), name="usage-flush-on-signal")
+    flusher.start()
+    flusher.join(SIGNAL_FLUSH_TIMEOUT)
     previous = _previous_handlers.get(signum)
     if callable(previous):
         previous(signum, frame)
@@ -249,3 +251,12 @@ def replay_dead_letters(columns, table, *, limit=None):
                 error=clean_text(f"{type(error).__name__}: {error}", ERROR_LIMIT))
             failing += 1
     return replayed, failing
+
+
+def _flush_logged(signum):
+    try:
+        flush_usage_buffer()
+    except Exception:
+        log.exception("Flushing usage records on signal %s failed", signum)
+    finally:
+        connections.close_all()  # this thread's own connection
