@@ -255,11 +255,12 @@ def _ingest_worker(database_url, count, seed, mode, redis_url, stream, barrier, 
     record_usage(**calls.pop())  # connect and load the price book outside the timing
     flush_usage_buffer()
     barrier.wait()  # every worker starts calling at the same moment
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     for call in calls:
         record_usage(**call)
     flush_usage_buffer()  # buffered rows count once they are committed
-    queue.put((count, started, time.time()))
+    # CPU time of this process per call (the flusher thread included): what load on the machine does not move.
+    queue.put((count, started, time.time(), time.process_time() - cpu))
 
 
 def ingest(database_url, total, workers, mode="direct", redis_url=None):
@@ -280,9 +281,11 @@ def ingest(database_url, total, workers, mode="direct", redis_url=None):
     done = [queue.get() for _ in processes]
     for process in processes:
         process.join()
-    calls = sum(count for count, _, _ in done)
-    seconds = max(end for _, _, end in done) - min(start for _, start, _ in done)
-    run = {"workers": workers, "calls": calls, "rate": calls / seconds, "seconds": seconds, "mode": mode}
+    calls = sum(count for count, _, _, _ in done)
+    seconds = max(end for _, _, end, _ in done) - min(start for _, start, _, _ in done)
+    cpu_us = sum(cpu for _, _, _, cpu in done) / calls * 1e6
+    run = {"workers": workers, "calls": calls, "rate": calls / seconds, "seconds": seconds, "mode": mode,
+           "cpu_us": cpu_us}
     if mode == "redis":
         run["drain_rate"] = _drain(redis_url, stream)
     return run
@@ -366,12 +369,12 @@ def main():
              for workers in args.buffered_workers.split(",") if workers]
     runs += [ingest(args.database_url, args.ingest, int(workers), "redis", args.redis_url)
              for workers in args.queue_workers.split(",") if workers]
-    report += ["", "| record_usage ingestion | Processes | Calls | Records/s | Drained into PostgreSQL, rows/s |",
-               "|---|---:|---:|---:|---:|"]
+    report += ["", "| record_usage ingestion | Processes | Calls | Records/s | Client CPU µs per call | "
+               "Drained into PostgreSQL, rows/s |", "|---|---:|---:|---:|---:|---:|"]
     report += [f"| {MODES[run['mode']]} | {run['workers']} | {run['calls']:,} | {run['rate']:,.0f} | "
-               f"{run['drain_rate']:,.0f} |" if "drain_rate" in run else
-               f"| {MODES[run['mode']]} | {run['workers']} | {run['calls']:,} | {run['rate']:,.0f} | |"
-               for run in runs]
+               f"{run['cpu_us']:,.0f} | {run['drain_rate']:,.0f} |" if "drain_rate" in run else
+               f"| {MODES[run['mode']]} | {run['workers']} | {run['calls']:,} | {run['rate']:,.0f} | "
+               f"{run['cpu_us']:,.0f} | |" for run in runs]
     setup_django(args.database_url)
     started = time.perf_counter()
     summary = update_rollups()

@@ -25,23 +25,7 @@ def _text_limits():
             if isinstance(field, models.CharField)}
 
 
-def _kinds():
-    kinds = {}
-    for field in UsageRecord._meta.concrete_fields:
-        if isinstance(field, models.BooleanField):
-            kinds[field.attname] = "bool"
-        elif isinstance(field, models.IntegerField) and not field.primary_key:
-            kinds[field.attname] = "int"
-        elif isinstance(field, models.FloatField):
-            kinds[field.attname] = "float"
-        elif isinstance(field, models.DecimalField):
-            kinds[field.attname] = ("decimal", field.max_digits, field.decimal_places)
-    kinds["price_id"] = "fk"
-    return kinds
-
-
 TEXT_LIMITS = _text_limits()
-KINDS = _kinds()
 
 
 def clean_text(value, limit):
@@ -52,6 +36,8 @@ def clean_text(value, limit):
 
 
 def _clean_int(value):
+    if type(value) is int and 0 <= value <= INT_MAX:  # the usual case, fast
+        return value
     try:
         number = int(value or 0)
     except (TypeError, ValueError, OverflowError):
@@ -69,16 +55,22 @@ def _clean_float(value):
     return number if math.isfinite(number) and number >= 0 else None
 
 
-def _clean_decimal(value, max_digits, places):
-    if value is None:
-        return None
-    try:
-        number = decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-places))
-    except (decimal.InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or abs(number) >= decimal.Decimal(10) ** (max_digits - places):
-        return None
-    return number
+def _decimal_cleaner(max_digits, places):
+    step, bound = decimal.Decimal(1).scaleb(-places), decimal.Decimal(10) ** (max_digits - places)
+
+    def clean(value):
+        if value is None:
+            return None
+        try:
+            if not isinstance(value, decimal.Decimal):
+                value = decimal.Decimal(str(value))
+            if not value.is_finite() or abs(value) >= bound:
+                return None
+            return value if value.as_tuple().exponent >= -places else value.quantize(step)
+        except (decimal.InvalidOperation, ValueError):
+            return None
+
+    return clean
 
 
 def _clean_fk(value):
@@ -99,27 +91,42 @@ def _clean_moment(value):
     return timezone.make_aware(value, datetime.UTC) if timezone.is_naive(value) else value
 
 
+def _text_cleaner(limit):
+    def clean(value):
+        if type(value) is str and value.isprintable() and len(value) <= limit:  # the usual case, fast
+            return value
+        return clean_text(value, limit)
+
+    return clean
+
+
+def _cleaners():
+    """One function per column, chosen once from the model's field types."""
+    cleaners = {"occurred_at": _clean_moment, "price_id": _clean_fk}
+    for field in UsageRecord._meta.concrete_fields:
+        if field.primary_key or field.attname in cleaners:
+            continue
+        if isinstance(field, models.CharField):
+            cleaners[field.attname] = _text_cleaner(field.max_length)
+        elif isinstance(field, models.BooleanField):
+            cleaners[field.attname] = bool
+        elif isinstance(field, models.IntegerField):
+            cleaners[field.attname] = _clean_int
+        elif isinstance(field, models.FloatField):
+            cleaners[field.attname] = _clean_float
+        elif isinstance(field, models.DecimalField):
+            cleaners[field.attname] = _decimal_cleaner(field.max_digits, field.decimal_places)
+    return cleaners
+
+
+CLEANERS = _cleaners()
+COST_NAMES = ("cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cache_savings")
+
+
 def sanitize_row(values):
     """A copy of `values` (attname -> value) that every column accepts; unknown keys are dropped."""
-    clean = {}
-    for name, value in values.items():
-        if name in TEXT_LIMITS:
-            clean[name] = clean_text(value, TEXT_LIMITS[name])
-        elif name == "occurred_at":
-            clean[name] = _clean_moment(value)
-        elif name in KINDS:
-            kind = KINDS[name]
-            if kind == "bool":
-                clean[name] = bool(value)
-            elif kind == "int":
-                clean[name] = _clean_int(value)
-            elif kind == "float":
-                clean[name] = _clean_float(value)
-            elif kind == "fk":
-                clean[name] = _clean_fk(value)
-            else:
-                clean[name] = _clean_decimal(value, kind[1], kind[2])
+    clean = {name: CLEANERS[name](value) for name, value in values.items() if name in CLEANERS}
     if "cost_total" in clean and clean["cost_total"] is None:  # a cost that could not be kept: unpriced, not partial
-        for name in ("cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cache_savings"):
+        for name in COST_NAMES:
             clean[name] = None
     return clean
