@@ -17,7 +17,7 @@ import time
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -156,9 +156,7 @@ def _insert(values):
             with transaction.atomic(using=db.alias):
                 return _insert_on(db, values)
         return _insert_on(db, values)
-    except (OperationalError, InterfaceError):
-        raise
-    except (DatabaseError, ValueError, TypeError) as error:
+    except (DataError, IntegrityError, ValueError, TypeError) as error:  # this row's values, not the database
         dead_letter(values, error)
         return _unsaved(values)
 
