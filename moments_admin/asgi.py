@@ -4,11 +4,19 @@ import os
 
 from asgiref.sync import sync_to_async
 from django.core.asgi import get_asgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moments_admin.settings")
 django_application = get_asgi_application()
 
 from usage.ingest import flush_usage_buffer  # noqa: E402 (needs the apps loaded above)
+
+
+def _flush_at_shutdown():
+    try:
+        flush_usage_buffer()
+    finally:
+        connections.close_all()  # the executor thread's connection: nothing else will close it
 
 
 async def application(scope, receive, send):
@@ -20,7 +28,7 @@ async def application(scope, receive, send):
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:
-                await sync_to_async(flush_usage_buffer)()
+                await sync_to_async(_flush_at_shutdown)()
             except Exception as error:  # report it to the server, which logs it
                 await send({"type": "lifespan.shutdown.failed", "message": f"flushing usage failed: {error}"})
                 return
