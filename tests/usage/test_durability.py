@@ -5,8 +5,10 @@ or kills them, then counts in another process. With DATABASE_URL set they share 
 so every test tags its rows with a key of its own.
 """
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +36,18 @@ for _ in range(count):
                  logical_model="sonnet", usage=Usage(input_tokens=10, output_tokens=5), gateway_key=key)
 print("recorded", flush=True)
 time.sleep(600)
+"""
+UNDER_UVICORN = """
+import sys, django
+django.setup()
+from providers.clients.usage import Usage
+from usage.services import record_usage
+import uvicorn
+count, key, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+for _ in range(count):
+    record_usage(provider_name="anthropic-main", provider_kind="anthropic", model_id="claude-sonnet-4-5-20250929",
+                 logical_model="sonnet", usage=Usage(input_tokens=10, output_tokens=5), gateway_key=key)
+uvicorn.run("moments_admin.asgi:application", host="127.0.0.1", port=port, lifespan="on", log_level="warning")
 """
 COUNTER = """
 import sys, django
@@ -101,6 +115,24 @@ def test_a_stopped_process_writes_its_buffered_usage_first(process_env, signum):
     recorder.wait(timeout=30)
     assert recorder.returncode != 0  # it still stops as it would have without us (chained handler)
     assert count_rows(env, key) == 300
+
+
+def test_uvicorn_stopped_by_sigterm_writes_the_buffered_usage(process_env):
+    env = {**process_env, "USAGE_WRITE_BUFFER": "1", "USAGE_WRITE_BUFFER_SECONDS": "600", "USAGE_QUEUE_URL": "off"}
+    key = f"uvicorn-{uuid.uuid4().hex[:12]}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = python(UNDER_UVICORN, env, 200, key, port)
+    deadline = time.monotonic() + 60
+    while True:  # serving: uvicorn's own signal handlers are in place
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            break
+        assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
+        time.sleep(0.2)
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+    assert count_rows(env, key) == 200
 
 
 def test_a_killed_web_process_loses_no_usage_queued_in_redis(process_env):
