@@ -12,6 +12,7 @@ from usage.models import BudgetAlert
 from usage.queue import usage_queue
 
 log = logging.getLogger(__name__)
+DRAIN_TASK_SECONDS = 5.0
 
 
 @shared_task(ignore_result=True)
@@ -25,7 +26,8 @@ def drain_usage_queue():
     queue = usage_queue(settings)
     if queue is None:
         return {"skipped": "no usage queue configured"}
-    return services.drain_queue(queue)
+    # A few seconds at most, then the next beat's run continues: other periodic tasks get the slot in between.
+    return services.drain_queue(queue, max_seconds=DRAIN_TASK_SECONDS)
 
 
 @shared_task(ignore_result=True)
