@@ -165,7 +165,7 @@ class UsageBuffer:
                     if len(kept) < len(waiting):
                         log.error("Usage buffer full: dropped %s records", len(waiting) - len(kept))
                     self._rows = kept
-                raise interrupted.cause from interrupted
+                raise interrupted.cause from None  # the error as it came, without a cause cycle
             return written
 
 
