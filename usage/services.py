@@ -27,17 +27,13 @@ from usage.ingest import replay_dead_letters as replay_rows
 from usage.models import Budget, UsageRecord
 from usage.pricing import PROVIDER_KINDS, compute_cost, price_book
 from usage.queue import usage_queue
-from usage.sanitize import TEXT_LIMITS, clean_text, sanitize_row
+from usage.sanitize import sanitize_row
 
 log = logging.getLogger(__name__)
 PURPOSES = ("gateway", "test", "health", "wizard", "demo")
 RECORD_ARGUMENTS = ("provider_name", "provider_kind", "model_id", "logical_model", "usage", "status", "purpose",
                     "latency_ms", "ttft_ms", "gateway_key", "agent", "batch", "stream", "has_tools", "region",
                     "request_id", "prompt_prefix_hash", "occurred_at", "is_demo")
-
-
-def _text(name, value):
-    return clean_text(value, TEXT_LIMITS[name])
 
 
 def record_call(record):
@@ -85,19 +81,19 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
     cost = compute_cost(price, usage, batch=batch) if price else None
     values = {
         "occurred_at": occurred_at,
-        "provider_name": _text("provider_name", provider_name),
+        "provider_name": provider_name,
         "provider_kind": provider_kind,
-        "model_id": _text("model_id", model_id),
-        "base_model": _text("base_model", parsed.base_model if parsed else model_id),
+        "model_id": model_id,
+        "base_model": parsed.base_model if parsed else model_id,
         "scope": parsed.scope if parsed else "",
-        "logical_model": _text("logical_model", logical_model),
+        "logical_model": logical_model,
         "purpose": purpose,
-        "status": _text("status", status),
-        "gateway_key": _text("gateway_key", gateway_key),
-        "agent": _text("agent", agent),
-        "region": _text("region", region),
-        "request_id": _text("request_id", request_id),
-        "prompt_prefix_hash": _text("prompt_prefix_hash", prompt_prefix_hash),
+        "status": status,
+        "gateway_key": gateway_key,
+        "agent": agent,
+        "region": region,
+        "request_id": request_id,
+        "prompt_prefix_hash": prompt_prefix_hash,
         "batch": bool(batch), "stream": bool(stream), "has_tools": bool(has_tools), "is_demo": bool(is_demo),
         "long_context": bool(cost and cost.long_context),
         "latency_ms": latency_ms, "ttft_ms": ttft_ms,
@@ -109,7 +105,7 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         "cost_cache_write": cost and cost.cache_write, "cost_cache_read": cost and cost.cache_read,
         "cost_total": cost and cost.total, "cache_savings": cost and cost.cache_savings,
     }
-    values = sanitize_row(values)
+    values = sanitize_row(values)  # texts cleaned and cut, numbers in range: no value can fail the write
     if settings.USAGE_WRITE_BUFFER:
         queue = usage_queue(settings)
         if queue is None:
