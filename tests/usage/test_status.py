@@ -41,3 +41,11 @@ def test_no_rows_waiting_is_not_a_stall_even_long_after_the_last_rollup(record):
     update_rollups(assume_settled=True)
     RollupState.objects.update(updated_at=timezone.now() - datetime.timedelta(days=1))
     assert usage_pipeline_status()["stalled"] is False
+
+
+def test_an_unreachable_usage_queue_is_a_warning_not_an_error(member_client, settings):
+    settings.USAGE_WRITE_BUFFER = True
+    settings.USAGE_QUEUE_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    response = member_client.get(reverse("providers:status"))
+    assert response.status_code == 200
+    assert "The Redis usage queue is unreachable" in response.content.decode()
