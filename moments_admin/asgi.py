@@ -1,6 +1,36 @@
+"""ASGI entry point: Django, plus the lifespan protocol so the server's graceful shutdown
+(uvicorn on SIGTERM, after in-flight requests end) writes the usage this process buffered."""
 import os
 
+from asgiref.sync import sync_to_async
 from django.core.asgi import get_asgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moments_admin.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from usage.ingest import flush_usage_buffer  # noqa: E402 (needs the apps loaded above)
+
+
+def _flush_at_shutdown():
+    try:
+        flush_usage_buffer()
+    finally:
+        connections.close_all()  # the executor thread's connection: nothing else will close it
+
+
+async def application(scope, receive, send):
+    if scope["type"] != "lifespan":
+        return await django_application(scope, receive, send)
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            try:
+                await sync_to_async(_flush_at_shutdown)()
+            except Exception as error:  # report it to the server, which logs it
+                await send({"type": "lifespan.shutdown.failed", "message": f"flushing usage failed: {error}"})
+                return
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -6,7 +6,7 @@ def beat_schedule():
     interval = settings.HEALTH_CHECK_INTERVAL_SECONDS
     usage_interval = settings.USAGE_ROLLUP_INTERVAL_SECONDS
     budget_interval = settings.USAGE_BUDGET_CHECK_INTERVAL_SECONDS
-    return {
+    schedule = {
         "heartbeat": {
             "task": "providers.tasks.heartbeat",
             "schedule": float(interval),
@@ -30,3 +30,11 @@ def beat_schedule():
             "options": {"expires": 3600 * 0.9},
         },
     }
+    if settings.USAGE_WRITE_BUFFER and settings.USAGE_QUEUE_URL:
+        drain_interval = settings.USAGE_QUEUE_DRAIN_SECONDS
+        schedule["usage-queue"] = {  # usage rows buffered in Redis into the database
+            "task": "usage.tasks.drain_usage_queue",
+            "schedule": float(drain_interval),
+            "options": {"expires": drain_interval * 0.9},
+        }
+    return schedule

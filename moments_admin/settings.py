@@ -168,6 +168,19 @@ CALL_RETRY_TIMEOUTS = env_bool("CALL_RETRY_TIMEOUTS", False)
 # cannot sustain the ingestion floor; a hard kill can lose that last fraction of a second.
 USAGE_WRITE_BUFFER = env_bool("USAGE_WRITE_BUFFER", bool(DATABASE_URL))
 USAGE_WRITE_BUFFER_SECONDS = env_float("USAGE_WRITE_BUFFER_SECONDS", 0.2, minimum=0.01)
+# Where buffered rows wait: a Redis stream (survives a killed web process; drained by the worker)
+# when USAGE_QUEUE_URL is set, by default CACHE_URL; "off" keeps the in-process buffer. docs/usage.md.
+USAGE_QUEUE_URL = env_str("USAGE_QUEUE_URL", CACHE_URL)
+if USAGE_QUEUE_URL == "off":
+    USAGE_QUEUE_URL = None
+elif USAGE_QUEUE_URL and not USAGE_QUEUE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("USAGE_QUEUE_URL must be a redis:// or rediss:// URL, or off.")
+USAGE_QUEUE_STREAM = env_str("USAGE_QUEUE_STREAM", "moments:usage")
+USAGE_QUEUE_DRAIN_SECONDS = env_float("USAGE_QUEUE_DRAIN_SECONDS", 1.0, minimum=0.2)
+USAGE_QUEUE_CLAIM_SECONDS = env_float("USAGE_QUEUE_CLAIM_SECONDS", 60.0, minimum=1.0)
+# Locks of periodic jobs: PostgreSQL advisory locks; elsewhere a cache lock held for this long
+# and renewed by its holder every third of it, so a dead holder blocks the next run that long at most.
+JOB_LOCK_TTL_SECONDS = env_float("JOB_LOCK_TTL_SECONDS", 15.0, minimum=1.0)
 USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, minimum=5)
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
 
@@ -8,6 +9,7 @@ class UsageConfig(AppConfig):
 
     def ready(self):
         from providers.call_records import set_usage_sink
+        from usage.ingest import install_flush_on_signals
         from usage.models import Budget, ModelPrice, ProfileMapping
         from usage.pricing import forget_price_book
         from usage.services import forget_blocked_keys
@@ -19,3 +21,6 @@ class UsageConfig(AppConfig):
         post_save.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys")
         post_delete.connect(forget_blocked_keys, sender=Budget, dispatch_uid="forget-blocked-keys-d")
         set_usage_sink(record_call)
+        if settings.USAGE_WRITE_BUFFER and not settings.USAGE_QUEUE_URL:
+            # In-process buffer: SIGTERM / SIGINT must write it before the process goes.
+            install_flush_on_signals()

@@ -376,3 +376,18 @@ class Recommendation(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class UsageDeadLetter(models.Model):
+    """A usage row the database refused even after sanitizing: kept with its error, for replay.
+
+    payload is JSON text (not jsonb: PostgreSQL's jsonb refuses the very \\u0000 that may have
+    caused the failure). `manage.py replay_usage_dead_letters` writes them back (docs/usage.md).
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    payload = models.TextField()
+    error = models.TextField()
+
+    def __str__(self):
+        return f"dead letter {self.pk} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -15,11 +15,11 @@ writer and no such gaps.
 """
 import logging
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from moments_admin.locks import job_lock
 from usage.histogram import bin_ranges
 from usage.models import (
     COARSE_DIMENSIONS,
@@ -38,7 +38,7 @@ from usage.models import (
 
 log = logging.getLogger(__name__)
 STATE = "usage"
-LOCK_KEY = "usage:rollups:lock"
+LOCK_NAME = "usage-rollups"  # a lock that frees itself when its holder dies (moments_admin/locks.py)
 CHUNK_IDS = 250_000
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
                 "cache_read_tokens")
@@ -159,26 +159,28 @@ def safe_high_water_mark(state, assume_settled=False):
 def update_rollups(*, assume_settled=False, chunk=CHUNK_IDS):
     """Roll new records up; returns a summary. `assume_settled` trusts every visible
     row (for tests, seeding and benchmarks, when nothing else writes usage)."""
-    if not cache.add(LOCK_KEY, "1", timeout=600):
-        return {"skipped": "another run holds the lock"}
+    with job_lock(LOCK_NAME) as held:
+        if not held:
+            return {"skipped": "another run holds the lock"}
+        return _roll_up(assume_settled, chunk)
+
+
+def _roll_up(assume_settled, chunk):
     ids = 0
-    try:
-        while True:
-            with transaction.atomic():
-                state = _lock_state()
-                safe = safe_high_water_mark(state, assume_settled)
-                hi = min(safe, state.last_id + chunk)
-                moved = hi > state.last_id
-                if moved:
-                    _aggregate("id > %s AND id <= %s", [state.last_id, hi])
-                    ids += hi - state.last_id
-                    state.last_id = hi
-                    state.version += 1
-                state.save()
-            if not moved or hi >= safe:
-                break
-    finally:
-        cache.delete(LOCK_KEY)
+    while True:
+        with transaction.atomic():
+            state = _lock_state()
+            safe = safe_high_water_mark(state, assume_settled)
+            hi = min(safe, state.last_id + chunk)
+            moved = hi > state.last_id
+            if moved:
+                _aggregate("id > %s AND id <= %s", [state.last_id, hi])
+                ids += hi - state.last_id
+                state.last_id = hi
+                state.version += 1
+            state.save()
+        if not moved or hi >= safe:
+            break
     return {"ids_rolled_up": ids, "last_id": state.last_id, "waiting_on_gap": bool(state.pending_hi)}
 
 

@@ -4,30 +4,53 @@ record_usage is on the request path, so it does one INSERT and nothing else:
 the price comes from an in-memory price book, and rollups are built from new
 rows by rollups.update_rollups() (a Celery beat task) in set-based statements.
 See docs/usage.md for why rollups are not updated on write. With the setting
-USAGE_WRITE_BUFFER the INSERT is replaced by a write-behind buffer (ingest.py).
+USAGE_WRITE_BUFFER the INSERT is replaced by a write-behind buffer: a Redis stream
+(queue.py) when a queue URL is configured, else a per-process buffer (ingest.py).
+Every row is sanitized first (sanitize.py), so no value can make its write fail.
 """
+import dataclasses
 import datetime
 import functools
+import logging
 import threading
 import time
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from providers.call_records import PURPOSES  # noqa: E402 - one list, owned by the call path
-from usage.ingest import usage_buffer
+from providers.call_records import PURPOSES  # one list, owned by the call path
+from providers.clients.usage import Usage
+from usage.ingest import dead_letter, usage_buffer
+from usage.ingest import replay_dead_letters as replay_rows
 from usage.models import Budget, UsageRecord
 from usage.pricing import PROVIDER_KINDS, compute_cost, price_book
+from usage.queue import usage_queue
+from usage.sanitize import sanitize_row
 
-_LIMITS = {field.name: field.max_length for field in UsageRecord._meta.get_fields()
-           if getattr(field, "max_length", None)}
+log = logging.getLogger(__name__)
+RECORD_ARGUMENTS = ("provider_name", "provider_kind", "model_id", "logical_model", "usage", "status", "purpose",
+                    "latency_ms", "ttft_ms", "gateway_key", "agent", "batch", "stream", "has_tools", "region",
+                    "request_id", "prompt_prefix_hash", "occurred_at", "is_demo", "inference_geo")
 
 
-def _text(name, value):
-    return (value or "")[: _LIMITS[name]]
+def record_call(record):
+    """record_usage for a plain dict or object carrying the same names (a usage sink's record).
+
+    `usage` may be a Usage or a dict of token counts; token counts may also sit on the record itself.
+    """
+    def get(name):
+        return record.get(name) if isinstance(record, dict) else getattr(record, name, None)
+
+    arguments = {"logical_model": "", **{name: get(name) for name in RECORD_ARGUMENTS if get(name) is not None}}
+    usage = arguments.get("usage")
+    if usage is None or isinstance(usage, dict):
+        token_names = [field.name for field in dataclasses.fields(Usage)]
+        counts = usage if isinstance(usage, dict) else {name: get(name) for name in token_names}
+        arguments["usage"] = Usage(**{name: int(counts.get(name) or 0) for name in token_names})
+    return record_usage(**arguments)
 
 
 def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage, status="ok", purpose="gateway",
@@ -56,23 +79,23 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
     book = price_book()
     parsed = book.parse(provider_kind, model_id)
     price = book.price_for(provider_kind, parsed.base_model, parsed.scope, occurred_at) if parsed else None
-    inference_geo = _text("inference_geo", inference_geo)
+    inference_geo = inference_geo if isinstance(inference_geo, str) else ""
     cost = compute_cost(price, usage, batch=batch, inference_geo=inference_geo) if price else None
     values = {
         "occurred_at": occurred_at,
-        "provider_name": _text("provider_name", provider_name),
+        "provider_name": provider_name,
         "provider_kind": provider_kind,
-        "model_id": _text("model_id", model_id),
-        "base_model": _text("base_model", parsed.base_model if parsed else model_id),
+        "model_id": model_id,
+        "base_model": parsed.base_model if parsed else model_id,
         "scope": parsed.scope if parsed else "",
-        "logical_model": _text("logical_model", logical_model),
+        "logical_model": logical_model,
         "purpose": purpose,
-        "status": _text("status", status),
-        "gateway_key": _text("gateway_key", gateway_key),
-        "agent": _text("agent", agent),
-        "region": _text("region", region),
-        "request_id": _text("request_id", request_id),
-        "prompt_prefix_hash": _text("prompt_prefix_hash", prompt_prefix_hash),
+        "status": status,
+        "gateway_key": gateway_key,
+        "agent": agent,
+        "region": region,
+        "request_id": request_id,
+        "prompt_prefix_hash": prompt_prefix_hash,
         "batch": bool(batch), "stream": bool(stream), "has_tools": bool(has_tools), "is_demo": bool(is_demo),
         "long_context": bool(cost and cost.long_context), "inference_geo": inference_geo,
         "latency_ms": latency_ms, "ttft_ms": ttft_ms,
@@ -84,9 +107,15 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         "cost_cache_write": cost and cost.cache_write, "cost_cache_read": cost and cost.cache_read,
         "cost_total": cost and cost.total, "cache_savings": cost and cost.cache_savings,
     }
+    values = sanitize_row(values)  # texts cleaned and cut, numbers in range: no value can fail the write
     if settings.USAGE_WRITE_BUFFER:
-        usage_buffer(_COLUMNS, _TABLE, settings).add(values)
-        return _unsaved(values)
+        queue = usage_queue(settings)
+        if queue is None:
+            usage_buffer(_COLUMNS, _TABLE, settings).add(values)
+            return _unsaved(values)
+        if queue.add(values):
+            return _unsaved(values)
+        # Redis is down: write this one directly rather than fail or drop it.
     return _insert(values)
 
 
@@ -94,6 +123,15 @@ _FIELDS = [field for field in UsageRecord._meta.concrete_fields if not field.pri
 _ATTNAMES = [field.attname for field in _FIELDS]
 _COLUMNS = [field.column for field in _FIELDS]
 _TABLE = UsageRecord._meta.db_table
+
+
+def drain_queue(queue, max_seconds=30.0):
+    """Write what the Redis usage queue holds (the worker's task and `manage.py drain_usage_queue`)."""
+    return queue.drain(_COLUMNS, _TABLE, max_seconds=max_seconds)
+
+
+def replay_dead_letters(limit=None):
+    return replay_rows(_COLUMNS, _TABLE, limit=limit)
 
 
 @functools.cache
@@ -106,14 +144,19 @@ def _insert_sql(vendor, returning):
 
 def _insert(values):
     """One INSERT with a prebuilt statement: the ORM's per-call SQL compilation costs more
-    than the database round trip here, and this runs after every provider call."""
+    than the database round trip here, and this runs after every provider call.
+    A row the database refuses (a value sanitizing missed) goes to the dead-letter table."""
     db = connections[DEFAULT_DB_ALIAS]  # resolve the thread's connection once
-    if db.in_atomic_block:
-        # Inside the caller's transaction: a savepoint, so a failed insert (which the choke
-        # point logs and swallows) cannot leave that transaction unusable.
-        with transaction.atomic(using=db.alias):
-            return _insert_on(db, values)
-    return _insert_on(db, values)
+    try:
+        if db.in_atomic_block:
+            # Inside the caller's transaction: a savepoint, so a failed insert (which the choke
+            # point logs and swallows) cannot leave that transaction unusable.
+            with transaction.atomic(using=db.alias):
+                return _insert_on(db, values)
+        return _insert_on(db, values)
+    except (DataError, IntegrityError, ValueError, TypeError) as error:  # this row's values, not the database
+        dead_letter(values, error)
+        return _unsaved(values)
 
 
 def _insert_on(db, values):

@@ -2,19 +2,32 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_shutdown, worker_shutdown
+from django.conf import settings
 from django.utils import timezone
 
-from usage import budgets, notify, recommendations, recompute, rollups
+from usage import budgets, notify, recommendations, recompute, rollups, services
 from usage.ingest import flush_usage_buffer
 from usage.models import BudgetAlert
+from usage.queue import usage_queue
 
 log = logging.getLogger(__name__)
+DRAIN_TASK_SECONDS = 5.0
 
 
 @shared_task(ignore_result=True)
 def update_usage_rollups():
     return rollups.update_rollups()
+
+
+@shared_task(ignore_result=True)
+def drain_usage_queue():
+    """Write the usage rows waiting in the Redis stream (USAGE_QUEUE_URL)."""
+    queue = usage_queue(settings)
+    if queue is None:
+        return {"skipped": "no usage queue configured"}
+    # A few seconds at most, then the next beat's run continues: other periodic tasks get the slot in between.
+    return services.drain_queue(queue, max_seconds=DRAIN_TASK_SECONDS)
 
 
 @shared_task(ignore_result=True)
@@ -65,8 +78,9 @@ def send_budget_alert_webhook(alert_id):
 
 
 @worker_process_shutdown.connect
+@worker_shutdown.connect
 def _flush_usage_buffer(**kwargs):
-    """A worker process exits: write the usage it buffered (USAGE_WRITE_BUFFER)."""
+    """A worker (pool process or solo) exits: write the usage it buffered (USAGE_WRITE_BUFFER)."""
     flush_usage_buffer()
 
 

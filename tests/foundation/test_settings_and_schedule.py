@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -31,3 +35,12 @@ def test_strict_env_helpers_parse_and_bound(monkeypatch):
     assert env_int("MOMENTS_TEST_VALUE") == 3
     with pytest.raises(ImproperlyConfigured, match="at least 5"):
         env_int("MOMENTS_TEST_VALUE", minimum=5)
+
+
+@pytest.mark.parametrize("value, expected", [("http://cache:6379/0", "USAGE_QUEUE_URL must be a redis"),
+                                             ("off", "None"), ("redis://q:6379/3", "redis://q:6379/3")])
+def test_usage_queue_url_is_redis_or_off(value, expected):
+    env = {**os.environ, "DEBUG": "1", "USAGE_QUEUE_URL": value, "DATABASE_URL": "", "CACHE_URL": ""}
+    result = subprocess.run([sys.executable, "-c", "import moments_admin.settings as s; print(s.USAGE_QUEUE_URL)"],
+                            env=env, capture_output=True, text=True)
+    assert expected in result.stdout + result.stderr

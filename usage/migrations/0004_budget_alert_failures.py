@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('usage', '0002_load_published_prices'),
+        ('usage', '0003_usage_dead_letter'),
     ]
 
     operations = [
