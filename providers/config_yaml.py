@@ -5,6 +5,7 @@ Schema: docs/providers/config-yml.md. Errors name the key path and the line
 valid; secrets are never read from or written to the file.
 """
 import difflib
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +26,7 @@ STORED_FLAGS = {
     "aws_session_token_stored": "aws_session_token_encrypted",
     "bedrock_api_key_stored": "bedrock_api_key_encrypted",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROUTING_KEYS = ("type", "fallback_provider", "fallback_providers", "auto_fallback", "environments",
                 "anthropic", "bedrock", "providers", "model_mapping")
 COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle")
@@ -77,6 +79,9 @@ class _Validator:
             return None
         if len(str(value)) > limit:  # checked first, so no message ever quotes a huge value
             self.issue(path, f"At most {limit} characters (this value has {len(str(value))}).")
+            return None
+        if _CONTROL.search(str(value)):
+            self.issue(path, "Control characters (NUL, CR, LF, tab…) are not allowed in this value.")
             return None
         try:
             return check(str(value)) if check else str(value).strip()
