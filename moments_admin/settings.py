@@ -7,6 +7,7 @@ CELERY_BROKER_URL for PostgreSQL, Redis and RabbitMQ/Redis. See .env.example.
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_str
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,6 +134,23 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
 # Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (only if it always sets or strips it).
 TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
+
+# --- Content-Security-Policy (django-csp) ----------------------------------
+# Our own files only: no inline script, handler or style anywhere (static/js/app.js wires behaviour up,
+# charts are JSON data blocks). Plotly draws with inline style attributes set from script, which
+# style-src does not govern.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Secrets at rest --------------------------------------------------------
 # Fernet key(s), comma separated, newest first: the first encrypts, all decrypt (rotation).
