@@ -11,8 +11,11 @@ import time
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+
+from moments_admin.limits import apply_limits
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +82,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         except forms.ValidationError:
             record_failure(username, address)
             raise
+
+
+# The username keeps the user model's limit; a password is hashed whole, so bound it too.
+apply_limits(ThrottledAuthenticationForm, get_user_model(), fields={"password": 1024})

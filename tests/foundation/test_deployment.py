@@ -16,7 +16,8 @@ HTTPS_SETTINGS = ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INC
 def _production_env(tmp_path, **extra):
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "ALLOW_PLAIN_HTTP",
-                          "DJANGO_SETTINGS_MODULE", "SESSION_COOKIE_SECURE", "TRUST_X_FORWARDED_PROTO")}
+                          "DJANGO_SETTINGS_MODULE", "SESSION_COOKIE_SECURE", "TRUST_X_FORWARDED_PROTO",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update({"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "MOMENTS_VAR_DIR": str(tmp_path),
                 "DJANGO_SETTINGS_MODULE": "moments_admin.settings", **extra})
     return env
