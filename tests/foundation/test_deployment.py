@@ -118,3 +118,11 @@ def test_sign_in_still_works_when_the_cache_is_down(client, member_user, passwor
     assert response.status_code == 200 and "match. Please try again" in response.content.decode()
     assert _sign_in(client, "bob", password).status_code == 302
     assert "Sign-in throttle unavailable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_ssl_redirect_spares_the_health_check(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get(reverse("healthz")).status_code == 200  # load balancers probe over plain HTTP
+    response = client.get(reverse("login"))
+    assert response.status_code == 301 and response["Location"].startswith("https://")
