@@ -7,6 +7,7 @@ CELERY_BROKER_URL for PostgreSQL, Redis and RabbitMQ/Redis. See .env.example.
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -112,8 +114,44 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Failed sign-ins allowed per username and per client address within the window (cache counters).
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900, minimum=60)
+LOGIN_THROTTLE_PER_USER = env_int("LOGIN_THROTTLE_PER_USER", 5, minimum=1)
+LOGIN_THROTTLE_PER_ADDRESS = env_int("LOGIN_THROTTLE_PER_ADDRESS", 20, minimum=1)
+
+# --- HTTPS (README "Deployment") ------------------------------------------
+# On by default when DEBUG is off; ALLOW_PLAIN_HTTP=1 turns the defaults off for a plain-HTTP
+# deployment (a private network, or a proxy that terminates TLS without X-Forwarded-Proto).
+ALLOW_PLAIN_HTTP = env_bool("ALLOW_PLAIN_HTTP", False)
+_HTTPS = not DEBUG and not ALLOW_PLAIN_HTTP
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (only if it always sets or strips it).
+TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
+
+# --- Content-Security-Policy (django-csp) ----------------------------------
+# Our own files only: no inline script, handler or style anywhere (static/js/app.js wires behaviour up,
+# charts are JSON data blocks). Plotly draws with inline style attributes set from script, which
+# style-src does not govern.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Secrets at rest --------------------------------------------------------
 # Fernet key(s), comma separated, newest first: the first encrypts, all decrypt (rotation).

@@ -5,9 +5,12 @@ Schema: docs/providers/config-yml.md. Errors name the key path and the line
 valid; secrets are never read from or written to the file.
 """
 import difflib
+import re
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from moments_admin.limits import DEFAULT_TEXT_LIMIT, model_max_length
 from providers import validation
 from providers.environment import MOMENTS_ENVS
 from providers.models import CONFIG_FIELDS, ProviderConfig
@@ -22,6 +25,7 @@ STORED_FLAGS = {
     "aws_session_token_stored": "aws_session_token_encrypted",
     "bedrock_api_key_stored": "bedrock_api_key_encrypted",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROUTING_KEYS = ("type", "fallback_provider", "fallback_providers", "auto_fallback", "environments",
                 "anthropic", "bedrock", "providers", "model_mapping")
 COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle")
@@ -66,11 +70,17 @@ class _Validator:
         close = difflib.get_close_matches(key, allowed, n=1)
         self.issue((*path, key), f"Unknown key {key!r}." + (f" Did you mean {close[0]!r}?" if close else ""))
 
-    def text(self, value, path, check=None, *, allow_null=True):
+    def text(self, value, path, check=None, *, allow_null=True, limit=DEFAULT_TEXT_LIMIT):
         if value is None and allow_null:
             value = ""
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             self.issue(path, f"Expected text, got {_describe(value)}.")
+            return None
+        if len(str(value)) > limit:  # checked first, so no message ever quotes a huge value
+            self.issue(path, f"At most {limit} characters (this value has {len(str(value))}).")
+            return None
+        if _CONTROL.search(str(value)):
+            self.issue(path, "Control characters (NUL, CR, LF, tab…) are not allowed in this value.")
             return None
         try:
             return check(str(value)) if check else str(value).strip()
@@ -104,7 +114,8 @@ def _describe(value):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}…"
 
 
 _TEXT_CHECKS = {
@@ -124,6 +135,7 @@ def _defaults():
 
 def _provider(v, block, path, name, kind, existing):
     """Validate one provider block into snapshot values (or None)."""
+    issues_before = len(v.issues)
     values = {**_defaults(), "name": name, "kind": kind, "model_mapping": {}}
     for token_field in STORED_FLAGS.values():
         values[token_field] = ""
@@ -143,7 +155,8 @@ def _provider(v, block, path, name, kind, existing):
         elif key == "role_duration_seconds":
             values[key] = v.number(raw, kpath, validation.role_duration)
         else:
-            values[key] = v.text(raw, kpath, _TEXT_CHECKS.get(key))
+            values[key] = v.text(raw, kpath, _TEXT_CHECKS.get(key),
+                                 limit=model_max_length(ProviderConfig, key) or DEFAULT_TEXT_LIMIT)
     if kind == "bedrock":
         if not values["aws_region"] and "aws_region" not in block:
             v.issue((*path, "aws_region"), "Set aws_region, the AWS region to call Bedrock in.")
@@ -193,7 +206,20 @@ def _provider(v, block, path, name, kind, existing):
                                     "its stored secret: a stored secret is only sent where it was saved. Keep "
                                     f"{field} as it is, or import without {kept[0]} and store the secret again "
                                     "on the provider page.")
+    if len(v.issues) == issues_before:
+        _model_check(v, values, path)
     return values
+
+
+def _model_check(v, values, path):
+    """The model's own field rules (lengths, types) as issues, so --check finds all the import would refuse."""
+    config = ProviderConfig(**{name: values[name] for name in CONFIG_FIELDS if name in values})
+    try:
+        config.clean_fields(exclude=[field.name for field in ProviderConfig._meta.fields
+                                     if field.name not in CONFIG_FIELDS or field.name in ("model_mapping", "position")])
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            v.issue((*path, field), " ".join(errors))
 
 
 def parse_config(text, existing=None):
@@ -318,7 +344,8 @@ def _mapping(v, raw, path, providers):
         # Kinds first, then names, so a name overrides its kind's value.
         for target in sorted(targets, key=lambda t: t not in validation.KINDS or t in by_name):
             tpath = (*lpath, target)
-            model = v.text(targets[target], tpath, validation.model_id)
+            model = v.text(targets[target], tpath, validation.model_id,
+                           limit=model_max_length(ProviderConfig, "inference_profile"))
             if target in by_name:
                 chosen = [by_name[target]]
             else:

@@ -7,10 +7,11 @@ import copy
 
 from django import forms
 
+from moments_admin.limits import apply_limits, limit_text, model_max_length
 from providers import crypto, validation
 from providers.aws_profiles import list_profiles
 from providers.environment import MOMENTS_ENVS
-from providers.models import ProviderConfig
+from providers.models import ProviderConfig, ProviderRouting
 
 SOURCE_CHOICES = [("env", "Read from an environment variable (recommended)"), ("stored", "Store it encrypted here")]
 MAPPING_PREFIX = "map_"
@@ -56,9 +57,10 @@ class ProviderForm(forms.Form):
         mapping = self.instance.model_mapping or {}
         names = list(dict.fromkeys([*logical_names(), *mapping]))
         for logical in names:
-            self.fields[MAPPING_PREFIX + logical] = forms.CharField(
+            self.fields[MAPPING_PREFIX + logical] = limit_text(forms.CharField(
                 required=False, label=logical, initial=mapping.get(logical, ""),
-                widget=forms.TextInput(attrs={"placeholder": "catalog default", "class": "remap"}))
+                widget=forms.TextInput(attrs={"placeholder": "catalog default", "class": "remap"})),
+                model_max_length(ProviderConfig, "inference_profile"))
         for field, token_field in self.secret_fields.items():
             state = secret_state(getattr(self.instance, token_field))
             if state:
@@ -349,6 +351,8 @@ class BedrockProviderForm(ProviderForm):
 
 
 PROVIDER_FORMS = {"anthropic": AnthropicProviderForm, "bedrock": BedrockProviderForm}
+for _form in PROVIDER_FORMS.values():
+    apply_limits(_form, ProviderConfig)
 
 
 def form_class(kind):
@@ -390,6 +394,9 @@ class RoutingForm(forms.Form):
         if cleaned.get("primary") and cleaned.get("primary") in (cleaned.get("fallbacks") or []):
             self.add_error("fallbacks", "The primary cannot also be a fallback.")
         return cleaned
+
+
+apply_limits(RoutingForm, ProviderRouting)
 
 
 class ConfigUploadForm(forms.Form):

@@ -131,7 +131,7 @@ def role_session_name(value):
 def role_duration(value):
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         raise ValueError("Enter a whole number of seconds.") from None
     if not 900 <= number <= 43200:
         raise ValueError("AWS allows 900 to 43200 seconds (15 minutes to 12 hours).")

@@ -1,13 +1,19 @@
 """Reading YAML with a line number for every key path (yaml.compose's node marks).
 
 Safe by construction: SafeLoader only, anchors and aliases refused (no expansion
-bombs), duplicate keys reported instead of silently overwritten, a size limit.
+bombs), duplicate keys reported instead of silently overwritten, a size limit checked
+before parsing and a nesting limit checked while the events stream by (before the
+recursive composer runs), keys of bounded length, only finite numbers of a sane size.
 """
+import math
 from dataclasses import dataclass
 
 import yaml
 
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 20  # config.yml needs 6 levels; deeper is a mistake or an attack on the recursive composer
+MAX_KEY_LENGTH = 100
+MAX_INTEGER = 2_147_483_647
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,7 @@ def load_yaml(text):
     if len(text) > MAX_BYTES:
         raise ConfigFileError([ConfigIssue("", None, f"The file is larger than {MAX_BYTES // 1024} KB.")])
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                raise ConfigFileError([ConfigIssue("", event.start_mark.line + 1,
-                                                   "Anchors and aliases (*name) are not supported.")])
+        _check_events(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -60,6 +63,30 @@ def load_yaml(text):
     return data, lines
 
 
+def _check_events(text):
+    """Refuse anchors, aliases and deep nesting from the event stream (iterative, so never a RecursionError)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ConfigFileError([ConfigIssue("", line, "Anchors (&name) and aliases (*name) are not supported.")])
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigFileError([ConfigIssue("", line, f"The file nests deeper than {MAX_DEPTH} levels.")])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _checked_scalar(value):
+    """The value, or a ValueError saying why a number is refused."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("Numbers must be finite (.inf and .nan are not accepted).")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        raise ValueError(f"Numbers must be between -{MAX_INTEGER} and {MAX_INTEGER}.")
+    return value
+
+
 def _to_python(node, path, lines, issues, constructor):
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -68,6 +95,11 @@ def _to_python(node, path, lines, issues, constructor):
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if key is None:
                 issues.append(ConfigIssue(dotted(path), key_node.start_mark.line + 1, "Keys must be plain text."))
+                continue
+            if len(key) > MAX_KEY_LENGTH:
+                issues.append(ConfigIssue(dotted(path), key_node.start_mark.line + 1,
+                                          f"Keys have at most {MAX_KEY_LENGTH} characters ({key[:20]!r}… has "
+                                          f"{len(key)})."))
                 continue
             child = (*path, key)
             if key in out:
@@ -80,10 +112,13 @@ def _to_python(node, path, lines, issues, constructor):
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*path, i), lines, issues, constructor) for i, item in enumerate(node.value)]
     try:
-        return constructor.construct_object(node, deep=True)
+        return _checked_scalar(constructor.construct_object(node, deep=True))
     except yaml.YAMLError as exc:
         issues.append(ConfigIssue(dotted(path), node.start_mark.line + 1, f"Cannot read this value: {exc}"))
-        return None
+    except (ValueError, OverflowError) as exc:  # int() of thousands of digits, .inf, .nan
+        message = str(exc) if str(exc).startswith("Numbers") else "Cannot read this value: not a valid number or date."
+        issues.append(ConfigIssue(dotted(path), node.start_mark.line + 1, message))
+    return None
 
 
 def dotted(path):

@@ -4,6 +4,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 # A fixed Fernet key for tests only; real deployments generate their own.
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "7DPKOt9bzN4dhTLmyt1RD0VNJBs0Q1LEhdFnV6A8Eo4=")
+# The test client and live_server speak plain HTTP; tests/foundation/test_deployment.py checks the HTTPS defaults.
+os.environ.setdefault("ALLOW_PLAIN_HTTP", "1")
 if not os.environ.get("DATABASE_URL"):
     os.environ.setdefault("MOMENTS_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 

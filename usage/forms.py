@@ -8,9 +8,17 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from moments_admin import outbound
+from moments_admin.limits import apply_limits
 from usage import notify
 from usage.budgets import SCOPES as BUDGET_SCOPES
-from usage.models import ModelPrice, ProfileMapping
+from usage.models import (
+    BatchableAgent,
+    Budget,
+    ModelPrice,
+    ProfileMapping,
+    RecomputeJob,
+    UsageRecord,
+)
 from usage.pricing import SCOPES, normalize_base, parse_model_id
 
 MAX_RANGE_DAYS = 400
@@ -227,3 +235,13 @@ class BudgetForm(forms.Form):
 
 class BatchableAgentForm(forms.Form):
     name = forms.CharField(max_length=128, label="Agent")
+
+
+# Lengths from the models (a smaller limit above is kept), dates in the sane range, bounded numbers.
+apply_limits(FilterForm, UsageRecord, fields={"provider": "provider_name", "model": "base_model", "key": "gateway_key"})
+# Prices are often announced ahead: their dates may run ten years out.
+apply_limits(PriceForm, ModelPrice, fields={"model": "base_model"}, date_days_ahead=3660)
+apply_limits(RecomputeForm, RecomputeJob, fields={"model": "base_model"})
+apply_limits(ProfileMappingForm, ProfileMapping)
+apply_limits(BudgetForm, Budget)
+apply_limits(BatchableAgentForm, BatchableAgent)

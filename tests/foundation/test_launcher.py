@@ -34,6 +34,7 @@ def test_launcher_runs_web_worker_and_beat_then_stops_them(tmp_path):
     env.update(MOMENTS_VAR_DIR=str(tmp_path / "var"), MOMENTS_ADMIN_PASSWORD="launcher-test-password",
                HEALTH_CHECK_INTERVAL_SECONDS="5", DJANGO_SETTINGS_MODULE="moments_admin.settings")
     env.pop("SECRET_KEY", None)
+    env.pop("ALLOW_PLAIN_HTTP", None)  # set for the test process; `make run` must serve plain http by itself
     log_path = tmp_path / "launcher.log"
     with open(log_path, "w") as log:
         launcher = subprocess.Popen([sys.executable, "-m", "moments_admin.launcher", "--port", str(port)],

@@ -118,7 +118,8 @@ def test_secret_values_are_refused_with_a_pointer_to_env_vars():
 @pytest.mark.parametrize("text, line", [
     ("model_provider:\n  type: [unclosed\n", 3),
     ("model_provider:\n  type: anthropic\n  type: bedrock\n  anthropic: {}\n", 3),
-    ("model_provider:\n  anthropic: &a {api_key_env: X}\n  providers:\n    b: *a\n", 4),
+    # The anchor is refused where it is defined, before any alias uses it.
+    ("model_provider:\n  anthropic: &a {api_key_env: X}\n  providers:\n    b: *a\n", 2),
 ])
 def test_syntax_duplicates_and_aliases_report_a_line(text, line):
     found = issues_of(text)

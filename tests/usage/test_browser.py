@@ -30,7 +30,9 @@ def session_cookie(live_server, client, staff_user, record, monkeypatch):
 @pytest.fixture
 def page(session_cookie, live_server, chromium_browser):
     """The shared browser (tests/conftest.py), logged in through a session cookie."""
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    # wait_for_function evaluates its string in the page, which the Content-Security-Policy refuses (no eval):
+    # these tests bypass it; tests/foundation/test_browser_csp.py drives the same pages under the real policy.
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": live_server.url}])
     page = context.new_page()
     # Count htmx swaps that have settled, so a test acts on the new content only once htmx is done with it.
