@@ -13,7 +13,7 @@ from providers import validation
 from providers.clients.catalog import load_catalog
 from providers.clients.errors import ProviderError
 from providers.clients.resolution import resolve
-from providers.config_yaml import KIND_KEYS, STORED_FLAGS
+from providers.config_yaml import STORED_FLAGS, kind_keys
 from providers.display import routing_settings
 from providers.kinds import plugin_for
 from providers.models import ProviderConfig, ProviderRouting
@@ -86,7 +86,7 @@ def _export_provider(p, *, with_kind, show_access_keys=True):
     if out.get("aws_access_key_id") and not show_access_keys:
         out["aws_access_key_id"] = HIDDEN_ACCESS_KEY
     for flag, token_field in STORED_FLAGS.items():
-        if flag in KIND_KEYS[p.kind] and getattr(p, token_field):
+        if flag in kind_keys(p.kind) and getattr(p, token_field):
             env_field = {"api_key_stored": "api_key_env", "bedrock_api_key_stored": "bedrock_api_key_env"}.get(flag)
             if not env_field or not getattr(p, env_field):
                 out[flag] = True

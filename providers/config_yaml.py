@@ -13,6 +13,7 @@ from django.db import transaction
 from moments_admin.limits import DEFAULT_TEXT_LIMIT, model_max_length
 from providers import validation
 from providers.environment import MOMENTS_ENVS
+from providers.kinds import plugin_for
 from providers.models import CONFIG_FIELDS, ProviderConfig
 from providers.revisions import apply_snapshot, record_revision
 from providers.yaml_lines import ConfigFileError, ConfigIssue, dotted, load_yaml  # noqa: F401 - re-exported
@@ -29,14 +30,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROUTING_KEYS = ("type", "fallback_provider", "fallback_providers", "auto_fallback", "environments",
                 "anthropic", "bedrock", "providers", "model_mapping")
 COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle")
-KIND_KEYS = {
-    "anthropic": COMMON_KEYS + ("api_key_env", "api_key_stored", "base_url"),
-    "bedrock": COMMON_KEYS + (
-        "aws_region", "auth_mode", "aws_profile", "use_bedrock_api_key", "bedrock_api_key_env",
-        "bedrock_api_key_stored", "aws_access_key_id", "aws_secret_access_key_stored", "aws_session_token_stored",
-        "role_arn", "external_id", "role_session_name", "role_duration_seconds", "inference_profile",
-        "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url"),
-}
+def kind_keys(kind):
+    """config.yml keys of a provider block of `kind`: the common ones and the kind plugin's own."""
+    return COMMON_KEYS + plugin_for(kind).config_keys
 
 
 # --- Validation ---------------------------------------------------------------------------------
@@ -80,7 +76,7 @@ class _Validator:
             self.issue(path, f"At most {limit} characters (this value has {len(str(value))}).")
             return None
         if _CONTROL.search(str(value)):
-            self.issue(path, "Control characters (NUL, CR, LF, tab…) are not allowed in this value.")
+            self.issue(path, "Control characters and line breaks (NUL, CR, LF, tab…) are not allowed in this value.")
             return None
         try:
             return check(str(value)) if check else str(value).strip()
@@ -144,8 +140,8 @@ def _provider(v, block, path, name, kind, existing):
         kpath = (*path, key)
         if key == "kind":
             continue
-        if key not in KIND_KEYS[kind]:
-            v.unknown(path, key, KIND_KEYS[kind])
+        if key not in kind_keys(kind):
+            v.unknown(path, key, kind_keys(kind))
         elif key in ("enabled", "verify_tls", "use_bedrock_api_key") or key in STORED_FLAGS:
             flags[key] = v.boolean(raw, kpath)
             if key in ("enabled", "verify_tls"):
@@ -157,37 +153,7 @@ def _provider(v, block, path, name, kind, existing):
         else:
             values[key] = v.text(raw, kpath, _TEXT_CHECKS.get(key),
                                  limit=model_max_length(ProviderConfig, key) or DEFAULT_TEXT_LIMIT)
-    if kind == "bedrock":
-        if not values["aws_region"] and "aws_region" not in block:
-            v.issue((*path, "aws_region"), "Set aws_region, the AWS region to call Bedrock in.")
-        use_api_key = flags.get("use_bedrock_api_key")
-        if "auth_mode" not in block:
-            values["auth_mode"] = "api_key" if use_api_key else ("profile" if values["aws_profile"] else "default_chain")
-        elif use_api_key is not None and use_api_key != (values["auth_mode"] == "api_key"):
-            v.issue((*path, "use_bedrock_api_key"),
-                    f"use_bedrock_api_key: {str(use_api_key).lower()} contradicts auth_mode: {values['auth_mode']}.")
-        mode = values["auth_mode"]
-        if mode == "profile" and not values["aws_profile"]:
-            v.issue((*path, "aws_profile"), "auth_mode profile needs aws_profile, the name of the profile.")
-        if mode == "static_keys":
-            if not values["aws_access_key_id"]:
-                v.issue((*path, "aws_access_key_id"), "auth_mode static_keys needs aws_access_key_id.")
-            if not flags.get("aws_secret_access_key_stored"):
-                v.issue((*path, "aws_secret_access_key_stored"),
-                        "auth_mode static_keys needs the secret access key stored in the database: set "
-                        "aws_secret_access_key_stored: true after storing it on the provider page.")
-        if mode == "api_key" and not values["bedrock_api_key_env"] and not flags.get("bedrock_api_key_stored"):
-            v.issue((*path, "bedrock_api_key_env"),
-                    "auth_mode api_key needs bedrock_api_key_env (or bedrock_api_key_stored: true).")
-        if mode == "api_key" and values["role_arn"]:
-            v.issue((*path, "role_arn"), "A Bedrock API key cannot assume a role: remove role_arn or use SigV4 credentials.")
-        if mode != "api_key" and "bedrock_api_key_env" not in block:
-            values["bedrock_api_key_env"] = ProviderConfig().bedrock_api_key_env
-    else:
-        if "api_key_env" in block and not values["api_key_env"] and not flags.get("api_key_stored"):
-            v.issue((*path, "api_key_env"), "Name the env var holding the API key, or set api_key_stored: true.")
-        if flags.get("api_key_stored") and "api_key_env" not in block:
-            values["api_key_env"] = ""
+    plugin_for(kind).check_config(v, values, flags, block, path)
     for key, token_field in STORED_FLAGS.items():
         if flags.get(key):
             env_field = {"api_key_stored": "api_key_env", "bedrock_api_key_stored": "bedrock_api_key_env"}.get(key)
@@ -200,8 +166,9 @@ def _provider(v, block, path, name, kind, existing):
             values[token_field] = token
     kept = [key for key, token_field in STORED_FLAGS.items() if flags.get(key) and values.get(token_field)]
     if kept and existing.get(name):
-        saved = {field: getattr(existing[name], field) for field in validation.DESTINATION_FIELDS[kind]}
-        for field in validation.changed_destination(kind, values, saved):
+        destinations = plugin_for(kind).form_class.destination_fields
+        saved = {field: getattr(existing[name], field) for field in destinations}
+        for field in validation.changed_destination(destinations, values, saved):
             v.issue((*path, field), f"{field} differs from provider {name!r} as stored, and {kept[0]}: true keeps "
                                     "its stored secret: a stored secret is only sent where it was saved. Keep "
                                     f"{field} as it is, or import without {kept[0]} and store the secret again "

@@ -1,4 +1,4 @@
-"""One form per provider kind, plus routing and config.yml upload.
+"""The provider form every kind's form extends (providers.kinds), plus routing and config.yml upload.
 
 A stored secret is never rendered back: the form shows whether one is set (and
 its last four characters) and keeps it when the field is left blank.
@@ -9,7 +9,6 @@ from django import forms
 
 from moments_admin.limits import apply_limits, limit_text, model_max_length
 from providers import crypto, validation
-from providers.aws_profiles import list_profiles
 from providers.environment import MOMENTS_ENVS
 from providers.models import ProviderConfig, ProviderRouting
 
@@ -17,7 +16,7 @@ SOURCE_CHOICES = [("env", "Read from an environment variable (recommended)"), ("
 MAPPING_PREFIX = "map_"
 
 
-def _validated(check, value):
+def validated(check, value):
     try:
         return check(value)
     except ValueError as exc:
@@ -40,6 +39,8 @@ def secret_state(token):
 
 class ProviderForm(forms.Form):
     kind = None
+    fields_template = ""  # the kind's own fields (templates/providers/kinds/)
+    destination_fields = {}  # field -> what blank means: where a stored secret may be sent
     name = forms.CharField(max_length=50, help_text="Lowercase letters, digits, - and _. Used in config.yml.")
     enabled = forms.BooleanField(required=False, initial=True)
     timeout_seconds = forms.FloatField(initial=60, min_value=1, max_value=600, label="Timeout (seconds)")
@@ -88,7 +89,7 @@ class ProviderForm(forms.Form):
             self.fields[name].widget.attrs.update(attrs)
 
     def clean_name(self):
-        name = _validated(lambda v: validation.provider_name(v, self.kind), self.cleaned_data["name"])
+        name = validated(lambda v: validation.provider_name(v, self.kind), self.cleaned_data["name"])
         clash = ProviderConfig.objects.filter(name=name)
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
@@ -97,7 +98,7 @@ class ProviderForm(forms.Form):
         return name
 
     def clean_ca_bundle(self):
-        return _validated(validation.ca_bundle, self.cleaned_data["ca_bundle"])
+        return validated(validation.ca_bundle, self.cleaned_data["ca_bundle"])
 
     def clean(self):
         cleaned = super().clean()
@@ -113,8 +114,8 @@ class ProviderForm(forms.Form):
         """Labels of the destination fields whose cleaned value differs from the saved provider's."""
         if not self.instance.pk:
             return []
-        saved = {name: getattr(self.instance, name) for name in validation.DESTINATION_FIELDS[self.kind]}
-        changed = validation.changed_destination(self.kind, self.cleaned_data, saved)
+        saved = {name: getattr(self.instance, name) for name in self.destination_fields}
+        changed = validation.changed_destination(self.destination_fields, self.cleaned_data, saved)
         return [str(self.fields[name].label or name) for name in changed]
 
     def secrets_in_use(self):
@@ -153,210 +154,6 @@ class ProviderForm(forms.Form):
 
     def apply_kind_fields(self, config, data):
         raise NotImplementedError
-
-
-class AnthropicProviderForm(ProviderForm):
-    kind = "anthropic"
-    base_url = forms.CharField(required=False, label="Base URL", initial="https://api.anthropic.com",
-                               help_text="Leave blank for https://api.anthropic.com.")
-    api_key_source = forms.ChoiceField(choices=SOURCE_CHOICES, widget=forms.RadioSelect, initial="env",
-                                       label="API key", required=False)
-    api_key_env = forms.CharField(required=False, initial="ANTHROPIC_API_KEY", label="Env var with the API key")
-    api_key = forms.CharField(required=False, label="API key", strip=True,
-                              widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
-    secret_fields = {"api_key": "api_key_encrypted"}
-    refresh_fields = ("api_key_source",)
-
-    @classmethod
-    def initial_from(cls, instance):
-        initial = super().initial_from(instance)
-        initial["api_key_source"] = "env" if instance.api_key_env or not instance.api_key_encrypted else "stored"
-        return initial
-
-    def clean_api_key_source(self):
-        return self.cleaned_data["api_key_source"] or "env"
-
-    def clean_base_url(self):
-        return _validated(validation.url, self.cleaned_data["base_url"])
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("api_key_source") == "env":
-            try:
-                cleaned["api_key_env"] = validation.env_name(cleaned.get("api_key_env"), required=True)
-            except ValueError as exc:
-                self.add_error("api_key_env", str(exc))
-        elif cleaned.get("api_key_source") == "stored":
-            if not cleaned.get("api_key") and not self.instance.api_key_encrypted:
-                self.add_error("api_key", "Enter the API key to store.")
-        self.require_secrets_for_new_destination()
-        return cleaned
-
-    def secrets_in_use(self):
-        return ["api_key"] if self.cleaned_data.get("api_key_source") == "stored" else []
-
-    def apply_kind_fields(self, config, data):
-        config.base_url = data["base_url"]
-        if data["api_key_source"] == "env":
-            config.api_key_env = data["api_key_env"]
-            config.api_key_encrypted = ""
-        else:
-            config.api_key_env = ""
-            self._secret("api_key", "api_key_encrypted", config)
-
-
-class BedrockProviderForm(ProviderForm):
-    kind = "bedrock"
-    aws_region = forms.ChoiceField(label="Region")
-    auth_mode = forms.ChoiceField(choices=list(validation.AUTH_MODE_LABELS.items()), initial="default_chain",
-                                  label="Authentication")
-    aws_profile = forms.CharField(required=False, label="Profile name")
-    aws_access_key_id = forms.CharField(required=False, label="Access key ID")
-    aws_secret_access_key = forms.CharField(required=False, label="Secret access key", strip=True,
-                                            widget=forms.PasswordInput(render_value=False,
-                                                                       attrs={"autocomplete": "off"}))
-    aws_session_token = forms.CharField(required=False, label="Session token (optional)", strip=True,
-                                        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
-    clear_session_token = forms.BooleanField(required=False, label="Remove the stored session token")
-    bedrock_api_key_source = forms.ChoiceField(choices=SOURCE_CHOICES, widget=forms.RadioSelect, initial="env",
-                                               label="Bedrock API key", required=False)
-    bedrock_api_key_env = forms.CharField(required=False, initial="AWS_BEARER_TOKEN_BEDROCK",
-                                          label="Env var with the API key")
-    bedrock_api_key = forms.CharField(required=False, label="Bedrock API key", strip=True,
-                                      widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
-    role_arn = forms.CharField(required=False, label="Role ARN",
-                               help_text="Assume this role on top of the credentials above; refreshed before expiry.")
-    external_id = forms.CharField(required=False, label="External ID")
-    role_session_name = forms.CharField(required=False, initial="moments-admin", label="Session name")
-    role_duration_seconds = forms.IntegerField(initial=3600, label="Session duration (seconds)", required=False)
-    inference_profile = forms.CharField(required=False, label="Inference profile (optional)",
-                                        help_text="A geo (us, eu, global…), a profile ID or an ARN for every model.")
-    geo_preference = forms.ChoiceField(required=False, label="Preferred geography",
-                                       choices=[("", "By region")] + [(g, g) for g in validation.GEO_CHOICES])
-    endpoint_url = forms.CharField(required=False, label="Runtime endpoint URL",
-                                   help_text="A VPC endpoint or proxy for bedrock-runtime.")
-    control_endpoint_url = forms.CharField(required=False, label="Control-plane endpoint URL")
-    sts_endpoint_url = forms.CharField(required=False, label="STS endpoint URL")
-    secret_fields = {"aws_secret_access_key": "aws_secret_access_key_encrypted",
-                     "aws_session_token": "aws_session_token_encrypted",
-                     "bedrock_api_key": "bedrock_api_key_encrypted"}
-    refresh_fields = ("auth_mode", "bedrock_api_key_source")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["aws_region"].choices = [(r, r) for r in validation.bedrock_regions()]
-        self.fields["aws_region"].initial = self.instance.aws_region or "us-east-1"
-        self.profiles = list_profiles()
-
-    @classmethod
-    def initial_from(cls, instance):
-        initial = super().initial_from(instance)
-        initial["bedrock_api_key_source"] = ("env" if instance.bedrock_api_key_env
-                                             or not instance.bedrock_api_key_encrypted else "stored")
-        return initial
-
-    def clean_aws_access_key_id(self):
-        return _validated(validation.access_key_id, self.cleaned_data["aws_access_key_id"])
-
-    def clean_role_arn(self):
-        return _validated(validation.role_arn, self.cleaned_data["role_arn"])
-
-    def clean_role_session_name(self):
-        return _validated(validation.role_session_name, self.cleaned_data["role_session_name"])
-
-    def clean_role_duration_seconds(self):
-        value = self.cleaned_data["role_duration_seconds"]
-        return 3600 if value is None else _validated(validation.role_duration, value)
-
-    def clean_bedrock_api_key_source(self):
-        return self.cleaned_data["bedrock_api_key_source"] or "env"
-
-    def clean_inference_profile(self):
-        return _validated(validation.model_id, self.cleaned_data["inference_profile"])
-
-    def clean_endpoint_url(self):
-        return _validated(validation.url, self.cleaned_data["endpoint_url"])
-
-    def clean_control_endpoint_url(self):
-        return _validated(validation.url, self.cleaned_data["control_endpoint_url"])
-
-    def clean_sts_endpoint_url(self):
-        return _validated(validation.url, self.cleaned_data["sts_endpoint_url"])
-
-    def clean(self):
-        cleaned = super().clean()
-        mode = cleaned.get("auth_mode")
-        instance = self.instance
-        if mode == "profile" and not cleaned.get("aws_profile"):
-            self.add_error("aws_profile", "Choose the profile to use.")
-        if mode == "static_keys":
-            if not cleaned.get("aws_access_key_id") and "aws_access_key_id" not in self.errors:
-                self.add_error("aws_access_key_id", "Enter the access key ID.")
-            if not cleaned.get("aws_secret_access_key") and not instance.aws_secret_access_key_encrypted:
-                self.add_error("aws_secret_access_key", "Enter the secret access key.")
-        if mode == "api_key":
-            if cleaned.get("bedrock_api_key_source") == "env":
-                try:
-                    cleaned["bedrock_api_key_env"] = validation.env_name(cleaned.get("bedrock_api_key_env"),
-                                                                         required=True)
-                except ValueError as exc:
-                    self.add_error("bedrock_api_key_env", str(exc))
-            elif not cleaned.get("bedrock_api_key") and not instance.bedrock_api_key_encrypted:
-                self.add_error("bedrock_api_key", "Enter the Bedrock API key to store.")
-            if cleaned.get("role_arn"):
-                self.add_error("role_arn", "A Bedrock API key cannot assume a role; clear the role ARN.")
-        self.require_secrets_for_new_destination()
-        return cleaned
-
-    def secrets_in_use(self):
-        mode = self.cleaned_data.get("auth_mode")
-        if mode == "static_keys":
-            return ["aws_secret_access_key"] + ([] if self.cleaned_data.get("clear_session_token")
-                                                else ["aws_session_token"])
-        if mode == "api_key" and self.cleaned_data.get("bedrock_api_key_source") == "stored":
-            return ["bedrock_api_key"]
-        return []
-
-    def apply_kind_fields(self, config, data):
-        mode = data["auth_mode"]
-        config.aws_region = data["aws_region"]
-        config.auth_mode = mode
-        config.aws_profile = data["aws_profile"] if mode == "profile" else ""
-        for name in ("role_arn", "external_id", "inference_profile", "geo_preference", "endpoint_url",
-                     "control_endpoint_url", "sts_endpoint_url", "role_duration_seconds"):
-            setattr(config, name, data[name])
-        config.role_session_name = data["role_session_name"] or "moments-admin"
-        if not data["role_arn"]:
-            config.external_id = ""
-        if mode == "static_keys":
-            config.aws_access_key_id = data["aws_access_key_id"]
-            self._secret("aws_secret_access_key", "aws_secret_access_key_encrypted", config)
-            if data.get("clear_session_token"):
-                config.aws_session_token_encrypted = ""
-            self._secret("aws_session_token", "aws_session_token_encrypted", config)
-        else:  # unused secrets are dropped (revisions keep them)
-            config.aws_access_key_id = ""
-            config.aws_secret_access_key_encrypted = ""
-            config.aws_session_token_encrypted = ""
-        if mode == "api_key":
-            if data["bedrock_api_key_source"] == "env":
-                config.bedrock_api_key_env = data["bedrock_api_key_env"]
-                config.bedrock_api_key_encrypted = ""
-            else:
-                config.bedrock_api_key_env = ""
-                self._secret("bedrock_api_key", "bedrock_api_key_encrypted", config)
-        else:
-            config.bedrock_api_key_env = data.get("bedrock_api_key_env") or "AWS_BEARER_TOKEN_BEDROCK"
-            config.bedrock_api_key_encrypted = ""
-
-
-PROVIDER_FORMS = {"anthropic": AnthropicProviderForm, "bedrock": BedrockProviderForm}
-for _form in PROVIDER_FORMS.values():
-    apply_limits(_form, ProviderConfig)
-
-
-def form_class(kind):
-    return PROVIDER_FORMS.get(kind)
 
 
 class RoutingForm(forms.Form):

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from providers import crypto
+from providers.kinds import PLUGINS
 from providers.models import (
     CONFIG_FIELDS,
     ROUTING_FIELDS,
@@ -21,9 +22,7 @@ from providers.models import (
 )
 
 SNAPSHOT_FIELDS = CONFIG_FIELDS + SECRET_FIELDS
-ANTHROPIC_ONLY = {"base_url", "api_key_env", "api_key_encrypted"}
-BEDROCK_ONLY = set(SNAPSHOT_FIELDS) - ANTHROPIC_ONLY - {
-    "name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle"}
+COMMON_FIELDS = {"name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle"}
 
 
 def snapshot():
@@ -63,9 +62,9 @@ def _flatten(snap):
     for name, value in (snap or {}).get("routing", {}).items():
         flat[f"routing.{name}"] = value
     for provider in (snap or {}).get("providers", []):
-        other = ANTHROPIC_ONLY if provider.get("kind") == "bedrock" else BEDROCK_ONLY
+        plugin = PLUGINS.get(provider.get("kind"))
         for name, value in provider.items():
-            if name in other:
+            if plugin is not None and name not in COMMON_FIELDS and name not in plugin.config_fields:
                 continue  # stored but unused by this kind
             flat[f"providers.{provider['name']}.{name}"] = _secret_identity(value) if name in SECRET_FIELDS else value
     return flat

@@ -10,8 +10,9 @@ from cryptography import x509
 
 from providers import secret_env
 from providers.clients.base import BEDROCK_AUTH_MODES
+from providers.clients.registry import provider_kinds
 
-KINDS = ("anthropic", "bedrock")
+KINDS = provider_kinds()  # the layer registry is the one list of kinds
 AUTH_MODE_LABELS = {
     "default_chain": "Default AWS credential chain",
     "profile": "Named profile (~/.aws/config)",
@@ -20,13 +21,6 @@ AUTH_MODE_LABELS = {
     "api_key": "Bedrock API key (bearer token)",
 }
 GEO_CHOICES = ("us", "eu", "apac", "jp", "au", "global", "us-gov")
-# Where a provider's stored secrets are sent, by kind (field -> what a blank value means). A stored
-# secret is kept only while these stay as they were saved (forms and config.yml import).
-DESTINATION_FIELDS = {
-    "anthropic": {"base_url": "https://api.anthropic.com"},
-    "bedrock": {"aws_region": "", "auth_mode": "", "endpoint_url": "", "control_endpoint_url": "",
-                "sts_endpoint_url": ""},
-}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -38,20 +32,15 @@ _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 MAX_CA_BUNDLE_BYTES = 5_000_000
 
 
-def changed_destination(kind, new, saved):
-    """Names of the destination fields whose value in `new` differs from `saved` (both: name -> value)."""
-    fields = DESTINATION_FIELDS.get(kind, {})
+def changed_destination(fields, new, saved):
+    """Names of the destination `fields` (name -> what a blank value means; each kind's form declares
+    them) whose value in `new` differs from `saved`. A stored secret is kept only while none does."""
     return [name for name, blank in fields.items()
             if str(new.get(name) or blank) != str(saved.get(name) or blank)]
 
 
 def kinds():
-    try:
-        from providers.clients.registry import provider_kinds
-
-        return tuple(provider_kinds())
-    except ImportError:
-        return KINDS
+    return KINDS
 
 
 def bedrock_regions():

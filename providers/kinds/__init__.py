@@ -16,3 +16,14 @@ def plugin_for(kind):
     except KeyError:
         raise ProviderError(ErrorKind.CONFIGURATION, f"Unknown provider kind '{kind}'.",
                             hint=f"Use one of: {', '.join(PLUGINS)}.") from None
+
+
+def form_class(kind):
+    """The kind's provider form, or None for a kind that does not exist."""
+    plugin = PLUGINS.get(kind)
+    return plugin.form_class if plugin else None
+
+
+def kind_choices():
+    """(kind, label) pairs, for the page that picks a kind."""
+    return [(plugin.name, plugin.label) for plugin in PLUGINS.values()]

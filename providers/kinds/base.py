@@ -21,8 +21,14 @@ class ClaudeCodeBlock:
 class KindPlugin:
     name = ""
     label = ""
-    export_keys = ()  # config.yml keys of this kind, beside the common ones
+    form_class = None  # the kind's providers.forms.ProviderForm subclass
+    config_fields = frozenset()  # ProviderConfig fields this kind reads, beside the common ones
+    config_keys = ()  # config.yml keys of a provider block of this kind, beside the common ones
+    export_keys = ()  # ProviderConfig fields config.yml export writes, beside the common ones
     export_always = ()  # exported even when equal to the default
+
+    def check_config(self, v, values, flags, block, path):
+        """Rules of a config.yml block of this kind that span keys; issues go to `v` (v.issue(path, message))."""
 
     def settings_values(self, config, env, sources, problems):
         """The kind's own ProviderSettings values from stored `config`; notes sources and problems."""

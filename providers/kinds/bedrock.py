@@ -1,22 +1,220 @@
 """Amazon Bedrock, Django side: AWS auth modes, regions, inference profiles."""
 import json
 
+from django import forms
+
+from moments_admin.limits import apply_limits
+from providers import validation
+from providers.aws_profiles import list_profiles
 from providers.curl import PING, cacert_option, quoted
 from providers.environment import env_secret
+from providers.forms import SOURCE_CHOICES, ProviderForm, validated
 from providers.kinds.base import ClaudeCodeBlock, KindPlugin, access_key_shown, resolve_secret, secret_shown
+from providers.models import ProviderConfig
 
 AWS_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 RECOMMENDED_MAX_OUTPUT_TOKENS = 4096  # Bedrock throttling counts at least this per request
 RECOMMENDED_MAX_THINKING_TOKENS = 1024
 
 
+class BedrockProviderForm(ProviderForm):
+    kind = "bedrock"
+    fields_template = "providers/kinds/bedrock_fields.html"
+    destination_fields = {"aws_region": "", "auth_mode": "", "endpoint_url": "", "control_endpoint_url": "",
+                          "sts_endpoint_url": ""}  # a stored secret is only sent where these were saved
+    aws_region = forms.ChoiceField(label="Region")
+    auth_mode = forms.ChoiceField(choices=list(validation.AUTH_MODE_LABELS.items()), initial="default_chain",
+                                  label="Authentication")
+    aws_profile = forms.CharField(required=False, label="Profile name")
+    aws_access_key_id = forms.CharField(required=False, label="Access key ID")
+    aws_secret_access_key = forms.CharField(required=False, label="Secret access key", strip=True,
+                                            widget=forms.PasswordInput(render_value=False,
+                                                                       attrs={"autocomplete": "off"}))
+    aws_session_token = forms.CharField(required=False, label="Session token (optional)", strip=True,
+                                        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+    clear_session_token = forms.BooleanField(required=False, label="Remove the stored session token")
+    bedrock_api_key_source = forms.ChoiceField(choices=SOURCE_CHOICES, widget=forms.RadioSelect, initial="env",
+                                               label="Bedrock API key", required=False)
+    bedrock_api_key_env = forms.CharField(required=False, initial="AWS_BEARER_TOKEN_BEDROCK",
+                                          label="Env var with the API key")
+    bedrock_api_key = forms.CharField(required=False, label="Bedrock API key", strip=True,
+                                      widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+    role_arn = forms.CharField(required=False, label="Role ARN",
+                               help_text="Assume this role on top of the credentials above; refreshed before expiry.")
+    external_id = forms.CharField(required=False, label="External ID")
+    role_session_name = forms.CharField(required=False, initial="moments-admin", label="Session name")
+    role_duration_seconds = forms.IntegerField(initial=3600, label="Session duration (seconds)", required=False)
+    inference_profile = forms.CharField(required=False, label="Inference profile (optional)",
+                                        help_text="A geo (us, eu, global…), a profile ID or an ARN for every model.")
+    geo_preference = forms.ChoiceField(required=False, label="Preferred geography",
+                                       choices=[("", "By region")] + [(g, g) for g in validation.GEO_CHOICES])
+    endpoint_url = forms.CharField(required=False, label="Runtime endpoint URL",
+                                   help_text="A VPC endpoint or proxy for bedrock-runtime.")
+    control_endpoint_url = forms.CharField(required=False, label="Control-plane endpoint URL")
+    sts_endpoint_url = forms.CharField(required=False, label="STS endpoint URL")
+    secret_fields = {"aws_secret_access_key": "aws_secret_access_key_encrypted",
+                     "aws_session_token": "aws_session_token_encrypted",
+                     "bedrock_api_key": "bedrock_api_key_encrypted"}
+    refresh_fields = ("auth_mode", "bedrock_api_key_source")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["aws_region"].choices = [(r, r) for r in validation.bedrock_regions()]
+        self.fields["aws_region"].initial = self.instance.aws_region or "us-east-1"
+        self.profiles = list_profiles()
+
+    @classmethod
+    def initial_from(cls, instance):
+        initial = super().initial_from(instance)
+        initial["bedrock_api_key_source"] = ("env" if instance.bedrock_api_key_env
+                                             or not instance.bedrock_api_key_encrypted else "stored")
+        return initial
+
+    def clean_aws_access_key_id(self):
+        return validated(validation.access_key_id, self.cleaned_data["aws_access_key_id"])
+
+    def clean_role_arn(self):
+        return validated(validation.role_arn, self.cleaned_data["role_arn"])
+
+    def clean_role_session_name(self):
+        return validated(validation.role_session_name, self.cleaned_data["role_session_name"])
+
+    def clean_role_duration_seconds(self):
+        value = self.cleaned_data["role_duration_seconds"]
+        return 3600 if value is None else validated(validation.role_duration, value)
+
+    def clean_bedrock_api_key_source(self):
+        return self.cleaned_data["bedrock_api_key_source"] or "env"
+
+    def clean_inference_profile(self):
+        return validated(validation.model_id, self.cleaned_data["inference_profile"])
+
+    def clean_endpoint_url(self):
+        return validated(validation.url, self.cleaned_data["endpoint_url"])
+
+    def clean_control_endpoint_url(self):
+        return validated(validation.url, self.cleaned_data["control_endpoint_url"])
+
+    def clean_sts_endpoint_url(self):
+        return validated(validation.url, self.cleaned_data["sts_endpoint_url"])
+
+    def clean(self):
+        cleaned = super().clean()
+        mode = cleaned.get("auth_mode")
+        instance = self.instance
+        if mode == "profile" and not cleaned.get("aws_profile"):
+            self.add_error("aws_profile", "Choose the profile to use.")
+        if mode == "static_keys":
+            if not cleaned.get("aws_access_key_id") and "aws_access_key_id" not in self.errors:
+                self.add_error("aws_access_key_id", "Enter the access key ID.")
+            if not cleaned.get("aws_secret_access_key") and not instance.aws_secret_access_key_encrypted:
+                self.add_error("aws_secret_access_key", "Enter the secret access key.")
+        if mode == "api_key":
+            if cleaned.get("bedrock_api_key_source") == "env":
+                try:
+                    cleaned["bedrock_api_key_env"] = validation.env_name(cleaned.get("bedrock_api_key_env"),
+                                                                         required=True)
+                except ValueError as exc:
+                    self.add_error("bedrock_api_key_env", str(exc))
+            elif not cleaned.get("bedrock_api_key") and not instance.bedrock_api_key_encrypted:
+                self.add_error("bedrock_api_key", "Enter the Bedrock API key to store.")
+            if cleaned.get("role_arn"):
+                self.add_error("role_arn", "A Bedrock API key cannot assume a role; clear the role ARN.")
+        self.require_secrets_for_new_destination()
+        return cleaned
+
+    def secrets_in_use(self):
+        mode = self.cleaned_data.get("auth_mode")
+        if mode == "static_keys":
+            return ["aws_secret_access_key"] + ([] if self.cleaned_data.get("clear_session_token")
+                                                else ["aws_session_token"])
+        if mode == "api_key" and self.cleaned_data.get("bedrock_api_key_source") == "stored":
+            return ["bedrock_api_key"]
+        return []
+
+    def apply_kind_fields(self, config, data):
+        mode = data["auth_mode"]
+        config.aws_region = data["aws_region"]
+        config.auth_mode = mode
+        config.aws_profile = data["aws_profile"] if mode == "profile" else ""
+        for name in ("role_arn", "external_id", "inference_profile", "geo_preference", "endpoint_url",
+                     "control_endpoint_url", "sts_endpoint_url", "role_duration_seconds"):
+            setattr(config, name, data[name])
+        config.role_session_name = data["role_session_name"] or "moments-admin"
+        if not data["role_arn"]:
+            config.external_id = ""
+        if mode == "static_keys":
+            config.aws_access_key_id = data["aws_access_key_id"]
+            self._secret("aws_secret_access_key", "aws_secret_access_key_encrypted", config)
+            if data.get("clear_session_token"):
+                config.aws_session_token_encrypted = ""
+            self._secret("aws_session_token", "aws_session_token_encrypted", config)
+        else:  # unused secrets are dropped (revisions keep them)
+            config.aws_access_key_id = ""
+            config.aws_secret_access_key_encrypted = ""
+            config.aws_session_token_encrypted = ""
+        if mode == "api_key":
+            if data["bedrock_api_key_source"] == "env":
+                config.bedrock_api_key_env = data["bedrock_api_key_env"]
+                config.bedrock_api_key_encrypted = ""
+            else:
+                config.bedrock_api_key_env = ""
+                self._secret("bedrock_api_key", "bedrock_api_key_encrypted", config)
+        else:
+            config.bedrock_api_key_env = data.get("bedrock_api_key_env") or "AWS_BEARER_TOKEN_BEDROCK"
+            config.bedrock_api_key_encrypted = ""
+
+
+apply_limits(BedrockProviderForm, ProviderConfig)
+
+
 class BedrockKind(KindPlugin):
     name = "bedrock"
+    form_class = BedrockProviderForm
     label = "Amazon Bedrock"
     export_keys = ("aws_region", "auth_mode", "aws_profile", "bedrock_api_key_env", "aws_access_key_id", "role_arn",
                    "external_id", "role_session_name", "role_duration_seconds", "inference_profile",
                    "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url")
     export_always = ("aws_region", "auth_mode", "inference_profile")
+
+    config_fields = frozenset({
+        "aws_region", "auth_mode", "aws_profile", "aws_access_key_id", "bedrock_api_key_env", "role_arn", "external_id",
+        "role_session_name", "role_duration_seconds", "inference_profile", "geo_preference", "endpoint_url",
+        "control_endpoint_url", "sts_endpoint_url", "aws_secret_access_key_encrypted", "aws_session_token_encrypted",
+        "bedrock_api_key_encrypted"})  # ProviderConfig fields this kind reads
+    config_keys = (
+        "aws_region", "auth_mode", "aws_profile", "use_bedrock_api_key", "bedrock_api_key_env",
+        "bedrock_api_key_stored", "aws_access_key_id", "aws_secret_access_key_stored", "aws_session_token_stored",
+        "role_arn", "external_id", "role_session_name", "role_duration_seconds", "inference_profile",
+        "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url")
+
+    def check_config(self, v, values, flags, block, path):
+        """Rules of a config.yml block of this kind that span keys; issues go to `v`."""
+        if not values["aws_region"] and "aws_region" not in block:
+            v.issue((*path, "aws_region"), "Set aws_region, the AWS region to call Bedrock in.")
+        use_api_key = flags.get("use_bedrock_api_key")
+        if "auth_mode" not in block:
+            values["auth_mode"] = "api_key" if use_api_key else ("profile" if values["aws_profile"] else "default_chain")
+        elif use_api_key is not None and use_api_key != (values["auth_mode"] == "api_key"):
+            v.issue((*path, "use_bedrock_api_key"),
+                    f"use_bedrock_api_key: {str(use_api_key).lower()} contradicts auth_mode: {values['auth_mode']}.")
+        mode = values["auth_mode"]
+        if mode == "profile" and not values["aws_profile"]:
+            v.issue((*path, "aws_profile"), "auth_mode profile needs aws_profile, the name of the profile.")
+        if mode == "static_keys":
+            if not values["aws_access_key_id"]:
+                v.issue((*path, "aws_access_key_id"), "auth_mode static_keys needs aws_access_key_id.")
+            if not flags.get("aws_secret_access_key_stored"):
+                v.issue((*path, "aws_secret_access_key_stored"),
+                        "auth_mode static_keys needs the secret access key stored in the database: set "
+                        "aws_secret_access_key_stored: true after storing it on the provider page.")
+        if mode == "api_key" and not values["bedrock_api_key_env"] and not flags.get("bedrock_api_key_stored"):
+            v.issue((*path, "bedrock_api_key_env"),
+                    "auth_mode api_key needs bedrock_api_key_env (or bedrock_api_key_stored: true).")
+        if mode == "api_key" and values["role_arn"]:
+            v.issue((*path, "role_arn"), "A Bedrock API key cannot assume a role: remove role_arn or use SigV4 credentials.")
+        if mode != "api_key" and "bedrock_api_key_env" not in block:
+            values["bedrock_api_key_env"] = ProviderConfig().bedrock_api_key_env
 
     def settings_values(self, config, env, sources, problems):
         # AWS_REGION only fills in a region the configuration leaves blank: on Lambda, ECS and

@@ -12,7 +12,8 @@ from providers import changes, validation
 from providers.aws_profiles import config_paths, list_profiles, sso_message, sso_state
 from providers.display import mapping_rows, preview_config
 from providers.environment import env_secret
-from providers.forms import PROVIDER_FORMS, RoutingForm, form_class
+from providers.forms import RoutingForm
+from providers.kinds import form_class, kind_choices, kind_names
 from providers.kinds.bedrock import AWS_ENV_KEYS
 from providers.models import ProviderConfig
 from providers.resolve import fingerprint
@@ -21,7 +22,7 @@ SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedro
 
 
 def _unknown_kind(kind):
-    return HttpResponseBadRequest(f"Unknown provider kind: use one of {', '.join(PROVIDER_FORMS)}.",
+    return HttpResponseBadRequest(f"Unknown provider kind: use one of {', '.join(kind_names())}.",
                                   content_type="text/plain")
 
 
@@ -42,7 +43,7 @@ def _context(request, form, instance):
                  and instance.last_test_fingerprint != fingerprint(instance))
     mode = form["auth_mode"].value() if form.kind == "bedrock" else None
     return {
-        "form": form, "instance": instance or form.instance, "kinds": list(PROVIDER_FORMS),
+        "form": form, "instance": instance or form.instance, "kinds": kind_choices(),
         "mapping_rows": mapping_rows(preview, form), "profiles": profiles,
         "aws_paths": [str(p) for p in config_paths()],
         "aws_env": [(name, bool(env_secret(name))) for name in AWS_ENV_KEYS],

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from moments_admin.permissions import staff_required
 from providers.connection_test import STEP_LABELS, STEPS, StepResult, new_run_id, next_step, run_step
-from providers.forms import form_class
+from providers.kinds import form_class
 from providers.models import ProviderConfig
 from providers.resolve import build_settings, fingerprint
 from providers.test_runs import record_step

@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
-from providers.config_yaml import KIND_KEYS, ROUTING_KEYS, ConfigFileError, import_config, parse_config
-from providers.forms import PROVIDER_FORMS, RoutingForm
+from providers.config_yaml import ROUTING_KEYS, ConfigFileError, import_config, kind_keys, parse_config
+from providers.forms import RoutingForm
+from providers.kinds import form_class, kind_names
 from providers.models import ConfigRevision, ProviderConfig, ProviderRouting
 from tests.providers.conftest import make_anthropic, make_bedrock
 from usage.forms import BatchableAgentForm, BudgetForm, FilterForm, PriceForm, ProfileMappingForm, RecomputeForm
@@ -125,19 +126,19 @@ def form_views():
     """(id, method, url maker, form class maker, valid baseline data, expected status of the baseline)."""
     return [
         ("provider-create-anthropic", "post", lambda ids: reverse("providers:create") + "?kind=anthropic",
-         lambda ids: PROVIDER_FORMS["anthropic"](), ANTHROPIC_BASE, 302),
+         lambda ids: form_class("anthropic")(), ANTHROPIC_BASE, 302),
         ("provider-create-bedrock", "post", lambda ids: reverse("providers:create") + "?kind=bedrock",
-         lambda ids: PROVIDER_FORMS["bedrock"](), BEDROCK_BASE, 302),
+         lambda ids: form_class("bedrock")(), BEDROCK_BASE, 302),
         ("provider-edit-anthropic", "post", lambda ids: reverse("providers:edit", args=[ids["anthropic"]]),
-         lambda ids: PROVIDER_FORMS["anthropic"](instance=ProviderConfig.objects.get(pk=ids["anthropic"])),
+         lambda ids: form_class("anthropic")(instance=ProviderConfig.objects.get(pk=ids["anthropic"])),
          {**ANTHROPIC_BASE, "name": "anthropic"}, 302),
         ("provider-edit-bedrock", "post", lambda ids: reverse("providers:edit", args=[ids["bedrock"]]),
-         lambda ids: PROVIDER_FORMS["bedrock"](instance=ProviderConfig.objects.get(pk=ids["bedrock"])),
+         lambda ids: form_class("bedrock")(instance=ProviderConfig.objects.get(pk=ids["bedrock"])),
          {**BEDROCK_BASE, "name": "bedrock"}, 302),
         ("provider-form-fields", "post", lambda ids: reverse("providers:form-fields"),
-         lambda ids: PROVIDER_FORMS["bedrock"](), {**BEDROCK_BASE, "provider_id": str(1)}, 200),
+         lambda ids: form_class("bedrock")(), {**BEDROCK_BASE, "provider_id": str(1)}, 200),
         ("provider-mapping-preview", "post", lambda ids: reverse("providers:mapping-preview"),
-         lambda ids: PROVIDER_FORMS["anthropic"](), ANTHROPIC_BASE, 200),
+         lambda ids: form_class("anthropic")(), ANTHROPIC_BASE, 200),
         ("routing", "post", lambda ids: reverse("providers:routing"),
          lambda ids: RoutingForm(names=["anthropic", "bedrock"]),
          {"primary": "anthropic", "fallbacks": "bedrock", "auto_fallback": "on"}, 302),
@@ -228,7 +229,7 @@ def config_text(target=None, raw=None):
 
 def config_cases():
     keys = [("routing", key) for key in ROUTING_KEYS]
-    keys += [(kind, key) for kind, kind_keys in KIND_KEYS.items() for key in kind_keys]
+    keys += [(kind, key) for kind in kind_names() for key in kind_keys(kind)]
     return keys
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from moments_admin.limits import DEFAULT_TEXT_LIMIT, SECRET_TEXT_LIMIT, SaneDate
 from providers import forms as provider_forms
+from providers.kinds import PLUGINS
 from providers.models import ProviderConfig
 from usage import forms as usage_forms
 from usage.models import Budget
@@ -14,7 +15,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws_env")]
 
 
 def every_form():
-    found = [cls for module in (provider_forms, usage_forms) for cls in vars(module).values()
+    found = [plugin.form_class for plugin in PLUGINS.values()]  # each kind's form lives in its plugin
+    found += [cls for module in (provider_forms, usage_forms) for cls in vars(module).values()
              if isinstance(cls, type) and issubclass(cls, forms.Form) and cls.base_fields]
     return sorted(set(found), key=lambda cls: cls.__name__)
 
@@ -33,7 +35,7 @@ def test_every_field_of_every_form_is_bounded(form_class):
 
 
 def test_provider_text_fields_take_the_model_column_length():
-    form = provider_forms.BedrockProviderForm()
+    form = PLUGINS["bedrock"].form_class()
     for name in ("role_arn", "external_id", "aws_profile", "endpoint_url", "sts_endpoint_url", "ca_bundle",
                  "aws_access_key_id", "inference_profile", "role_session_name"):
         assert form.fields[name].max_length == ProviderConfig._meta.get_field(name).max_length, name

@@ -101,7 +101,7 @@ def test_saving_a_changed_destination_needs_the_secret_again_and_keeps_the_old_c
 
 
 def test_to_config_never_keeps_a_stored_secret_for_a_new_destination(anthropic_api, listener):
-    from providers.forms import AnthropicProviderForm
+    from providers.kinds.anthropic import AnthropicProviderForm
 
     config = make_anthropic(server=anthropic_api)
     form = AnthropicProviderForm(anthropic_form(anthropic_api, api_key="", base_url=listener.url), instance=config)
