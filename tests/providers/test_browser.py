@@ -102,8 +102,8 @@ def test_staff_creates_bedrock_in_each_auth_mode_and_watches_the_test_pass(staff
             page.fill("input[name=role_arn]", ROLE_ARN)
         run_test(page)
         page.wait_for_selector("#test-steps li.step.ok[data-step=credentials]")
-        page.wait_for_selector("#test-steps li.step.running[data-step=permissions]")
-        assert page.locator("#test-steps li.step.ok[data-step=live]").count() == 0  # not yet
+        # The next step follows (it may already have passed: steps take milliseconds against the fake).
+        page.wait_for_selector("#test-steps li.step[data-step=permissions]:is(.running, .ok)")
         wait_all_passed(page)
         if mode == "assume_role":
             assert "assumed-role/moments-bedrock" in page.inner_text("#test-steps")

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -185,6 +186,9 @@ def test_the_asgi_lifespan_shutdown_writes_the_buffered_usage(settings, monkeypa
     async def send(message):
         sent.append(message["type"])
 
-    asyncio.run(application({"type": "lifespan"}, receive, send))
+    # In a thread of its own: a browser test earlier in the session leaves Playwright's loop running here.
+    worker = threading.Thread(target=asyncio.run, args=(application({"type": "lifespan"}, receive, send),))
+    worker.start()
+    worker.join(30)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert UsageRecord.objects.count() == 5
