@@ -108,24 +108,32 @@ class Messages:
         self._client = client
 
     def create(self, **kwargs):
-        stream = bool(kwargs.pop("stream", False))
+        if kwargs.get("stream"):
+            kwargs.pop("stream")
+            request, cache_mode, deadline = self._prepare(kwargs)
+            return self._open_stream(request, self._client.context(deadline), cache_mode)
+        kwargs.pop("stream", None)
+        return self.create_recorded(**kwargs)[0]
+
+    def create_recorded(self, **kwargs):
+        """(Message, CallRecord): create() and the usage record of the call that answered it
+        (its cost_usd, tokens and provider), for sessions that keep totals."""
         request, cache_mode, deadline = self._prepare(kwargs)
         context = self._client.context(deadline)
-        if stream:
-            return self._open_stream(request, context, cache_mode)
         key = None
         if cache_mode != "skip":
             key = response_cache.entry_key(request, self._client.agent)
             entry = response_cache.lookup(key) if cache_mode == "use" else None
             if entry is not None:
-                return _message(_served_from_cache(entry, request, context))
+                data, record = _served_from_cache(entry, request, context)
+                return _message(data), record
             response_cache.count("misses")
         result = _call(self._client.chain, request, context)
         if key is not None:
             response_cache.store(key, request, result, self._client.agent)
         message = _message(result.message)
         message._request_id = result.request_id
-        return message
+        return message, result.record
 
     def stream(self, **kwargs):
         """The SDK's own MessageStreamManager, fed with this client's events."""
@@ -193,8 +201,8 @@ class Messages:
             key = response_cache.entry_key(request, self._client.agent)
             entry = response_cache.lookup(key) if cache_mode == "use" else None
             if entry is not None:
-                message = _served_from_cache(entry, request, context, stream=True)
-                return EventStream(iter(message_events(message)), request_id=None)
+                message, record = _served_from_cache(entry, request, context, stream=True)
+                return EventStream(iter(message_events(message)), request_id=None, record=record)
             response_cache.count("misses")
         try:
             inner = invoke(self._client.chain, request, context, stream=True)
@@ -229,7 +237,7 @@ def _served_from_cache(entry, request, context, *, stream=False):
         status="cache_hit", context=context, usage=Usage(), latency_ms=0.0, stream=stream,
         has_tools=bool(request.get("tools")))
     emit(record)
-    return entry["message"]
+    return entry["message"], record
 
 
 def _stored_after(inner, key, request, agent):
@@ -286,12 +294,19 @@ class EventStream:
     """What `create(stream=True)` returns: iterates the SDK's RawMessageStreamEvent objects,
     closes like the SDK's Stream (close(), `with`), and maps failures to SDK exceptions."""
 
-    def __init__(self, events, *, request_id=None, inner=None):
+    def __init__(self, events, *, request_id=None, inner=None, record=None):
         self._events = events
         self._inner = inner
+        self._record = record
+        self.completed = False  # every event was read (message_stop included)
         self._iterator = self._typed()
         self.response = httpx2.Response(200, headers={"request-id": request_id} if request_id else {},
                                         request=httpx2.Request("POST", "http://moments.invalid/v1/messages"))
+
+    @property
+    def record(self):
+        """The usage record of this stream once it ended (None before)."""
+        return self._record if self._inner is None else self._inner.record
 
     def _typed(self):
         try:
@@ -299,6 +314,7 @@ class EventStream:
                 yield to_event(data)
         except ProviderError as error:
             raise to_sdk_error(error) from error
+        self.completed = True
 
     def __iter__(self):
         return self._iterator
