@@ -110,7 +110,7 @@ def lookup(key):
 
 def store(key, request, result, agent=None):
     """Store a successful CallResult under `key`; too-large answers are not stored."""
-    if key is None or result.message.get("stop_reason") not in ("end_turn", "stop_sequence", "tool_use"):
+    if key is None or not result.message.get("stop_reason"):  # only complete answers
         return False
     entry = {
         "message": result.message, "model": str(request.get("model") or ""), "agent": agent or "",
