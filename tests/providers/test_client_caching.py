@@ -13,7 +13,8 @@ from providers.client import Anthropic
 from providers.models import ResponseCacheEntry
 from providers.sessions import Session
 from tests.fake_providers import model_calls
-from usage.models import UsageRecord
+from usage.models import UsageHourly, UsageRecord
+from usage.rollups import update_rollups
 
 pytestmark = pytest.mark.django_db
 SONNET_45 = "claude-sonnet-4-5-20250929"  # priced in the shipped price table; 1,024-token minimum
@@ -251,3 +252,12 @@ def test_a_bad_cache_header_is_a_bad_request(chain, provider):
     with pytest.raises(anthropic.BadRequestError, match="x-moments-cache must be one of"):
         ask(Anthropic(chain=chain), extra_headers={"X-Moments-Cache": "always"})
     assert model_calls(fake) == []
+
+
+def test_cache_hits_are_requests_not_failures_in_the_rollups(chain):
+    client = Anthropic(chain=chain)
+    ask(client, extra_headers=USE)
+    ask(client, extra_headers=USE)
+    update_rollups(assume_settled=True)
+    totals = [(row.requests, row.failed) for row in UsageHourly.objects.all()]
+    assert sum(r for r, _f in totals) == 2 and sum(f for _r, f in totals) == 0
