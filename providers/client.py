@@ -125,7 +125,7 @@ class Messages:
             key = response_cache.entry_key(request, self._client.agent)
             entry = response_cache.lookup(key) if cache_mode == "use" else None
             if entry is not None:
-                data, record = _served_from_cache(entry, request, context)
+                data, record = _served_from_cache(key, entry, request, context)
                 return _message(data), record
             response_cache.count("misses")
         result = _call(self._client.chain, request, context)
@@ -201,7 +201,7 @@ class Messages:
             key = response_cache.entry_key(request, self._client.agent)
             entry = response_cache.lookup(key) if cache_mode == "use" else None
             if entry is not None:
-                message, record = _served_from_cache(entry, request, context, stream=True)
+                message, record = _served_from_cache(key, entry, request, context, stream=True)
                 return EventStream(iter(message_events(message)), request_id=None, record=record)
             response_cache.count("misses")
         try:
@@ -228,9 +228,9 @@ def _message(data):
                                          "problem(s).")) from exc
 
 
-def _served_from_cache(entry, request, context, *, stream=False):
+def _served_from_cache(key, entry, request, context, *, stream=False):
     """Record the hit (zero tokens billed) and count what it saved; the stored message."""
-    response_cache.count_hit(entry)
+    response_cache.count_hit(key, entry)
     record = CallRecord(
         provider_name=entry.get("provider_name") or "response-cache", provider_kind=entry.get("provider_kind")
         or "anthropic", requested_model=str(request.get("model") or "")[:200], model_id=entry.get("model_id") or "",

@@ -38,6 +38,7 @@ IGNORED_FIELDS = {"stream", "metadata", "extra_headers", "cache_control"}
 STATS = ("hits", "misses", "stores", "saved_input_tokens", "saved_output_tokens", "saved_microusd")
 STATS_TTL_SECONDS = 8 * 24 * 3600
 MICRO = Decimal(1_000_000)
+INPUT_KINDS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
 
 
 class CacheModeError(ValueError):
@@ -93,11 +94,22 @@ def _generations(model, agent):
 
 def entry_key(request, agent=None):
     """The cache key of this request, or None when the shared cache cannot give one."""
-    model = str(request.get("model") or "")
+    return key_for(str(request.get("model") or ""), agent, request_digest(request))
+
+
+def key_for(model, agent, digest):
     tokens = _generations(model, agent)
     if tokens is None:
         return None
-    return f"{PREFIX}:entry:{':'.join(tokens)}:{request_digest(request)}"
+    return f"{PREFIX}:entry:{':'.join(tokens)}:{digest}"
+
+
+def digest_of(key):
+    return key.rsplit(":", 1)[-1]
+
+
+def hits_key(key):
+    return f"{key}:hits"
 
 
 def lookup(key):
@@ -113,24 +125,35 @@ def store(key, request, result, agent=None):
     if key is None or not result.message.get("stop_reason"):  # only complete answers
         return False
     entry = {
-        "message": result.message, "model": str(request.get("model") or ""), "agent": agent or "",
-        "provider_name": result.provider_name, "provider_kind": result.provider_kind, "model_id": result.model_id,
-        "usage": result.usage.as_dict(),
+        "digest": digest_of(key), "model": str(request.get("model") or ""), "agent": agent or "",
+        "message": result.message, "provider_name": result.provider_name, "provider_kind": result.provider_kind,
+        "model_id": result.model_id, "usage": result.usage.as_dict(),
         "cost_usd": str(result.record.cost_usd) if result.record and result.record.cost_usd is not None else None,
         "stored_at": timezone.now().isoformat(),
     }
+    if not put(key, entry):
+        return False
+    count("stores")
+    return True
+
+
+def put(key, entry):
+    """Write `entry` under `key` with the configured TTL and index it; False when too large or
+    when the cache is unreachable."""
     size = len(json.dumps(entry, default=str).encode())
     if size > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES:
         return False
     ttl = settings.RESPONSE_CACHE_TTL_SECONDS
     if not shared_cache.set(key, entry, ttl):
         return False
-    count("stores")
+    shared_cache.delete(hits_key(key))
+    usage = entry.get("usage") or {}
     try:
         ResponseCacheEntry.objects.update_or_create(cache_key=key, defaults={
             "model": entry["model"][:200], "agent": entry["agent"][:128], "size_bytes": size,
-            "input_tokens": result.usage.total_input_tokens, "output_tokens": result.usage.output_tokens,
-            "cost_usd": result.record.cost_usd if result.record else None,
+            "input_tokens": sum(int(usage.get(k) or 0) for k in INPUT_KINDS),
+            "output_tokens": int(usage.get("output_tokens") or 0),
+            "cost_usd": Decimal(entry["cost_usd"]) if entry.get("cost_usd") else None,
             "expires_at": timezone.now() + datetime.timedelta(seconds=ttl)})
     except Exception:
         log.exception("Could not index the response cache entry for %s", entry["model"])
@@ -142,11 +165,11 @@ def count(stat, amount=1, *, now=None):
         shared_cache.incr(_stat_key(stat, now or timezone.now()), amount, STATS_TTL_SECONDS)
 
 
-def count_hit(entry):
+def count_hit(key, entry):
     usage = entry.get("usage") or {}
     count("hits")
-    count("saved_input_tokens", sum(int(usage.get(k) or 0) for k in (
-        "input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")))
+    shared_cache.incr(hits_key(key), 1, settings.RESPONSE_CACHE_TTL_SECONDS)
+    count("saved_input_tokens", sum(int(usage.get(k) or 0) for k in INPUT_KINDS))
     count("saved_output_tokens", int(usage.get("output_tokens") or 0))
     if entry.get("cost_usd"):
         count("saved_microusd", int(Decimal(entry["cost_usd"]) * MICRO))
