@@ -7,6 +7,7 @@ import anthropic
 import pytest
 from anthropic.lib.streaming import MessageStream
 from django.test import override_settings
+from django.urls import reverse
 
 from providers import response_cache
 from providers.client import Anthropic
@@ -261,3 +262,16 @@ def test_cache_hits_are_requests_not_failures_in_the_rollups(chain):
     update_rollups(assume_settled=True)
     totals = [(row.requests, row.failed) for row in UsageHourly.objects.all()]
     assert sum(r for r, _f in totals) == 2 and sum(f for _r, f in totals) == 0
+
+
+def test_the_usage_dashboard_shows_the_prompt_cache_hit_rate(chain, member_client):
+    session = Session(Anthropic(chain=chain), model=SONNET_45, system=SYSTEM, max_tokens=32)
+    session.send("echo: first")
+    session.send("echo: second")
+    update_rollups(assume_settled=True)
+    records = list(UsageRecord.objects.all())
+    read = sum(r.cache_read_tokens for r in records)
+    total = sum(r.input_tokens + r.cache_read_tokens + r.cache_write_5m_tokens + r.cache_write_1h_tokens
+                for r in records)
+    html = member_client.get(reverse("usage:dashboard")).content.decode()
+    assert f'id="prompt-cache-hit-rate">{100 * read / total:.1f}% of input tokens' in html
