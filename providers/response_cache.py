@@ -16,10 +16,14 @@ An unreachable cache is never a point of failure: a lookup is then a miss and a 
 nothing. An index row per stored entry (ResponseCacheEntry) feeds the management page.
 Hit and miss counts, tokens and cost saved are counted per hour in the shared cache.
 """
+import atexit
+import collections
 import datetime
 import hashlib
 import json
 import logging
+import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -77,7 +81,29 @@ def _generation_key(scope, value=""):
     return f"{PREFIX}:gen:{scope}:{hashlib.sha256(value.encode()).hexdigest()[:16]}"
 
 
+GENERATIONS_MEMO_SECONDS = 1.0
+_generation_memo = {}  # (model, agent) -> (tokens, read at); an invalidation reaches other processes within 1 s
+
+
 def _generations(model, agent):
+    memo_key, now = (model, agent or ""), time.monotonic()
+    memo = _generation_memo.get(memo_key)
+    if memo is not None and now - memo[1] < GENERATIONS_MEMO_SECONDS:
+        return memo[0]
+    tokens = _read_generations(model, agent)
+    if tokens is not None:
+        if len(_generation_memo) > 10_000:
+            _generation_memo.clear()
+        _generation_memo[memo_key] = (tokens, now)
+    return tokens
+
+
+def forget_generations():
+    _generation_memo.clear()
+    recent.forget()
+
+
+def _read_generations(model, agent):
     keys = [_generation_key("all"), _generation_key("model", model), _generation_key("agent", agent or "")]
     found = shared_cache.get_many(keys)
     tokens = []
@@ -112,12 +138,56 @@ def hits_key(key):
     return f"{key}:hits"
 
 
+class _RecentEntries:
+    """The entries this process served in the last MAX_AGE_SECONDS (at most MAX_ENTRIES), so a
+    hot entry costs no cache round trip. Safe because a key's entry never changes (an
+    invalidation changes the key); a flush of one entry reaches other processes within MAX_AGE_SECONDS."""
+
+    MAX_ENTRIES = 256
+    MAX_AGE_SECONDS = 2.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = collections.OrderedDict()  # key -> (entry, read at)
+
+    def get(self, key):
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or time.monotonic() - found[1] >= self.MAX_AGE_SECONDS:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
+
+    def put(self, key, entry):
+        with self._lock:
+            self._entries[key] = (entry, time.monotonic())
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def forget(self, key=None):
+        with self._lock:
+            if key is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(key, None)
+
+
+recent = _RecentEntries()
+
+
 def lookup(key):
     """The stored entry (a dict) for `key`, or None."""
     if key is None:
         return None
+    entry = recent.get(key)
+    if entry is not None:
+        return entry
     entry = shared_cache.get(key)
-    return entry if isinstance(entry, dict) and isinstance(entry.get("message"), dict) else None
+    if not (isinstance(entry, dict) and isinstance(entry.get("message"), dict)):
+        return None
+    recent.put(key, entry)
+    return entry
 
 
 def store(key, request, result, agent=None):
@@ -146,6 +216,7 @@ def put(key, entry):
     ttl = settings.RESPONSE_CACHE_TTL_SECONDS
     if not shared_cache.set(key, entry, ttl):
         return False
+    recent.forget(key)  # a refreshed answer replaces the one this process remembers
     shared_cache.delete(hits_key(key))
     usage = entry.get("usage") or {}
     try:
@@ -160,15 +231,52 @@ def put(key, entry):
     return True
 
 
+class _Counters:
+    """Counts added in memory and written to the shared cache at most once per FLUSH_SECONDS
+    (by the call that notices, in one go): a hit must cost far less than the provider round
+    trip it saves, and a counter increment is three cache round trips. A process that dies
+    loses at most its last second of counts (statistics only; usage records are not buffered)."""
+
+    FLUSH_SECONDS = 1.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pending = {}  # cache key -> (amount, ttl)
+        self._flushed_at = time.monotonic()
+
+    def add(self, key, amount, ttl):
+        with self._lock:
+            held, _ttl = self._pending.get(key, (0, ttl))
+            self._pending[key] = (held + amount, ttl)
+            due = time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS
+        if due:
+            self.flush()
+
+    def forget(self):
+        with self._lock:
+            self._pending = {}
+
+    def flush(self):
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._flushed_at = time.monotonic()
+        for key, (amount, ttl) in pending.items():
+            shared_cache.incr(key, amount, ttl)
+
+
+counters = _Counters()
+atexit.register(counters.flush)
+
+
 def count(stat, amount=1, *, now=None):
     if amount:
-        shared_cache.incr(_stat_key(stat, now or timezone.now()), amount, STATS_TTL_SECONDS)
+        counters.add(_stat_key(stat, now or timezone.now()), amount, STATS_TTL_SECONDS)
 
 
 def count_hit(key, entry):
     usage = entry.get("usage") or {}
     count("hits")
-    shared_cache.incr(hits_key(key), 1, settings.RESPONSE_CACHE_TTL_SECONDS)
+    counters.add(hits_key(key), 1, settings.RESPONSE_CACHE_TTL_SECONDS)
     count("saved_input_tokens", sum(int(usage.get(k) or 0) for k in INPUT_KINDS))
     count("saved_output_tokens", int(usage.get("output_tokens") or 0))
     if entry.get("cost_usd"):
@@ -181,6 +289,7 @@ def _stat_key(stat, when):
 
 def hourly_stats(hours=48, now=None):
     """[(hour start, {stat: value})], oldest first, for the last `hours` hours."""
+    counters.flush()  # this process's latest counts
     now = (now or timezone.now()).astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
     starts = [now - datetime.timedelta(hours=h) for h in range(hours - 1, -1, -1)]
     keys = {(start, stat): _stat_key(stat, start) for start in starts for stat in STATS}
@@ -190,16 +299,19 @@ def hourly_stats(hours=48, now=None):
 
 def invalidate_all():
     shared_cache.set(_generation_key("all"), uuid.uuid4().hex[:12], None)
+    forget_generations()
     return ResponseCacheEntry.objects.all().delete()[0]
 
 
 def invalidate_model(model):
     shared_cache.set(_generation_key("model", model), uuid.uuid4().hex[:12], None)
+    forget_generations()
     return ResponseCacheEntry.objects.filter(model=model).delete()[0]
 
 
 def invalidate_agent(agent):
     shared_cache.set(_generation_key("agent", agent), uuid.uuid4().hex[:12], None)
+    forget_generations()
     return ResponseCacheEntry.objects.filter(agent=agent).delete()[0]
 
 
@@ -208,5 +320,6 @@ def invalidate_entry(entry_id):
     if entry is None:
         return 0
     shared_cache.delete(entry.cache_key)
+    recent.forget(entry.cache_key)
     entry.delete()
     return 1

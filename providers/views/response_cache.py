@@ -36,6 +36,7 @@ def _page(request, *, import_form=None, import_error=None, status=200):
     model, agent = request.GET.get("model", "")[:200], request.GET.get("agent", "")[:128]
     listed = live.filter(**({"model": model} if model else {}), **({"agent": agent} if agent else {}))
     page = Paginator(listed.order_by("-created_at"), 50).get_page(request.GET.get("page"))
+    response_cache.counters.flush()
     hits = shared_cache.get_many([response_cache.hits_key(row.cache_key) for row in page.object_list])
     rows = [(row, int(hits.get(response_cache.hits_key(row.cache_key)) or 0)) for row in page.object_list]
     stats = response_cache.hourly_stats(HOURS)
