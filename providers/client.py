@@ -162,8 +162,11 @@ class Messages:
         timeout = kwargs.pop("timeout", None)
         extra_body = kwargs.pop("extra_body", None) or {}
         headers = {**self._client.default_headers, **(kwargs.pop("extra_headers", None) or {})}
+        default_mode = self._client.response_cache_mode
+        if default_mode == "skip" and kwargs.get("model") in django_settings.RESPONSE_CACHE_MODELS:
+            default_mode = "use"  # the per-model policy; a header or the client's own mode still wins
         try:
-            mode, headers = response_cache.mode_from_headers(headers, self._client.response_cache_mode)
+            mode, headers = response_cache.mode_from_headers(headers, default_mode)
         except response_cache.CacheModeError as error:
             raise to_sdk_error(ProviderError(ErrorKind.INVALID_REQUEST, str(error))) from error
         caching = self._client.prompt_caching

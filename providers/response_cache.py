@@ -73,6 +73,10 @@ def _without_markers(value):
 def request_digest(request):
     """SHA-256 of the normalized request: the same question gets the same digest."""
     normalized = {k: _without_markers(v) for k, v in request.items() if k not in IGNORED_FIELDS}
+    headers = request.get("extra_headers") or {}
+    betas = [v for k, v in headers.items() if k.lower() == "anthropic-beta"]
+    if betas:  # beta features can change the answer; other headers cannot
+        normalized["anthropic-beta"] = betas
     canonical = json.dumps(normalized, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

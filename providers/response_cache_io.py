@@ -9,6 +9,8 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 
+import pydantic
+from anthropic.types import Message
 from django.utils import timezone
 
 from providers import response_cache
@@ -73,6 +75,12 @@ def _checked(entry, number):
             message.get("content"), list) or not message.get("stop_reason"):
         raise ImportRefused(f"Line {number}: message must be a complete Messages response "
                             "(type message, a content list and a stop_reason).")
+    try:
+        Message.model_validate(message)  # what a hit will build: refuse what it could not
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ImportRefused(f"Line {number}: message.{where}: {first['msg']}.") from None
     usage = entry.get("usage") or {}
     if not isinstance(usage, dict) or any(not isinstance(usage.get(k, 0), int) or isinstance(usage.get(k, 0), bool)
                                           or usage.get(k, 0) < 0 for k in USAGE_FIELDS):

@@ -154,6 +154,10 @@ def test_cache_control_markers_do_not_change_the_key():
         {"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}], "metadata": {"user_id": "u"}}
     assert response_cache.request_digest(plain) == response_cache.request_digest(marked)
     assert response_cache.request_digest(plain) != response_cache.request_digest({**plain, "max_tokens": 9})
+    beta = {**plain, "extra_headers": {"anthropic-beta": "some-beta-2026"}}
+    assert response_cache.request_digest(beta) != response_cache.request_digest(plain)
+    assert response_cache.request_digest({**plain, "extra_headers": {"x-trace": "1"}}) == \
+        response_cache.request_digest(plain)
 
 
 def test_a_streamed_request_is_served_from_the_cache_as_a_well_formed_stream(chain, provider):
@@ -275,3 +279,16 @@ def test_the_usage_dashboard_shows_the_prompt_cache_hit_rate(chain, member_clien
                 for r in records)
     html = member_client.get(reverse("usage:dashboard")).content.decode()
     assert f'id="prompt-cache-hit-rate">{100 * read / total:.1f}% of input tokens' in html
+
+
+def test_a_per_model_policy_uses_the_cache_unless_a_call_says_skip(chain, provider, settings):
+    _kind, fake, _settings = provider
+    settings.RESPONSE_CACHE_MODELS = ["haiku"]
+    client = Anthropic(chain=chain)
+    ask(client)
+    ask(client)
+    assert len(model_calls(fake)) == 1
+    ask(client, extra_headers={"x-moments-cache": "skip"})
+    client.messages.create(model=SONNET_45, max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+    client.messages.create(model=SONNET_45, max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+    assert len(model_calls(fake)) == 4

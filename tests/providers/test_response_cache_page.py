@@ -124,6 +124,8 @@ def good_line(**changes):
     (good_line(usage={"input_tokens": -1}), "Line 2: usage must hold"),
     (good_line(cost_usd="free"), "Line 2: cost_usd must be"),
     (good_line(model=""), "Line 2: model must be text"),
+    (good_line(message={"type": "message", "content": [{"type": "text"}], "stop_reason": "end_turn"}),
+     "Line 2: message."),
 ])
 def test_a_bad_import_file_is_refused_by_line_and_changes_nothing(staff_client, tmp_path, bad, expected):
     content = (good_line() + "\n" + bad + "\n").encode()
