@@ -185,7 +185,7 @@ def lookup(key):
     if key is None:
         return None
     entry = recent.get(key)
-    if entry is not None:
+    if entry is not None and entry.get("expires_at", 0) > time.time():
         return entry
     entry = shared_cache.get(key)
     if not (isinstance(entry, dict) and isinstance(entry.get("message"), dict)):
@@ -218,6 +218,7 @@ def put(key, entry):
     if size > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES:
         return False
     ttl = settings.RESPONSE_CACHE_TTL_SECONDS
+    entry = {**entry, "expires_at": time.time() + ttl}  # the process memory never outlives the TTL
     if not shared_cache.set(key, entry, ttl):
         return False
     recent.forget(key)  # a refreshed answer replaces the one this process remembers

@@ -193,6 +193,8 @@ def test_entries_expire_after_their_ttl(chain, provider, settings):
     settings.RESPONSE_CACHE_TTL_SECONDS = 1
     client = Anthropic(chain=chain)
     ask(client, extra_headers=USE)
+    ask(client, extra_headers=USE)  # a hit: now also in this process's memory of recent entries
+    assert len(model_calls(fake)) == 1
     time.sleep(1.2)
     ask(client, extra_headers=USE)
     assert len(model_calls(fake)) == 2
