@@ -144,3 +144,18 @@ def test_agents_from_data_are_all_or_nothing(provider):
         agents.session("other")
     with pytest.raises(SessionError, match="max_turns"):
         Agent("bad", max_turns=0)
+
+
+def test_a_session_turn_served_from_the_response_cache_costs_nothing(provider):
+    _kind, fake, settings = provider
+    client = Anthropic(chain=[settings(name="primary")], prompt_caching=False,
+                       default_headers={"x-moments-cache": "use"})
+    paid = Session(client, model="haiku", system="Be brief.")
+    paid.send("echo: the same question")
+    free = Session(client, model="haiku", system="Be brief.")
+    with free.stream("echo: the same question") as stream:
+        assert "".join(stream.text_stream) == "the same question"
+    assert len(model_calls(fake)) == 1
+    assert free.turns == 1 and free.messages == paid.messages
+    assert (free.input_tokens, free.output_tokens, free.cost_usd) == (0, 0, 0) and paid.cost_usd > 0
+    assert UsageRecord.objects.get(status="cache_hit").stream
