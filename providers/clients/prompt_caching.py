@@ -18,13 +18,19 @@ import json
 
 MAX_BREAKPOINTS = 4
 TTLS = ("5m", "1h")
-# Minimum cacheable prompt length per model (Anthropic prompt caching docs and the Bedrock
-# prompt caching page, checked 2026-11-29). Keys are catalog keys or their prefixes; the
-# longest matching prefix wins; (anthropic, bedrock).
+# Minimum cacheable prompt length per model, (anthropic, bedrock). From the Anthropic prompt
+# caching docs as quoted in anthropic-sdk-python issue 1194 (4,096 Opus 4.6 and 4.5 and Haiku
+# 4.5; 1,024 Sonnet 4.x and Opus 4.1/4; 2,048 Haiku 3.x) and the Bedrock prompt caching page
+# (checked 2026-11-29). Opus 4.7 (2,048) is from a secondary source; 5.x models take their
+# family's value until their own is published (a minimum set too high only skips a breakpoint,
+# one set too low wastes one). Keys are catalog keys or their prefixes; the longest match wins.
 MINIMUM_TOKENS = {
     "claude-haiku-4-5": (4096, 4096),
     "claude-haiku": (2048, 2048),
+    "claude-3-5-haiku": (2048, 2048),
     "claude-opus-4-5": (4096, 4096),
+    "claude-opus-4-6": (4096, 4096),
+    "claude-opus-4-7": (2048, 2048),
     "claude-sonnet": (1024, 1024),
     "claude-opus": (1024, 1024),
     "claude-fable": (1024, 1024),

@@ -30,7 +30,8 @@ def test_minimums_per_model_and_provider():
     assert minimum_cacheable_tokens("claude-sonnet-4-5-20250929") == 1024
     assert minimum_cacheable_tokens("claude-opus-4-1-20250805") == 1024
     assert minimum_cacheable_tokens("claude-haiku-4-5-20251001", "bedrock") == 4096
-    assert minimum_cacheable_tokens("claude-haiku-3-5") == 2048
+    assert minimum_cacheable_tokens("claude-3-5-haiku-20241022") == 2048
+    assert minimum_cacheable_tokens("claude-opus-4-6") == 4096 and minimum_cacheable_tokens("claude-opus-4-7") == 2048
     assert minimum_cacheable_tokens(None) == minimum_cacheable_tokens("some-unknown-model") == 4096
 
 
