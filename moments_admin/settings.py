@@ -200,6 +200,16 @@ CALL_DEADLINE_SECONDS = env_float("CALL_DEADLINE_SECONDS", 120.0, minimum=1)
 # provider unless this is on (failover to the next provider still happens).
 CALL_RETRY_TIMEOUTS = env_bool("CALL_RETRY_TIMEOUTS", False)
 
+# --- In-process client (providers.client): prompt caching and the response cache ------
+# Automatic cache_control breakpoints (tools, system, conversation turns) when the caller placed none.
+PROMPT_CACHING_AUTO = env_bool("PROMPT_CACHING_AUTO", True)
+PROMPT_CACHING_TTL = env_choice("PROMPT_CACHING_TTL", ("5m", "1h"), "5m")
+# Exact-match response cache, used only when a call asks for it (x-moments-cache: use).
+RESPONSE_CACHE_TTL_SECONDS = env_int("RESPONSE_CACHE_TTL_SECONDS", 3600, minimum=1)
+RESPONSE_CACHE_MAX_ENTRY_BYTES = env_int("RESPONSE_CACHE_MAX_ENTRY_BYTES", 262144, minimum=1024)
+# Models (as callers name them: logical names or IDs) whose calls use the response cache unless told not to.
+RESPONSE_CACHE_MODELS = env_list("RESPONSE_CACHE_MODELS", [])
+
 # --- Usage and costs --------------------------------------------------------
 # Write-behind buffer for usage records: batched INSERTs every USAGE_WRITE_BUFFER_SECONDS
 # (flushed on clean exit). On by default with PostgreSQL, where one INSERT per call

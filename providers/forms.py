@@ -198,3 +198,25 @@ apply_limits(RoutingForm, ProviderRouting)
 
 class ConfigUploadForm(forms.Form):
     file = forms.FileField(label="config.yml")
+
+
+class CacheImportForm(forms.Form):
+    file = forms.FileField(label="JSON lines file (from cache_export)")
+
+
+class CacheFlushForm(forms.Form):
+    """What to flush from the response cache: everything, one model, one agent or one entry."""
+
+    SCOPES = (("all", "all entries"), ("model", "a model"), ("agent", "an agent"), ("entry", "one entry"))
+    scope = forms.ChoiceField(choices=SCOPES)
+    value = forms.CharField(max_length=200, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        scope, value = cleaned.get("scope"), (cleaned.get("value") or "").strip()
+        if scope in ("model", "entry") and not value:
+            self.add_error("value", f"Name the {scope} to flush.")
+        if scope == "entry" and value and not value.isdigit():
+            self.add_error("value", "An entry is named by its number.")
+        cleaned["value"] = value
+        return cleaned

@@ -122,3 +122,44 @@ class ConfigRevision(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.summary}"
+
+
+class ConversationSession(models.Model):
+    """A persisted session (providers.sessions): its settings and history, for resuming it."""
+
+    name = models.CharField(max_length=200, blank=True)
+    agent = models.CharField(max_length=128, blank=True)
+    model = models.CharField(max_length=200)
+    system = models.JSONField(null=True, blank=True)  # a string or a list of text blocks
+    max_turns = models.PositiveIntegerField(null=True, blank=True)
+    messages = models.JSONField(default=list)
+    turns = models.PositiveIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)  # every input kind: uncached, cache writes and reads
+    output_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.name or f"session {self.pk}"
+
+
+class ResponseCacheEntry(models.Model):
+    """The index of what the response cache stored (the answer itself lives in the shared cache)."""
+
+    cache_key = models.CharField(max_length=255, unique=True)
+    model = models.CharField(max_length=200)
+    agent = models.CharField(max_length=128, blank=True)
+    size_bytes = models.PositiveIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["model"], name="response_cache_model"),
+                   models.Index(fields=["expires_at"], name="response_cache_expires")]
+
+    def __str__(self):
+        return f"{self.model} {self.cache_key[-12:]}"

@@ -25,4 +25,8 @@ urlpatterns = [
     path("revisions/<int:pk>/restore/", views.revision_restore, name="revision-restore"),
     path("status/", views.status, name="status"),
     path("migration/", views.migration, name="migration"),
+    path("response-cache/", views.response_cache_page, name="response-cache"),
+    path("response-cache/flush/", views.response_cache_flush, name="response-cache-flush"),
+    path("response-cache/export/", views.response_cache_export, name="response-cache-export"),
+    path("response-cache/import/", views.response_cache_import, name="response-cache-import"),
 ]

@@ -82,11 +82,13 @@ def login(page, live_server):
 def _fresh_cache(request):
     """Each test starts with an empty cache (circuit breakers, catalog cache) and no per-process
     memo of it: pooled clients, the configuration snapshot, recently read breaker states."""
-    from providers import breaker, client_pool, snapshot
+    from providers import breaker, client_pool, response_cache, snapshot
 
     breaker.forget_recent()
     client_pool.forget_clients()
     snapshot.forget()
+    response_cache.forget_generations()
+    response_cache.counters.forget()
     if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
         yield
         return

@@ -82,6 +82,7 @@ def build_overview(filters, now):
         "totals": totals,
         "tokens_total": charts.tokens_of(totals),
         "cache_write_tokens": totals["cache_write_5m_tokens"] + totals["cache_write_1h_tokens"],
+        "prompt_cache_hit_rate": prompt_cache_hit_rate(totals),
         "avg_cost": (totals["cost_total"] / priced) if priced else None,
         "failed_share": (100 * totals["failed"] / totals["requests"]) if totals["requests"] else 0,
         "unpriced_models": [row["base_model"] for row in by_model if row["unpriced"]],
@@ -149,3 +150,10 @@ def quick_ranges(today):
 
 def money(value):
     return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def prompt_cache_hit_rate(totals):
+    """Share of all input tokens (uncached, cache writes, cache reads) read from the prompt cache, in %."""
+    input_total = (totals["input_tokens"] + totals["cache_write_5m_tokens"] + totals["cache_write_1h_tokens"]
+                   + totals["cache_read_tokens"])
+    return 100 * totals["cache_read_tokens"] / input_total if input_total else None

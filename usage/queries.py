@@ -152,7 +152,7 @@ def _with_bucket(row, hourly):
 def _raw_measures():
     return {
         "requests": Count("id"),
-        "failed": Count("id", filter=~Q(status="ok")),
+        "failed": Count("id", filter=~Q(status__in=("ok", "cache_hit"))),
         "unpriced": Count("id", filter=Q(cost_total__isnull=True)),
         **{name: Sum(name) for name in TOKEN_FIELDS + COST_FIELDS},
     }

@@ -56,7 +56,7 @@ def _bucket_sql(granularity):
 def _measures(histograms):
     measures = {
         "requests": "COUNT(*)",
-        "failed": "SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END)",
+        "failed": "SUM(CASE WHEN status NOT IN ('ok', 'cache_hit') THEN 1 ELSE 0 END)",  # a cache hit was served
         "unpriced": "SUM(CASE WHEN cost_total IS NULL THEN 1 ELSE 0 END)",
         **{field: f"SUM({field})" for field in TOKEN_FIELDS},
         **{field: f"COALESCE(SUM({field}), 0)" for field in COST_FIELDS},

@@ -1,0 +1,118 @@
+"""Named sub-agents: a system prompt, a logical model, a turn limit and tools, run on sessions.
+
+    agents = AgentManager()
+    agents.define(Agent("summarizer", system="Summarize in one sentence.", model="haiku", max_turns=3))
+    reply = agents.run("summarizer", "Long text ...")                   # one answer, tools run for you
+    session = agents.session("summarizer")                              # or drive the session yourself
+
+Every call of an agent is recorded in usage under the agent's name (CallContext(agent=...)),
+so the usage dashboard groups it. An agent may pin a provider and may opt into the response
+cache (a policy: its calls send `x-moments-cache: use`). Definitions are code, or plain data
+(`define_from(mapping)`, e.g. read from a settings file) validated with messages that name
+the agent and the field to fix.
+"""
+from dataclasses import dataclass, field
+
+from providers.client import Anthropic
+from providers.sessions import Session, SessionError
+
+AGENT_FIELDS = ("system", "model", "max_turns", "max_tokens", "tools", "provider", "response_cache")
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    system: str | list | None = None
+    model: str = "sonnet"  # a logical name (or a pinned model ID)
+    max_turns: int | None = 10
+    max_tokens: int = 1024
+    tools: tuple = field(default_factory=tuple)  # tool definitions (dicts), as the Messages API takes them
+    provider: str | None = None  # pin one configured provider
+    response_cache: bool = False  # serve repeated identical requests from the response cache
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 128:
+            raise SessionError("An agent needs a name of 1 to 128 characters.")
+        if self.max_turns is not None and (not isinstance(self.max_turns, int) or self.max_turns < 1):
+            raise SessionError(f"Agent {self.name}: max_turns must be a whole number of at least 1.")
+        if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
+            raise SessionError(f"Agent {self.name}: max_tokens must be a whole number of at least 1.")
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise SessionError(f"Agent {self.name}: model must be a logical name such as sonnet, or a model ID.")
+        object.__setattr__(self, "tools", tuple(self.tools))
+        for tool in self.tools:
+            if not isinstance(tool, dict) or not tool.get("name"):
+                raise SessionError(f"Agent {self.name}: each tool must be a Messages API tool definition with a name.")
+
+
+class AgentManager:
+    def __init__(self, agents=(), client_factory=Anthropic):
+        self._agents = {}
+        self._client_factory = client_factory  # Anthropic-like: takes agent=, provider=, response_cache_mode=
+        for agent in agents:
+            self.define(agent)
+
+    def define(self, agent):
+        self._agents[agent.name] = agent
+        return agent
+
+    def define_from(self, mapping):
+        """Define agents from plain data: {name: {system, model, max_turns, max_tokens, tools, ...}}.
+        All or nothing: one bad definition defines none."""
+        if not isinstance(mapping, dict):
+            raise SessionError("Agents must be a mapping of agent name to its settings.")
+        built = []
+        for name, values in mapping.items():
+            if not isinstance(values, dict):
+                raise SessionError(f"Agent {name}: its settings must be a mapping.")
+            unknown = sorted(set(values) - set(AGENT_FIELDS))
+            if unknown:
+                raise SessionError(f"Agent {name}: unknown setting(s) {', '.join(unknown)}; "
+                                   f"known: {', '.join(AGENT_FIELDS)}.")
+            built.append(Agent(name=name, **values))
+        for agent in built:
+            self.define(agent)
+        return built
+
+    def get(self, name):
+        try:
+            return self._agents[name]
+        except KeyError:
+            raise SessionError(f"No agent is named {name!r}; defined: {', '.join(sorted(self._agents)) or 'none'}.") \
+                from None
+
+    @property
+    def names(self):
+        return sorted(self._agents)
+
+    def client(self, name):
+        agent = self.get(name)
+        return self._client_factory(agent=agent.name, provider=agent.provider,
+                                    response_cache_mode="use" if agent.response_cache else "skip")
+
+    def session(self, name, *, persist=False, history=()):
+        agent = self.get(name)
+        return Session(self.client(name), model=agent.model, system=agent.system, max_turns=agent.max_turns,
+                       max_tokens=agent.max_tokens, tools=agent.tools, history=history, name=agent.name,
+                       persist=persist)
+
+    def run(self, name, prompt, *, tool_handlers=None, persist=False):
+        """Run the agent on `prompt` until it answers without a tool call; tool calls are run
+        with `tool_handlers` ({tool name: callable(input dict) -> str}). Returns (reply, session)."""
+        session = self.session(name, persist=persist)
+        reply = session.send(prompt)
+        while reply.stop_reason == "tool_use":
+            if not tool_handlers:
+                raise SessionError(f"Agent {name} asked for a tool but no tool_handlers were given.")
+            results = []
+            for use in session.pending_tool_uses:
+                handler = tool_handlers.get(use.name)
+                if handler is None:
+                    results.append(session.tool_result(use.id, f"No handler for tool {use.name}.", is_error=True))
+                    continue
+                try:
+                    results.append(session.tool_result(use.id, str(handler(use.input))))
+                except Exception as exc:  # the model sees the tool failed and may recover
+                    results.append(session.tool_result(use.id, f"{type(exc).__name__}: {exc}", is_error=True))
+            reply = session.send(results)
+        return reply, session

@@ -1,0 +1,261 @@
+"""A provider-agnostic response cache for repeated deterministic requests.
+
+Used only when a call asks for it: `x-moments-cache: use` (serve a stored answer, store a
+new one), `refresh` (call the provider and replace the stored answer) or `skip` (the
+default: neither read nor write), through `extra_headers` or an agent's policy.
+
+Entries live in the shared cache (Redis when configured) with a TTL, under a key made of a
+hash of the normalized request (the model as the caller named it, a logical name or a
+pinned ID; messages, system, tools and every parameter that changes the answer; not
+cache_control markers, metadata or headers) and three generation tokens: one for all
+entries, one for the model and one for the agent. Invalidating replaces a token, so every
+old entry becomes unreachable at once and expires on its own. Tokens are random, so a cache
+that lost its data never serves an entry stored before an invalidation.
+
+An unreachable cache is never a point of failure: a lookup is then a miss and a store does
+nothing. An index row per stored entry (ResponseCacheEntry) feeds the management page.
+Hit and miss counts, tokens and cost saved are counted per hour in the shared cache.
+"""
+import atexit
+import datetime
+import hashlib
+import json
+import logging
+import time
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from providers.models import ResponseCacheEntry
+from providers.response_cache_memory import BufferedCounters, RecentEntries
+from providers.shared_cache import shared_cache
+
+log = logging.getLogger(__name__)
+HEADER = "x-moments-cache"
+MODES = ("use", "skip", "refresh")
+PREFIX = "response-cache"
+# Not part of what the model answers: never in the key.
+IGNORED_FIELDS = {"stream", "metadata", "extra_headers", "cache_control"}
+STATS = ("hits", "misses", "stores", "saved_input_tokens", "saved_output_tokens", "saved_microusd")
+STATS_TTL_SECONDS = 8 * 24 * 3600
+MICRO = Decimal(1_000_000)
+INPUT_KINDS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
+
+
+class CacheModeError(ValueError):
+    pass
+
+
+def mode_from_headers(headers, default="skip"):
+    """(mode, headers without ours): the x-moments-cache header decides, else `default`."""
+    mode, rest = default, {}
+    for name, value in (headers or {}).items():
+        if name.lower() == HEADER:
+            mode = str(value).strip().lower()
+        else:
+            rest[name] = value
+    if mode not in MODES:
+        raise CacheModeError(f"{HEADER} must be one of {', '.join(MODES)}, not {mode!r}.")
+    return mode, rest
+
+
+def _without_markers(value):
+    if isinstance(value, dict):
+        return {k: _without_markers(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_without_markers(v) for v in value]
+    return value
+
+
+def request_digest(request):
+    """SHA-256 of the normalized request: the same question gets the same digest."""
+    normalized = {k: _without_markers(v) for k, v in request.items() if k not in IGNORED_FIELDS}
+    headers = request.get("extra_headers") or {}
+    betas = [v for k, v in headers.items() if k.lower() == "anthropic-beta"]
+    if betas:  # beta features can change the answer; other headers cannot
+        normalized["anthropic-beta"] = betas
+    canonical = json.dumps(normalized, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _generation_key(scope, value=""):
+    return f"{PREFIX}:gen:{scope}:{hashlib.sha256(value.encode()).hexdigest()[:16]}"
+
+
+GENERATIONS_MEMO_SECONDS = 1.0
+_generation_memo = {}  # (model, agent) -> (tokens, read at); an invalidation reaches other processes within 1 s
+
+
+def _generations(model, agent):
+    memo_key, now = (model, agent or ""), time.monotonic()
+    memo = _generation_memo.get(memo_key)
+    if memo is not None and now - memo[1] < GENERATIONS_MEMO_SECONDS:
+        return memo[0]
+    tokens = _read_generations(model, agent)
+    if tokens is not None:
+        if len(_generation_memo) > 10_000:
+            _generation_memo.clear()
+        _generation_memo[memo_key] = (tokens, now)
+    return tokens
+
+
+def forget_generations():
+    _generation_memo.clear()
+    recent.forget()
+
+
+def _read_generations(model, agent):
+    keys = [_generation_key("all"), _generation_key("model", model), _generation_key("agent", agent or "")]
+    found = shared_cache.get_many(keys)
+    tokens = []
+    for key in keys:
+        token = found.get(key)
+        if token is None:
+            shared_cache.add(key, uuid.uuid4().hex[:12], None)
+            token = shared_cache.get(key)
+            if token is None:
+                return None  # the cache is unreachable: no stable key, so no caching
+        tokens.append(token)
+    return tokens
+
+
+def entry_key(request, agent=None):
+    """The cache key of this request, or None when the shared cache cannot give one."""
+    return key_for(str(request.get("model") or ""), agent, request_digest(request))
+
+
+def key_for(model, agent, digest):
+    tokens = _generations(model, agent)
+    if tokens is None:
+        return None
+    return f"{PREFIX}:entry:{':'.join(tokens)}:{digest}"
+
+
+def digest_of(key):
+    return key.rsplit(":", 1)[-1]
+
+
+def hits_key(key):
+    return f"{key}:hits"
+
+
+recent = RecentEntries()
+
+
+def lookup(key):
+    """The stored entry (a dict) for `key`, or None."""
+    if key is None:
+        return None
+    entry = recent.get(key)
+    if entry is not None and entry.get("expires_at", 0) > time.time():
+        return entry
+    entry = shared_cache.get(key)
+    if not (isinstance(entry, dict) and isinstance(entry.get("message"), dict)):
+        return None
+    recent.put(key, entry)
+    return entry
+
+
+def store(key, request, result, agent=None):
+    """Store a successful CallResult under `key`; too-large answers are not stored."""
+    if key is None or not result.message.get("stop_reason"):  # only complete answers
+        return False
+    entry = {
+        "digest": digest_of(key), "model": str(request.get("model") or ""), "agent": agent or "",
+        "message": result.message, "provider_name": result.provider_name, "provider_kind": result.provider_kind,
+        "model_id": result.model_id, "usage": result.usage.as_dict(),
+        "cost_usd": str(result.record.cost_usd) if result.record and result.record.cost_usd is not None else None,
+        "stored_at": timezone.now().isoformat(),
+    }
+    if not put(key, entry):
+        return False
+    count("stores")
+    return True
+
+
+def put(key, entry):
+    """Write `entry` under `key` with the configured TTL and index it; False when too large or
+    when the cache is unreachable."""
+    size = len(json.dumps(entry, default=str).encode())
+    if size > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES:
+        return False
+    ttl = settings.RESPONSE_CACHE_TTL_SECONDS
+    entry = {**entry, "expires_at": time.time() + ttl}  # the process memory never outlives the TTL
+    if not shared_cache.set(key, entry, ttl):
+        return False
+    recent.forget(key)  # a refreshed answer replaces the one this process remembers
+    shared_cache.delete(hits_key(key))
+    usage = entry.get("usage") or {}
+    try:
+        ResponseCacheEntry.objects.update_or_create(cache_key=key, defaults={
+            "model": entry["model"][:200], "agent": entry["agent"][:128], "size_bytes": size,
+            "input_tokens": sum(int(usage.get(k) or 0) for k in INPUT_KINDS),
+            "output_tokens": int(usage.get("output_tokens") or 0),
+            "cost_usd": Decimal(entry["cost_usd"]) if entry.get("cost_usd") else None,
+            "expires_at": timezone.now() + datetime.timedelta(seconds=ttl)})
+    except Exception:
+        log.exception("Could not index the response cache entry for %s", entry["model"])
+    return True
+
+
+counters = BufferedCounters()
+atexit.register(counters.flush)
+
+
+def count(stat, amount=1, *, now=None):
+    if amount:
+        counters.add(_stat_key(stat, now or timezone.now()), amount, STATS_TTL_SECONDS)
+
+
+def count_hit(key, entry):
+    usage = entry.get("usage") or {}
+    count("hits")
+    counters.add(hits_key(key), 1, settings.RESPONSE_CACHE_TTL_SECONDS)
+    count("saved_input_tokens", sum(int(usage.get(k) or 0) for k in INPUT_KINDS))
+    count("saved_output_tokens", int(usage.get("output_tokens") or 0))
+    if entry.get("cost_usd"):
+        count("saved_microusd", int(Decimal(entry["cost_usd"]) * MICRO))
+
+
+def _stat_key(stat, when):
+    return f"{PREFIX}:stat:{when.astimezone(datetime.UTC):%Y%m%d%H}:{stat}"
+
+
+def hourly_stats(hours=48, now=None):
+    """[(hour start, {stat: value})], oldest first, for the last `hours` hours."""
+    counters.flush()  # this process's latest counts
+    now = (now or timezone.now()).astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+    starts = [now - datetime.timedelta(hours=h) for h in range(hours - 1, -1, -1)]
+    keys = {(start, stat): _stat_key(stat, start) for start in starts for stat in STATS}
+    found = shared_cache.get_many(list(keys.values()))
+    return [(start, {stat: int(found.get(keys[(start, stat)]) or 0) for stat in STATS}) for start in starts]
+
+
+def invalidate_all():
+    shared_cache.set(_generation_key("all"), uuid.uuid4().hex[:12], None)
+    forget_generations()
+    return ResponseCacheEntry.objects.all().delete()[0]
+
+
+def invalidate_model(model):
+    shared_cache.set(_generation_key("model", model), uuid.uuid4().hex[:12], None)
+    forget_generations()
+    return ResponseCacheEntry.objects.filter(model=model).delete()[0]
+
+
+def invalidate_agent(agent):
+    shared_cache.set(_generation_key("agent", agent), uuid.uuid4().hex[:12], None)
+    forget_generations()
+    return ResponseCacheEntry.objects.filter(agent=agent).delete()[0]
+
+
+def invalidate_entry(entry_id):
+    entry = ResponseCacheEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        return 0
+    shared_cache.delete(entry.cache_key)
+    recent.forget(entry.cache_key)
+    entry.delete()
+    return 1
