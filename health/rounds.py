@@ -1,0 +1,110 @@
+"""A round of health checks: every enabled provider, every model its mapping uses.
+
+Results are kept as CheckResult rows (pruned after HEALTH_HISTORY_DAYS), feed the shared circuit
+breaker once per provider (so a revoked key opens it, while one unavailable model does not take a
+working provider out), move target states and incidents, and send one alert per incident.
+"""
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from health import alerts, metrics
+from health.checks import check_model
+from health.models import CheckResult, HealthSettings, TargetState
+from health.states import apply_outcome
+from providers import breaker
+from providers.display import logical_names
+from providers.models import ProviderConfig
+from providers.resolve import build_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundResult:
+    run_id: str
+    outcomes: list = field(default_factory=list)
+    transitions: list = field(default_factory=list)
+
+    @property
+    def any_down(self):
+        return any(not o.ok for o in self.outcomes)
+
+    def summary(self):
+        failed = sum(1 for o in self.outcomes if not o.ok)
+        return f"{len(self.outcomes)} checks, {failed} failed, {len(self.transitions)} incident changes"
+
+
+def run_round(now=None):
+    now = now or timezone.now()
+    health_settings = HealthSettings.load()
+    result = RoundResult(run_id=uuid.uuid4().hex)
+    for config in ProviderConfig.objects.filter(enabled=True).order_by("position", "name"):
+        settings_ = build_settings(config).settings
+        outcomes = [check_model(settings_, model) for model in logical_names(config)]
+        result.outcomes.extend(outcomes)
+        maintenance = config.name in health_settings.maintenance
+        if not maintenance:
+            _feed_breaker(config.name, outcomes)
+        result.transitions.extend(_apply(config.name, outcomes, health_settings, now, maintenance))
+    CheckResult.objects.bulk_create([_row(o, result.run_id, now) for o in result.outcomes])
+    metrics.observe_checks(result.outcomes)
+    _send_alerts(result.transitions, health_settings)
+    prune_history(now)
+    return result
+
+
+def _feed_breaker(name, outcomes):
+    if any(o.ok for o in outcomes):
+        breaker.record_success(name)
+        return
+    failover_errors = [o.error for o in outcomes if o.error is not None and o.error.triggers_failover]
+    if failover_errors:
+        breaker.record_failure(name, failover_errors[0])
+
+
+def _apply(provider_name, outcomes, health_settings, now, maintenance):
+    """The provider target first (its state decides whether model incidents alert), then each model."""
+    transitions = []
+    failed = [o for o in outcomes if not o.ok]
+    passed = bool(outcomes) and len(failed) < len(outcomes)
+    first = failed[0] if failed else None
+    latencies = [o.latency_ms for o in outcomes if o.latency_ms is not None]
+    provider_change = apply_outcome(
+        provider_name, "", ok=passed, error_kind=first.error_kind if first and not passed else "",
+        message=first.message if first and not passed else "", latency_ms=max(latencies) if latencies else None,
+        health_settings=health_settings, now=now, maintenance=maintenance)
+    if provider_change:
+        transitions.append(provider_change)
+    provider_down = TargetState.objects.filter(provider_name=provider_name, model="", state="down").exists()
+    for outcome in outcomes:
+        change = apply_outcome(provider_name, outcome.model, ok=outcome.ok, error_kind=outcome.error_kind,
+                               message=outcome.message, latency_ms=outcome.latency_ms,
+                               health_settings=health_settings, now=now, maintenance=maintenance)
+        if change and not (provider_down and change.event == "opened"):
+            transitions.append(change)
+    return transitions
+
+
+def _send_alerts(transitions, health_settings):
+    for transition in transitions:
+        incident = transition.incident
+        if transition.event == "closed" and incident.opened_alert_sent_at is None:
+            continue  # never announced (quiet under its provider's incident): no "recovered" either
+        alerts.send_incident_alert(incident, transition.event, health_settings)
+
+
+def _row(outcome, run_id, now):
+    return CheckResult(checked_at=now, run_id=run_id, provider_name=outcome.provider_name,
+                       provider_kind=outcome.provider_kind, model=outcome.model, model_id=outcome.model_id[:300],
+                       ok=outcome.ok, check_kind=outcome.check, tokens_spent=outcome.tokens_spent,
+                       latency_ms=outcome.latency_ms, error_kind=outcome.error_kind, message=outcome.message)
+
+
+def prune_history(now):
+    cutoff = now - dt.timedelta(days=settings.HEALTH_HISTORY_DAYS)
+    CheckResult.objects.filter(checked_at__lt=cutoff).delete()
