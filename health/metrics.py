@@ -9,12 +9,21 @@ shared cache and the database, so every process reports the same values.
 import os
 import time
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 
 from health.models import STATES, TargetState
 from providers import breaker
 
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 CALLS = Counter("moments_calls", "Provider attempts through the choke point, by outcome.",
                 ["provider", "model", "status", "purpose"])
 FAILURES = Counter("moments_call_failures", "Failed provider attempts, by error kind.", ["provider", "kind"])

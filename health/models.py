@@ -106,3 +106,7 @@ class Incident(models.Model):
 
     def duration(self, now=None):
         return (self.ended_at or now or timezone.now()) - self.started_at
+
+    @property
+    def duration_minutes(self):
+        return self.duration().total_seconds() / 60

@@ -51,7 +51,9 @@ def run_round(now=None):
         if not maintenance:
             _feed_breaker(config.name, outcomes)
         result.transitions.extend(_apply(config.name, outcomes, health_settings, now, maintenance))
-    CheckResult.objects.bulk_create([_row(o, result.run_id, now) for o in result.outcomes])
+    rows = [_row(o, result.run_id, now) for o in result.outcomes]
+    rows += _provider_rows(result.outcomes, result.run_id, now)
+    CheckResult.objects.bulk_create(rows)
     metrics.observe_checks(result.outcomes)
     _send_alerts(result.transitions, health_settings)
     prune_history(now)
@@ -103,6 +105,23 @@ def _row(outcome, run_id, now):
                        provider_kind=outcome.provider_kind, model=outcome.model, model_id=outcome.model_id[:300],
                        ok=outcome.ok, check_kind=outcome.check, tokens_spent=outcome.tokens_spent,
                        latency_ms=outcome.latency_ms, error_kind=outcome.error_kind, message=outcome.message)
+
+
+def _provider_rows(outcomes, run_id, now):
+    """One row per provider and round (model ""): passed when any model passed. The status page's
+    uptime for a provider reads these, as it reads model rows for a model."""
+    rows = []
+    for name in dict.fromkeys(o.provider_name for o in outcomes):
+        mine = [o for o in outcomes if o.provider_name == name]
+        failed = [o for o in mine if not o.ok]
+        ok = len(failed) < len(mine)
+        latencies = [o.latency_ms for o in mine if o.latency_ms is not None]
+        rows.append(CheckResult(
+            checked_at=now, run_id=run_id, provider_name=name, provider_kind=mine[0].provider_kind, model="",
+            ok=ok, check_kind="round", tokens_spent=sum(o.tokens_spent for o in mine),
+            latency_ms=max(latencies) if latencies else None, error_kind="" if ok else failed[0].error_kind,
+            message="" if ok else failed[0].message))
+    return rows
 
 
 def prune_history(now):

@@ -3,6 +3,9 @@ import time
 
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from health.status_page import nothing_to_watch, page_context
 
 from providers import breaker
 from providers.claude_code import as_settings_json, as_shell, claude_code_env
@@ -95,8 +98,17 @@ def claude_code(request):
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def status(request):
-    return render(request, "providers/status.html", {"last_heartbeat": shared_cache.get("worker:last_heartbeat")})
+    """The Status page; an htmx poll gets only its live part, and stops polling (286) when there
+    is nothing to watch."""
+    context = page_context(request)
+    if request.htmx:
+        response = render(request, "providers/status.html#live", context)
+        if nothing_to_watch():
+            response.status_code = 286  # htmx: stop polling
+        return response
+    return render(request, "providers/status.html", context)
 
 
 @require_GET
