@@ -6,11 +6,13 @@ from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
 from health.rounds import run_round
+from providers import snapshot
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.fakes import Fault
+from providers.models import ProviderRouting
 from providers.shared_cache import SharedCache, shared_cache
-from tests.providers.conftest import make_anthropic
+from tests.providers.conftest import make_anthropic, make_bedrock
 
 pytestmark = pytest.mark.django_db
 REQUEST = {"model": "haiku", "max_tokens": 20, "messages": [{"role": "user", "content": "hello"}]}
@@ -47,16 +49,21 @@ def test_metrics_count_calls_failures_checks_and_show_states(aws_env, fresh_anth
     assert _value(after, "moments_breaker_open", provider="anthropic") == 0
 
 
-def test_failed_calls_and_failovers_are_counted(aws_env, fresh_anthropic, staff_client, db):
-    make_anthropic(server=fresh_anthropic)
+def test_failed_calls_and_failovers_are_counted(aws_env, fresh_anthropic, bedrock_api, staff_client, db):
+    make_anthropic(server=fresh_anthropic, position=0)
+    make_bedrock(server=bedrock_api, position=1)
+    ProviderRouting.objects.update_or_create(pk=1, defaults={"primary": "anthropic", "fallbacks": ["bedrock"]})
+    snapshot.forget()
     before = _samples(staff_client.get(reverse("metrics")).content.decode())
     fresh_anthropic.inject(Fault("overloaded", times=None))
-    with pytest.raises(Exception):
-        invoke(None, REQUEST, CallContext(purpose="client"))
+    result = invoke(None, REQUEST, CallContext(purpose="client"))
+    assert (result.provider_name, result.failed_over) == ("bedrock", True)
     after = _samples(staff_client.get(reverse("metrics")).content.decode())
     kind = dict(provider="anthropic", kind="overloaded")
     assert _value(after, "moments_call_failures_total", **kind) - _value(
-        before, "moments_call_failures_total", **kind) >= 1
+        before, "moments_call_failures_total", **kind) == 1
+    assert _value(after, "moments_failovers_total", provider="bedrock") - _value(
+        before, "moments_failovers_total", provider="bedrock") == 1
 
 
 def test_shared_cache_failures_are_counted(staff_client, db):
