@@ -90,7 +90,8 @@ class Incident(models.Model):
     message = models.CharField(max_length=500, blank=True)
     error_kinds = models.JSONField(default=list, blank=True)
     failover_target = models.CharField(max_length=50, blank=True)  # where traffic went
-    failovers = models.PositiveIntegerField(default=0)  # calls served by a fallback while it lasted
+    failovers_at_start = models.PositiveIntegerField(default=0)  # health.passive counter when it opened
+    failovers = models.PositiveIntegerField(default=0)  # calls served by a fallback while it lasted (at its end)
     opened_alert_sent_at = models.DateTimeField(null=True, blank=True)
     closed_alert_sent_at = models.DateTimeField(null=True, blank=True)
 

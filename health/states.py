@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from health.models import Incident, TargetState
+from health.passive import failovers_so_far
 from providers import snapshot
 
 
@@ -47,7 +48,7 @@ def apply_outcome(provider_name, model, *, ok, error_kind, message, latency_ms, 
                 transition = Transition("opened", Incident.objects.create(
                     provider_name=provider_name, model=model, started_at=now, cause=error_kind or "unknown",
                     message=message[:500], error_kinds=[error_kind] if error_kind else [],
-                    failover_target=_failover_target(provider_name)))
+                    failover_target=_failover_target(provider_name), failovers_at_start=failovers_so_far()))
             elif previous == "down":  # recovered, or staff put it under maintenance
                 incident = _close_open_incident(provider_name, model, now)
                 transition = Transition("closed", incident) if incident else None
@@ -79,7 +80,8 @@ def _close_open_incident(provider_name, model, now):
     if incident is None:
         return None
     incident.ended_at = now
-    incident.save(update_fields=["ended_at"])
+    incident.failovers = max(0, failovers_so_far() - incident.failovers_at_start)
+    incident.save(update_fields=["ended_at", "failovers"])
     return incident
 
 

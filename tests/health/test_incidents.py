@@ -101,10 +101,15 @@ def test_failing_checks_open_the_breaker_and_traffic_moves_to_the_fallback_witho
     result = invoke(None, REQUEST, CallContext(purpose="client"))
     assert result.provider_name == "bedrock"
     assert model_calls(fresh_anthropic) == [], "an open breaker is skipped: no failed call first"
+    invoke(None, REQUEST, CallContext(purpose="client"))
 
     fresh_anthropic.reset()
     run_round()
     assert not breaker.is_open("anthropic"), "a passing check closes the breaker"
+    run_round()
+    incident = Incident.objects.get(provider_name="anthropic", model="")
+    assert incident.ended_at is not None
+    assert (incident.failover_target, incident.failovers) == ("bedrock", 2)
     breaker.forget_recent()
     assert invoke(None, REQUEST, CallContext(purpose="client")).provider_name == "anthropic"
 
