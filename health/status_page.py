@@ -21,6 +21,7 @@ from providers.models import ProviderConfig
 from providers.shared_cache import shared_cache
 
 UPTIME_DAYS = 90
+PAST_DAYS_CACHE_SECONDS = 600
 HEARTBEAT_KEY = "worker:last_heartbeat"
 
 
@@ -95,15 +96,27 @@ def uptime_days(rows, today, interval_seconds, days=UPTIME_DAYS):
     return out
 
 
-def _day_counts(since):
-    rows = (CheckResult.objects.filter(checked_at__gte=since)
-            .annotate(day=TruncDate("checked_at"))
-            .values("provider_name", "model", "day")
-            .annotate(checks=Count("id"), failed=Count("id", filter=Q(ok=False))))
+def _day_counts(since, today_start):
+    """{(provider, model): [(date, checks, failed)]}. Days before today change only when old rows
+    are pruned, so their aggregate is kept in the shared cache for PAST_DAYS_CACHE_SECONDS; a poll
+    aggregates only today's rows (a 90-day GROUP BY per poll would grow with the history)."""
+    key = f"health:uptime-days:{since.date().isoformat()}:{today_start.date().isoformat()}"
+    past = shared_cache.get(key)
+    if past is None:
+        past = _aggregate(checked_at__gte=since, checked_at__lt=today_start)
+        shared_cache.set(key, past, PAST_DAYS_CACHE_SECONDS)
     counts = {}
-    for row in rows:
-        counts.setdefault((row["provider_name"], row["model"]), []).append((row["day"], row["checks"], row["failed"]))
+    for rows in (past, _aggregate(checked_at__gte=today_start)):
+        for provider_name, model, day, checks, failed in rows:
+            counts.setdefault((provider_name, model), []).append((day, checks, failed))
     return counts
+
+
+def _aggregate(**filters):
+    rows = (CheckResult.objects.filter(**filters).annotate(day=TruncDate("checked_at"))
+            .values_list("provider_name", "model", "day")
+            .annotate(checks=Count("id"), failed=Count("id", filter=Q(ok=False))))
+    return [tuple(row) for row in rows]
 
 
 def _breaker_label(state):
@@ -116,8 +129,8 @@ def providers_status(now=None):
     now = now or timezone.now()
     health_settings = HealthSettings.load()
     today = timezone.localdate(now)
-    since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=UPTIME_DAYS - 1), dt.time()))
-    counts = _day_counts(since)
+    today_start = timezone.make_aware(dt.datetime.combine(today, dt.time()))
+    counts = _day_counts(today_start - dt.timedelta(days=UPTIME_DAYS - 1), today_start)
     states = {(s.provider_name, s.model): s for s in TargetState.objects.all()}
     configs = list(ProviderConfig.objects.all())
     breakers = breaker.states([c.name for c in configs])

@@ -114,3 +114,21 @@ def test_failed_checks_show_in_the_error_chart(aws_env, fresh_anthropic, staff_c
     html = staff_client.get(reverse("providers:status")).content.decode()
     assert 'id="latency-figure"' in html and 'id="error-figure"' in html
     assert "anthropic checks" in html
+
+
+def test_past_days_come_from_history_and_gaps_stay_grey(aws_env, fresh_anthropic, staff_client, health_settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from health.models import CheckResult
+
+    make_anthropic(server=fresh_anthropic)
+    three_days_ago = timezone.now() - dt.timedelta(days=3)
+    CheckResult.objects.bulk_create([
+        CheckResult(checked_at=three_days_ago, run_id=str(i), provider_name="anthropic", provider_kind="anthropic",
+                    model="", ok=i >= 2, check_kind="round") for i in range(10)])
+    html = staff_client.get(reverse("providers:status")).content.decode()
+    assert "2 of 10 checks failed (~2 min)" in html
+    assert "80.000 %" in html  # the 89 days without checks count neither up nor down
+    assert html.count("day-none") == 89  # its other days; no model was checked yet, so no model rows
