@@ -71,6 +71,7 @@ class TargetState(models.Model):
     consecutive_successes = models.PositiveIntegerField(default=0)
     last_checked_at = models.DateTimeField(null=True)
     last_latency_ms = models.FloatField(null=True)
+    last_check = models.CharField(max_length=60, blank=True)  # which check and what it spent
     last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:

@@ -86,7 +86,8 @@ def _apply(provider_name, outcomes, health_settings, now, maintenance):
     for outcome in outcomes:
         change = apply_outcome(provider_name, outcome.model, ok=outcome.ok, error_kind=outcome.error_kind,
                                message=outcome.message, latency_ms=outcome.latency_ms,
-                               health_settings=health_settings, now=now, maintenance=maintenance)
+                               health_settings=health_settings, now=now, maintenance=maintenance,
+                               check=f"{outcome.check}, {outcome.spent}")
         if change and not (provider_down and change.event == "opened"):
             transitions.append(change)
     return transitions

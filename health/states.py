@@ -26,13 +26,13 @@ class Transition:
 
 
 def apply_outcome(provider_name, model, *, ok, error_kind, message, latency_ms, health_settings, now,
-                  maintenance=False):
+                  maintenance=False, check=""):
     """Update one target's state from one check; returns a Transition or None."""
     with transaction.atomic():
         state, _ = TargetState.objects.select_for_update().get_or_create(
             provider_name=provider_name, model=model, defaults={"since": now})
         previous = state.state
-        state.last_checked_at, state.last_latency_ms = now, latency_ms
+        state.last_checked_at, state.last_latency_ms, state.last_check = now, latency_ms, check[:60]
         if ok:
             state.consecutive_successes += 1
             state.consecutive_failures = 0

@@ -57,6 +57,7 @@ class Target:
     last_checked_at: object = None
     last_latency_ms: float | None = None
     last_error: str = ""
+    last_check: str = ""
     days: list = field(default_factory=list)
 
     @property
@@ -151,6 +152,7 @@ def _target(provider_name, model, states, counts, today, interval):
     if state is not None:
         target.state, target.since, target.last_error = state.state, state.since, state.last_error
         target.last_checked_at, target.last_latency_ms = state.last_checked_at, state.last_latency_ms
+        target.last_check = state.last_check
     target.days = uptime_days(counts.get((provider_name, model), []), today, interval)
     return target
 

@@ -22,6 +22,7 @@ def test_status_page_shows_each_provider_and_model_with_state_uptime_and_inciden
     assert response.status_code == 200
     assert 'id="status-anthropic"' in html and "state-degraded" in html  # up, but opus is down
     assert html.count('class="model-row"') == 3
+    assert html.count("(count_tokens, no tokens)") == 3  # which check ran and what it spent
     assert html.count("100.000 %") == 3 and html.count(">0.000 %") == 1  # opus failed both checks
     assert "model_not_available" in html and 'id="incidents"' in html
     assert 'type="application/json"' in html and "<script>" not in html
