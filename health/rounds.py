@@ -13,10 +13,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from health import alerts, metrics
-from health.checks import check_model
+from health.checks import CheckOutcome, check_model
 from health.models import CheckResult, HealthSettings, TargetState
 from health.states import apply_outcome
 from providers import breaker
+from providers.clients.errors import ErrorKind, ProviderError
 from providers.display import logical_names
 from providers.models import ProviderConfig
 from providers.resolve import build_settings
@@ -44,8 +45,7 @@ def run_round(now=None):
     health_settings = HealthSettings.load()
     result = RoundResult(run_id=uuid.uuid4().hex)
     for config in ProviderConfig.objects.filter(enabled=True).order_by("position", "name"):
-        settings_ = build_settings(config).settings
-        outcomes = [check_model(settings_, model) for model in logical_names(config)]
+        outcomes = _check_provider(config)
         result.outcomes.extend(outcomes)
         maintenance = config.name in health_settings.maintenance
         if not maintenance:
@@ -58,6 +58,18 @@ def run_round(now=None):
     _send_alerts(result.transitions, health_settings)
     prune_history(now)
     return result
+
+
+def _check_provider(config):
+    try:
+        settings_ = build_settings(config).settings
+    except Exception as exc:  # one unreadable configuration must not end the round for the others
+        log.warning("Health check of %s: its configuration cannot be resolved (%s)", config.name, type(exc).__name__)
+        error = ProviderError(ErrorKind.CONFIGURATION, f"The configuration of {config.name} cannot be resolved "
+                              f"({type(exc).__name__}); open it on the Providers page.", provider=config.kind)
+        return [CheckOutcome(config.name, config.kind, model, "", False, "none", error=error)
+                for model in logical_names(config)]
+    return [check_model(settings_, model) for model in logical_names(config)]
 
 
 def _feed_breaker(name, outcomes):

@@ -203,15 +203,17 @@ def settings_form_for(row):
         "webhook_url": row.webhook_url, "maintenance": row.maintenance})
 
 
-def page_context(request, *, settings_form=None):
+def page_context(request, *, settings_form=None, live_only=False):
+    """The Status page's context; `live_only` for an htmx poll (no charts, no form)."""
     row = HealthSettings.load()
     last_heartbeat, heartbeat_stale = heartbeat()
-    latency_figure, error_figure = latency_and_errors()
-    return {
+    context = {
         "last_heartbeat": last_heartbeat, "heartbeat_stale": heartbeat_stale,
         "providers_status": providers_status(), "primary_name": primary_name(),
         "failover_target": failover_target(), "incidents": recent_incidents(), "health_settings": row,
-        "latency_figure": latency_figure, "error_figure": error_figure, "uptime_days": UPTIME_DAYS,
-        "settings_form": settings_form or (settings_form_for(row) if request.user.is_staff else None),
-        "poll_seconds": min(max(row.interval_seconds, 5), 30),
+        "uptime_days": UPTIME_DAYS, "poll_seconds": min(max(row.interval_seconds, 5), 30),
     }
+    if not live_only:
+        context["latency_figure"], context["error_figure"] = latency_and_errors()
+        context["settings_form"] = settings_form or (settings_form_for(row) if request.user.is_staff else None)
+    return context

@@ -100,13 +100,12 @@ def claude_code(request):
 def status(request):
     """The Status page; an htmx poll gets only its live part, and stops polling (286) when there
     is nothing to watch."""
-    context = page_context(request)
     if request.htmx:
-        response = render(request, "providers/status.html#live", context)
+        response = render(request, "providers/status.html#live", page_context(request, live_only=True))
         if nothing_to_watch():
             response.status_code = 286  # htmx: stop polling
         return response
-    return render(request, "providers/status.html", context)
+    return render(request, "providers/status.html", page_context(request))
 
 
 @require_GET

@@ -96,3 +96,14 @@ def test_check_providers_command_exits_non_zero_when_a_model_is_down(aws_env, fr
 def test_check_providers_command_says_when_nothing_is_configured(db):
     with pytest.raises(CommandError, match="No enabled provider"):
         call_command("check_providers")
+
+
+def test_an_unreadable_provider_fails_its_checks_and_the_round_goes_on(aws_env, fresh_anthropic, health_settings):
+    make_anthropic("broken", server=fresh_anthropic, api_key_encrypted="not-a-fernet-token", position=0)
+    make_anthropic("working", server=fresh_anthropic, position=1)
+    result = run_round()
+    by_provider = {}
+    for outcome in result.outcomes:
+        by_provider.setdefault(outcome.provider_name, set()).add((outcome.ok, outcome.error_kind))
+    assert by_provider["working"] == {(True, "")}
+    assert by_provider["broken"] == {(False, "configuration")}
