@@ -70,7 +70,10 @@ def _rounds(env):
 
 
 @pytest.mark.worker
-def test_two_workers_with_beats_run_one_round_per_interval(tmp_path, anthropic_api):
+def test_two_workers_with_beats_run_one_round_per_interval(tmp_path, anthropic_api, monkeypatch):
+    # A throwaway SQLite database (DATABASE_URL would be written to); the cache and broker stay
+    # whatever this run uses (Redis in CI), since the claim lives in the shared cache.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     broker = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
     setup = ("from providers import crypto; from providers.models import ProviderConfig; "
              "from health.models import HealthSettings; "
