@@ -5,6 +5,7 @@ send time) and never follows a redirect.
 TODO(lead): switch `post_json` to the shared outbound URL guard module when it lands (it pins the
 resolved address and refuses every internal range, not only link-local).
 """
+import datetime as dt
 import json
 import logging
 import urllib.request
@@ -14,10 +15,12 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
+from health.models import Incident
 from usage.notify import blocked_webhook_reason
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 10
+RETRY_ALERTS_FOR = dt.timedelta(hours=24)  # an alert no channel took is tried again each round, this long
 
 
 def _header_safe(text):
@@ -91,8 +94,16 @@ def send_incident_alert(incident, event, health_settings, *, test=False):
         except OSError as exc:
             log.warning("Health alert webhook failed: %s", exc)
             results["webhook"] = f"failed ({str(exc)[:200]})"
-    if not test and results:
+    if not test and "sent" in results.values():  # otherwise the next round tries again
         field = "opened_alert_sent_at" if event == "opened" else "closed_alert_sent_at"
         setattr(incident, field, timezone.now())
         incident.save(update_fields=[field])
     return results
+
+
+def pending_alerts(now, within=RETRY_ALERTS_FOR):
+    """(incident, event) whose alert no channel has taken yet, from the last `within`."""
+    recent = Incident.objects.filter(quiet=False, started_at__gte=now - within)
+    pending = [(i, "opened") for i in recent.filter(ended_at__isnull=True, opened_alert_sent_at__isnull=True)]
+    pending += [(i, "closed") for i in recent.filter(ended_at__isnull=False, closed_alert_sent_at__isnull=True)]
+    return pending

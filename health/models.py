@@ -93,6 +93,7 @@ class Incident(models.Model):
     failover_target = models.CharField(max_length=50, blank=True)  # where traffic went
     failovers_at_start = models.PositiveIntegerField(default=0)  # health.passive counter when it opened
     failovers = models.PositiveIntegerField(default=0)  # calls served by a fallback while it lasted (at its end)
+    quiet = models.BooleanField(default=False)  # a model's incident while its provider is down: no alerts
     opened_alert_sent_at = models.DateTimeField(null=True, blank=True)
     closed_alert_sent_at = models.DateTimeField(null=True, blank=True)
 

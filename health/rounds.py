@@ -55,7 +55,7 @@ def run_round(now=None):
     rows += _provider_rows(result.outcomes, result.run_id, now)
     CheckResult.objects.bulk_create(rows)
     metrics.observe_checks(result.outcomes)
-    _send_alerts(result.transitions, health_settings)
+    _send_alerts(health_settings, now)
     prune_history(now)
     return result
 
@@ -100,17 +100,23 @@ def _apply(provider_name, outcomes, health_settings, now, maintenance):
                                message=outcome.message, latency_ms=outcome.latency_ms,
                                health_settings=health_settings, now=now, maintenance=maintenance,
                                check=f"{outcome.check}, {outcome.spent}")
-        if change and not (provider_down and change.event == "opened"):
+        if change and provider_down and change.event == "opened":
+            change.incident.quiet = True  # the provider's incident speaks for it
+            change.incident.save(update_fields=["quiet"])
+        if change:
             transitions.append(change)
     return transitions
 
 
-def _send_alerts(transitions, health_settings):
-    for transition in transitions:
-        incident = transition.incident
-        if transition.event == "closed" and incident.opened_alert_sent_at is None:
-            continue  # never announced (quiet under its provider's incident): no "recovered" either
-        alerts.send_incident_alert(incident, transition.event, health_settings)
+def _send_alerts(health_settings, now):
+    """Every alert not yet taken by a channel: this round's openings and closings, and earlier
+    ones whose channels failed. A closing is announced only after its opening was."""
+    if not health_settings.recipient_list and not health_settings.webhook_url:
+        return
+    for incident, event in alerts.pending_alerts(now):
+        if event == "closed" and incident.opened_alert_sent_at is None:
+            continue
+        alerts.send_incident_alert(incident, event, health_settings)
 
 
 def _row(outcome, run_id, now):

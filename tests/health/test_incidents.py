@@ -161,3 +161,26 @@ def test_alert_subject_cannot_carry_new_header_lines(db):
         "django.utils.timezone").utils.timezone.now(), cause="unavailable")
     subject, _ = incident_text(incident, "opened")
     assert "\r" not in subject and "\n" not in subject
+
+
+def test_an_alert_no_channel_took_is_sent_by_a_later_round_once(aws_env, fresh_anthropic, health_settings, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening: the SMTP connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
+    make_anthropic(server=fresh_anthropic)
+    fresh_anthropic.inject(Fault("unavailable", times=None))
+    run_round()
+    run_round()
+    incident = Incident.objects.get(model="")
+    assert incident.opened_alert_sent_at is None, "SMTP refused: not marked as sent"
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run_round()
+    run_round()
+    assert [m.subject for m in mail.outbox] == ["anthropic is down (unavailable)"]
+    incident.refresh_from_db()
+    assert incident.opened_alert_sent_at is not None
