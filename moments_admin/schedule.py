@@ -1,17 +1,26 @@
 """The periodic task schedule, built in one small tested function."""
 from django.conf import settings
 
+# Beat offers a health round this often; the task runs one per interval set in the dashboard
+# (health.HealthSettings, at least this long) and returns at once otherwise.
+HEALTH_TICK_SECONDS = 5
+
 
 def beat_schedule():
-    interval = settings.HEALTH_CHECK_INTERVAL_SECONDS
+    heartbeat_interval = settings.WORKER_HEARTBEAT_INTERVAL_SECONDS
     usage_interval = settings.USAGE_ROLLUP_INTERVAL_SECONDS
     budget_interval = settings.USAGE_BUDGET_CHECK_INTERVAL_SECONDS
     schedule = {
         "heartbeat": {
             "task": "providers.tasks.heartbeat",
-            "schedule": float(interval),
+            "schedule": float(heartbeat_interval),
             # A run still queued after one interval is stale: drop it, the next one comes.
-            "options": {"expires": interval * 0.9},
+            "options": {"expires": heartbeat_interval * 0.9},
+        },
+        "health-checks": {
+            "task": "health.tasks.run_health_checks",
+            "schedule": float(HEALTH_TICK_SECONDS),
+            "options": {"expires": HEALTH_TICK_SECONDS * 0.9},
         },
         # Usage: new records into the hourly/daily rollups, then budget thresholds and hard stops.
         "usage-rollups": {

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "template_partials",
     "providers",
     "usage",
+    "health",
 ]
 
 MIDDLEWARE = [
@@ -191,7 +192,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Health monitoring (docs/health.md). The interval is the default of the dashboard's setting.
 HEALTH_CHECK_INTERVAL_SECONDS = env_int("HEALTH_CHECK_INTERVAL_SECONDS", 60, minimum=5)
+HEALTH_HISTORY_DAYS = env_int("HEALTH_HISTORY_DAYS", 90, minimum=1)
+WORKER_HEARTBEAT_INTERVAL_SECONDS = env_int("WORKER_HEARTBEAT_INTERVAL_SECONDS", 60, minimum=5)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- Provider calls (providers.calls.invoke) ----------------------------------
 # One deadline for a whole call: every retry and every fallback provider fits inside it.

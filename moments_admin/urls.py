@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from health.views import metrics_view
 from moments_admin import views
 from moments_admin.signin import ThrottledAuthenticationForm
 
@@ -12,5 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("providers/", include("providers.urls")),
     path("usage/", include("usage.urls")),
+    path("health/", include("health.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("django-admin/", admin.site.urls),
 ]

@@ -55,6 +55,13 @@ class CallRecord:
 
 
 _sink = None
+_observers = []  # called with each record after the sink (metrics); never fail the call
+
+
+def add_call_observer(observer):
+    """Register a callable that sees every CallRecord after it is recorded (idempotent)."""
+    if observer not in _observers:
+        _observers.append(observer)
 
 
 def set_usage_sink(sink):
@@ -67,8 +74,13 @@ def emit(record):
     """Hand `record` to the sink; a failing sink is logged loudly and never fails the call."""
     if _sink is None:
         log.warning("No usage sink registered; dropping the record of %s %s", record.provider_name, record.model_id)
-        return
-    try:
-        record.cost_usd = _sink(record)
-    except Exception:
-        log.exception("Could not record usage for %s %s", record.provider_name, record.model_id)
+    else:
+        try:
+            record.cost_usd = _sink(record)
+        except Exception:
+            log.exception("Could not record usage for %s %s", record.provider_name, record.model_id)
+    for observer in _observers:
+        try:
+            observer(record)
+        except Exception:
+            log.exception("A call observer failed on %s %s", record.provider_name, record.model_id)

@@ -22,6 +22,7 @@ class SharedCache:
         self.failures = 0  # in this process, since start
         self.last_failure_at = 0.0
         self._last_warning = 0.0
+        self.failure_listeners = []  # called with the operation name (metrics); must not raise
 
     @property
     def backend(self):
@@ -34,6 +35,11 @@ class SharedCache:
             warn = self.last_failure_at - self._last_warning > WARN_EVERY_SECONDS
             if warn:
                 self._last_warning = self.last_failure_at
+        for listener in self.failure_listeners:
+            try:
+                listener(operation)
+            except Exception:  # a metrics defect must not turn a tolerated outage into a failure
+                log.debug("shared-cache failure listener failed", exc_info=True)
         if warn:
             log.warning("Shared cache unreachable (%s: %s); continuing without it", operation, type(exc).__name__)
 

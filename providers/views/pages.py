@@ -3,7 +3,9 @@ import time
 
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
+from health.status_page import nothing_to_watch, page_context
 from providers import breaker
 from providers.claude_code import as_settings_json, as_shell, claude_code_env
 from providers.display import effective_rows, mapping_rows
@@ -12,7 +14,6 @@ from providers.forms import RoutingForm
 from providers.models import ProviderConfig, ProviderRouting
 from providers.resolve import build_settings, fingerprint
 from providers.selection import SelectionError, select_providers
-from providers.shared_cache import shared_cache
 
 
 def _selection():
@@ -95,8 +96,16 @@ def claude_code(request):
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def status(request):
-    return render(request, "providers/status.html", {"last_heartbeat": shared_cache.get("worker:last_heartbeat")})
+    """The Status page; an htmx poll gets only its live part, and stops polling (286) when there
+    is nothing to watch."""
+    if request.htmx:
+        response = render(request, "providers/status.html#live", page_context(request, live_only=True))
+        if nothing_to_watch():
+            response.status_code = 286  # htmx: stop polling
+        return response
+    return render(request, "providers/status.html", page_context(request))
 
 
 @require_GET

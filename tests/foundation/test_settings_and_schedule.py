@@ -6,16 +6,18 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from moments_admin.env import env_bool, env_float, env_int
-from moments_admin.schedule import beat_schedule
+from moments_admin.schedule import HEALTH_TICK_SECONDS, beat_schedule
 
 pytestmark = pytest.mark.smoke
 
 
 def test_every_periodic_task_expires_before_its_next_run(settings):
-    settings.HEALTH_CHECK_INTERVAL_SECONDS = 20
+    settings.WORKER_HEARTBEAT_INTERVAL_SECONDS = 20
     settings.USAGE_ROLLUP_INTERVAL_SECONDS = 10
     schedule = beat_schedule()
     assert schedule["heartbeat"]["schedule"] == 20.0
+    assert schedule["health-checks"]["task"] == "health.tasks.run_health_checks"
+    assert schedule["health-checks"]["schedule"] == float(HEALTH_TICK_SECONDS)
     assert schedule["usage-rollups"]["schedule"] == 10.0
     for name, entry in schedule.items():
         assert 0 < entry["options"]["expires"] < entry["schedule"], name

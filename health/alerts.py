@@ -1,0 +1,109 @@
+"""Incident alerts by e-mail and webhook: one when an incident opens, one when it closes.
+
+The webhook follows the budget alerts' SSRF rule (usage.notify.blocked_webhook_reason, checked at
+send time) and never follows a redirect.
+TODO(lead): switch `post_json` to the shared outbound URL guard module when it lands (it pins the
+resolved address and refuses every internal range, not only link-local).
+"""
+import datetime as dt
+import json
+import logging
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils import timezone
+
+from health.models import Incident
+from usage.notify import blocked_webhook_reason
+
+log = logging.getLogger(__name__)
+WEBHOOK_TIMEOUT_SECONDS = 10
+RETRY_ALERTS_FOR = dt.timedelta(hours=24)  # an alert no channel took is tried again each round, this long
+
+
+def _header_safe(text):
+    """Mail headers: no CR/LF (header injection), and short."""
+    return " ".join(str(text).split())[:200]
+
+
+def _status_url():
+    return settings.MOMENTS_BASE_URL.rstrip("/") + reverse("providers:status")
+
+
+def incident_text(incident, event, *, test=False):
+    prefix = "[TEST] " if test else ""
+    if event == "opened":
+        subject = f"{prefix}{incident.target} is down ({incident.cause})"
+        body = (f"{prefix}{incident.target} failed its health checks since {incident.started_at:%Y-%m-%d %H:%M:%S} "
+                f"UTC: {incident.message or incident.cause}."
+                + (f"\nTraffic fails over to {incident.failover_target}." if incident.failover_target else ""))
+    else:
+        subject = f"{prefix}{incident.target} recovered"
+        minutes = incident.duration().total_seconds() / 60
+        body = f"{prefix}{incident.target} passes its health checks again after {minutes:.1f} minutes ({incident.cause})."
+    return _header_safe(subject), f"{body}\nStatus: {_status_url()}"
+
+
+def webhook_payload(incident, event, *, test=False):
+    subject, body = incident_text(incident, event, test=test)
+    return {
+        "event": f"incident.{event}", "test": test, "provider_name": incident.provider_name,
+        "model": incident.model or None, "cause": incident.cause, "message": body, "summary": subject,
+        "started_at": incident.started_at.isoformat(),
+        "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,
+        "failover_target": incident.failover_target or None, "status_url": _status_url(),
+    }
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise OSError(f"The webhook answered with a redirect ({code}); redirects are not followed.")
+
+
+def post_json(url, payload):
+    """POST `payload`; raises OSError (blocked host, HTTP error, timeout, redirect) on failure."""
+    reason = blocked_webhook_reason(url)
+    if reason:
+        raise OSError(reason)
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "User-Agent": "moments-admin-health-alerts"})
+    opener = urllib.request.build_opener(_NoRedirect)
+    with opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+        return response.status
+
+
+def send_incident_alert(incident, event, health_settings, *, test=False):
+    """Send on every configured channel; returns {channel: "sent" | error text}. Never raises."""
+    results = {}
+    recipients = health_settings.recipient_list
+    if recipients:
+        subject, body = incident_text(incident, event, test=test)
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
+            results["email"] = "sent"
+        except Exception as exc:  # SMTP down must not end the round
+            log.warning("Health alert e-mail failed: %s", type(exc).__name__)
+            results["email"] = f"failed ({type(exc).__name__})"
+    if health_settings.webhook_url:
+        try:
+            post_json(health_settings.webhook_url, webhook_payload(incident, event, test=test))
+            results["webhook"] = "sent"
+        except OSError as exc:
+            log.warning("Health alert webhook failed: %s", exc)
+            results["webhook"] = f"failed ({str(exc)[:200]})"
+    if not test and "sent" in results.values():  # otherwise the next round tries again
+        field = "opened_alert_sent_at" if event == "opened" else "closed_alert_sent_at"
+        setattr(incident, field, timezone.now())
+        incident.save(update_fields=[field])
+    return results
+
+
+def pending_alerts(now, within=RETRY_ALERTS_FOR):
+    """(incident, event) whose alert no channel has taken yet, from the last `within`."""
+    recent = Incident.objects.filter(quiet=False, started_at__gte=now - within)
+    pending = [(i, "opened") for i in recent.filter(ended_at__isnull=True, opened_alert_sent_at__isnull=True)]
+    pending += [(i, "closed") for i in recent.filter(ended_at__isnull=False, closed_alert_sent_at__isnull=True)]
+    return pending

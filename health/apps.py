@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class HealthConfig(AppConfig):
+    name = "health"
+    verbose_name = "Health monitoring"
+
+    def ready(self):
+        from health import passive
+        from health.metrics import observe_cache_failure, observe_call
+        from providers.call_records import add_call_observer
+        from providers.shared_cache import shared_cache
+
+        add_call_observer(observe_call)
+        add_call_observer(passive.observe_call)
+        if observe_cache_failure not in shared_cache.failure_listeners:
+            shared_cache.failure_listeners.append(observe_cache_failure)

@@ -1,0 +1,91 @@
+"""Check outcomes -> target states and incidents, with a grace period in both directions.
+
+- operational: the last check passed (or the target recovered).
+- degraded: fewer than `down_after_failures` consecutive failures (a blip opens nothing), or
+  any model of an operational provider is not operational (shown, not stored).
+- down: `down_after_failures` consecutive failures; opens an incident. It stays down until
+  `up_after_successes` consecutive passes, which close the incident (no flapping).
+- maintenance: set by staff per provider; checks still run and are kept, nothing opens.
+
+A provider target (model "") passes when any of its models passes, so a revoked key opens one
+provider incident and its model incidents stay quiet (alerts are sent for the provider only).
+"""
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from health.models import Incident, TargetState
+from health.passive import failovers_so_far
+from providers import snapshot
+
+
+@dataclass
+class Transition:
+    event: str  # "opened" or "closed"
+    incident: Incident
+
+
+def apply_outcome(provider_name, model, *, ok, error_kind, message, latency_ms, health_settings, now,
+                  maintenance=False, check=""):
+    """Update one target's state from one check; returns a Transition or None."""
+    with transaction.atomic():
+        state, _ = TargetState.objects.select_for_update().get_or_create(
+            provider_name=provider_name, model=model, defaults={"since": now})
+        previous = state.state
+        state.last_checked_at, state.last_latency_ms, state.last_check = now, latency_ms, check[:60]
+        if ok:
+            state.consecutive_successes += 1
+            state.consecutive_failures = 0
+        else:
+            state.consecutive_failures += 1
+            state.consecutive_successes = 0
+            state.last_error = f"{error_kind}: {message}"[:500]
+        new = _next_state(previous, state, ok, health_settings, maintenance)
+        transition = None
+        if new != previous:
+            state.state, state.since = new, now
+            if new == "down":
+                transition = Transition("opened", Incident.objects.create(
+                    provider_name=provider_name, model=model, started_at=now, cause=error_kind or "unknown",
+                    message=message[:500], error_kinds=[error_kind] if error_kind else [],
+                    failover_target=_failover_target(provider_name), failovers_at_start=failovers_so_far()))
+            elif previous == "down":  # recovered, or staff put it under maintenance
+                incident = _close_open_incident(provider_name, model, now)
+                transition = Transition("closed", incident) if incident else None
+        elif new == "down" and error_kind:
+            incident = Incident.objects.filter(provider_name=provider_name, model=model,
+                                               ended_at__isnull=True).first()
+            if incident and error_kind not in incident.error_kinds:
+                incident.error_kinds = [*incident.error_kinds, error_kind]
+                incident.save(update_fields=["error_kinds"])
+        state.save()
+    return transition
+
+
+def _next_state(previous, state, ok, health_settings, maintenance):
+    if maintenance:
+        return "maintenance"
+    if ok:
+        if previous == "down" and state.consecutive_successes < health_settings.up_after_successes:
+            return "down"
+        return "operational"
+    if previous == "down" or state.consecutive_failures >= health_settings.down_after_failures:
+        return "down"
+    return "degraded"
+
+
+def _close_open_incident(provider_name, model, now):
+    incident = Incident.objects.select_for_update().filter(
+        provider_name=provider_name, model=model, ended_at__isnull=True).first()
+    if incident is None:
+        return None
+    incident.ended_at = now
+    incident.failovers = max(0, failovers_so_far() - incident.failovers_at_start)
+    incident.save(update_fields=["ended_at", "failovers"])
+    return incident
+
+
+def _failover_target(provider_name):
+    """The provider that takes the traffic now: the first other one in the active chain."""
+    others = [s.name for s in snapshot.active_chain() if s.name != provider_name]
+    return others[0] if others else ""

@@ -1,0 +1,219 @@
+"""What the Status page shows: each provider and model now, a 90-day uptime bar, recent
+latency and error rates, the failover target, incidents, and the worker heartbeat.
+
+Uptime is counted in checks, so gaps (no worker, no round) are neither up nor down: a day
+without checks is grey and left out of the percentage.
+"""
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from health.charts import latency_and_errors
+from health.forms import HealthSettingsForm
+from health.models import CheckResult, HealthSettings, Incident, TargetState
+from providers import breaker, snapshot
+from providers.models import ProviderConfig
+from providers.shared_cache import shared_cache
+
+UPTIME_DAYS = 90
+PAST_DAYS_CACHE_SECONDS = 600
+HEARTBEAT_KEY = "worker:last_heartbeat"
+
+
+@dataclass
+class Day:
+    date: dt.date
+    checks: int
+    failed: int
+    trouble_minutes: float
+
+    @property
+    def level(self):
+        """A CSS class: none (no data), ok, minor (< 5 minutes of trouble), major."""
+        if not self.checks:
+            return "none"
+        if not self.failed:
+            return "ok"
+        return "minor" if self.trouble_minutes < 5 else "major"
+
+    @property
+    def title(self):
+        if not self.checks:
+            return f"{self.date:%Y-%m-%d}: no checks"
+        return f"{self.date:%Y-%m-%d}: {self.failed} of {self.checks} checks failed (~{self.trouble_minutes:.0f} min)"
+
+
+@dataclass
+class Target:
+    provider_name: str
+    model: str
+    state: str = "unknown"
+    since: object = None
+    last_checked_at: object = None
+    last_latency_ms: float | None = None
+    last_error: str = ""
+    last_check: str = ""
+    days: list = field(default_factory=list)
+
+    @property
+    def uptime(self):
+        """Percent of checks passed over the days with checks, or None without any."""
+        checks = sum(d.checks for d in self.days)
+        if not checks:
+            return None
+        return 100.0 * (checks - sum(d.failed for d in self.days)) / checks
+
+
+@dataclass
+class ProviderStatus:
+    target: Target
+    kind: str
+    enabled: bool
+    breaker: str  # closed, open, failing (n)
+    models: list
+    maintenance: bool
+
+    @property
+    def shown_state(self):
+        """The provider's state, degraded when it is up but one of its models is not."""
+        if self.target.state == "operational" and any(m.state not in ("operational", "unknown") for m in self.models):
+            return "degraded"
+        return self.target.state
+
+
+def uptime_days(rows, today, interval_seconds, days=UPTIME_DAYS):
+    """rows: (date, checks, failed) -> one Day per calendar day, oldest first, gaps included."""
+    counts = {row[0]: row[1:] for row in rows}
+    out = []
+    for offset in range(days - 1, -1, -1):
+        date = today - dt.timedelta(days=offset)
+        checks, failed = counts.get(date, (0, 0))
+        out.append(Day(date, checks, failed, failed * interval_seconds / 60))
+    return out
+
+
+def _day_counts(since, today_start):
+    """{(provider, model): [(date, checks, failed)]}. Days before today change only when old rows
+    are pruned, so their aggregate is kept in the shared cache for PAST_DAYS_CACHE_SECONDS; a poll
+    aggregates only today's rows (a 90-day GROUP BY per poll would grow with the history)."""
+    key = f"health:uptime-days:{since.date().isoformat()}:{today_start.date().isoformat()}"
+    past = shared_cache.get(key)
+    if past is None:
+        past = _aggregate(checked_at__gte=since, checked_at__lt=today_start)
+        shared_cache.set(key, past, PAST_DAYS_CACHE_SECONDS)
+    counts = {}
+    for rows in (past, _aggregate(checked_at__gte=today_start)):
+        for provider_name, model, day, checks, failed in rows:
+            counts.setdefault((provider_name, model), []).append((day, checks, failed))
+    return counts
+
+
+def _aggregate(**filters):
+    rows = (CheckResult.objects.filter(**filters).annotate(day=TruncDate("checked_at"))
+            .values_list("provider_name", "model", "day")
+            .annotate(checks=Count("id"), failed=Count("id", filter=Q(ok=False))))
+    return [tuple(row) for row in rows]
+
+
+def _breaker_label(state):
+    if state["open_until"] > time.time():
+        return "open"
+    return f"failing ({state['failures']})" if state["failures"] else "closed"
+
+
+def providers_status(now=None):
+    now = now or timezone.now()
+    health_settings = HealthSettings.load()
+    today = timezone.localdate(now)
+    today_start = timezone.make_aware(dt.datetime.combine(today, dt.time()))
+    counts = _day_counts(today_start - dt.timedelta(days=UPTIME_DAYS - 1), today_start)
+    states = {(s.provider_name, s.model): s for s in TargetState.objects.all()}
+    configs = list(ProviderConfig.objects.all())
+    breakers = breaker.states([c.name for c in configs])
+    out = []
+    for config in configs:
+        models = sorted({m for (p, m) in states if p == config.name and m} | {m for (p, m) in counts if p == config.name
+                                                                            and m})
+        targets = [_target(config.name, m, states, counts, today, health_settings.interval_seconds)
+                   for m in ["", *models]]
+        out.append(ProviderStatus(targets[0], config.kind, config.enabled, _breaker_label(breakers[config.name]),
+                                  targets[1:], config.name in health_settings.maintenance))
+    return out
+
+
+def _target(provider_name, model, states, counts, today, interval):
+    target = Target(provider_name, model)
+    state = states.get((provider_name, model))
+    if state is not None:
+        target.state, target.since, target.last_error = state.state, state.since, state.last_error
+        target.last_checked_at, target.last_latency_ms = state.last_checked_at, state.last_latency_ms
+        target.last_check = state.last_check
+    target.days = uptime_days(counts.get((provider_name, model), []), today, interval)
+    return target
+
+
+def failover_target():
+    """Who serves traffic if the primary fails: the first fallback whose breaker is closed."""
+    chain = snapshot.active_chain()
+    if len(chain) < 2:
+        return ""
+    current = breaker.states([s.name for s in chain])
+    for settings_ in chain[1:]:
+        if not breaker.is_open_state(current[settings_.name]):
+            return settings_.name
+    return ""
+
+
+def primary_name():
+    chain = snapshot.active_chain()
+    return chain[0].name if chain else ""
+
+
+def heartbeat(now=None):
+    """(last heartbeat ISO text or None, stale: bool) -- stale when no task ran in 3 heartbeat intervals."""
+    last = shared_cache.get(HEARTBEAT_KEY)
+    if not last:
+        return None, True
+    try:
+        moment = dt.datetime.fromisoformat(last)
+    except ValueError:
+        return last, True
+    limit = dt.timedelta(seconds=3 * settings.WORKER_HEARTBEAT_INTERVAL_SECONDS)
+    return last, (now or timezone.now()) - moment > limit
+
+
+def recent_incidents(limit=20):
+    return list(Incident.objects.all()[:limit])
+
+
+def nothing_to_watch():
+    """The live part stops polling when nothing can change: no enabled provider to check."""
+    return not ProviderConfig.objects.filter(enabled=True).exists()
+
+
+def settings_form_for(row):
+    return HealthSettingsForm(provider_names=[c.name for c in ProviderConfig.objects.all()], initial={
+        "interval_seconds": row.interval_seconds, "down_after_failures": row.down_after_failures,
+        "up_after_successes": row.up_after_successes, "alert_emails": row.alert_emails,
+        "webhook_url": row.webhook_url, "maintenance": row.maintenance})
+
+
+def page_context(request, *, settings_form=None, live_only=False):
+    """The Status page's context; `live_only` for an htmx poll (no charts, no form)."""
+    row = HealthSettings.load()
+    last_heartbeat, heartbeat_stale = heartbeat()
+    context = {
+        "last_heartbeat": last_heartbeat, "heartbeat_stale": heartbeat_stale,
+        "providers_status": providers_status(), "primary_name": primary_name(),
+        "failover_target": failover_target(), "incidents": recent_incidents(), "health_settings": row,
+        "uptime_days": UPTIME_DAYS, "poll_seconds": min(max(row.interval_seconds, 5), 30),
+    }
+    if not live_only:
+        context["latency_figure"], context["error_figure"] = latency_and_errors()
+        context["settings_form"] = settings_form or (settings_form_for(row) if request.user.is_staff else None)
+    return context

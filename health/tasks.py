@@ -1,0 +1,22 @@
+"""Celery tasks: thin, return a short summary."""
+import logging
+
+from celery import shared_task
+
+from health.locks import claim_interval
+from health.models import HealthSettings
+from health.rounds import run_round
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def run_health_checks():
+    """Beat sends this every few seconds from any number of beats; the first claim of each
+    interval (the dashboard's setting) runs the round, every other one returns at once."""
+    interval = HealthSettings.load().interval_seconds
+    if claim_interval("health-checks", interval) is None:
+        return "skipped: this interval's round is claimed"
+    summary = run_round().summary()
+    log.info("Health checks: %s", summary)
+    return summary

@@ -1,0 +1,113 @@
+"""/metrics: prometheus_client's exposition, parsed by prometheus_client's own parser."""
+import os
+
+import pytest
+from django.urls import reverse
+from prometheus_client.parser import text_string_to_metric_families
+
+from health.rounds import run_round
+from providers import snapshot
+from providers.call_records import CallContext
+from providers.calls import invoke
+from providers.fakes import Fault
+from providers.models import ProviderRouting
+from providers.shared_cache import SharedCache, shared_cache
+from tests.providers.conftest import make_anthropic, make_bedrock
+
+pytestmark = pytest.mark.django_db
+REQUEST = {"model": "haiku", "max_tokens": 20, "messages": [{"role": "user", "content": "hello"}]}
+
+
+def _samples(text):
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _value(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_count_calls_failures_checks_and_show_states(aws_env, fresh_anthropic, staff_client,
+                                                             health_settings):
+    make_anthropic(server=fresh_anthropic)
+    before = _samples(staff_client.get(reverse("metrics")).content.decode())
+    result = invoke(None, REQUEST, CallContext(purpose="client"))
+    fresh_anthropic.inject(Fault("unavailable", times=None))
+    run_round()
+    response = staff_client.get(reverse("metrics"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    after = _samples(response.content.decode())
+    ok_call = dict(provider="anthropic", model=result.model_id, status="ok", purpose="client")
+    assert _value(after, "moments_calls_total", **ok_call) - _value(before, "moments_calls_total", **ok_call) == 1
+    check = dict(provider="anthropic", model="haiku", check="count_tokens", result="fail")
+    assert _value(after, "moments_health_checks_total", **check) - _value(before, "moments_health_checks_total",
+                                                                          **check) == 1
+    latency = dict(provider="anthropic", model=result.model_id)
+    assert _value(after, "moments_call_latency_seconds_count", **latency) >= 1
+    assert _value(after, "moments_health_state", provider="anthropic", model="", state="degraded") == 1
+    assert _value(after, "moments_health_check_up", provider="anthropic", model="haiku") == 0
+    assert _value(after, "moments_breaker_open", provider="anthropic") == 0
+
+
+def test_failed_calls_and_failovers_are_counted(aws_env, fresh_anthropic, bedrock_api, staff_client, db):
+    make_anthropic(server=fresh_anthropic, position=0)
+    make_bedrock(server=bedrock_api, position=1)
+    ProviderRouting.objects.update_or_create(pk=1, defaults={"primary": "anthropic", "fallbacks": ["bedrock"]})
+    snapshot.forget()
+    before = _samples(staff_client.get(reverse("metrics")).content.decode())
+    fresh_anthropic.inject(Fault("overloaded", times=None))
+    result = invoke(None, REQUEST, CallContext(purpose="client"))
+    assert (result.provider_name, result.failed_over) == ("bedrock", True)
+    after = _samples(staff_client.get(reverse("metrics")).content.decode())
+    kind = dict(provider="anthropic", kind="overloaded")
+    assert _value(after, "moments_call_failures_total", **kind) - _value(
+        before, "moments_call_failures_total", **kind) == 1
+    assert _value(after, "moments_failovers_total", provider="bedrock") - _value(
+        before, "moments_failovers_total", provider="bedrock") == 1
+
+
+def test_shared_cache_failures_are_counted(staff_client, db):
+    class Broken:
+        def get(self, *args):
+            raise ConnectionError("cache down")
+
+    before = _samples(staff_client.get(reverse("metrics")).content.decode())
+    broken = SharedCache(Broken())
+    broken.failure_listeners = shared_cache.failure_listeners
+    broken.get("anything")
+    after = _samples(staff_client.get(reverse("metrics")).content.decode())
+    assert _value(after, "moments_shared_cache_failures_total", operation="get") - _value(
+        before, "moments_shared_cache_failures_total", operation="get") == 1
+
+
+def test_metrics_need_staff_or_the_bearer_token(member_client, settings, db):
+    from django.test import Client
+
+    client = Client()  # anonymous
+    url = reverse("metrics")
+    settings.METRICS_TOKEN = None
+    assert client.get(url).status_code == 401
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer anything").status_code == 401
+    assert member_client.get(url).status_code == 403
+    settings.METRICS_TOKEN = "metrics-token-for-tests-0001"
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer wrong-token").status_code == 401
+    response = client.get(url, HTTP_AUTHORIZATION="Bearer metrics-token-for-tests-0001")
+    assert response.status_code == 200
+    list(text_string_to_metric_families(response.content.decode()))  # parses
+
+
+def test_multiprocess_mode_merges_counters_of_every_process(tmp_path, monkeypatch, staff_client):
+    import subprocess
+    import sys
+
+    from tests.celery_worker import ROOT
+
+    code = ("import django, os; django.setup(); from health.metrics import CALLS; "
+            "CALLS.labels('multi', 'm', 'ok', 'client').inc()")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+           "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    samples = _samples(staff_client.get(reverse("metrics")).content.decode())
+    assert _value(samples, "moments_calls_total", provider="multi", model="m", status="ok", purpose="client") == 2
