@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "template_partials",
     "providers",
     "usage",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,10 @@ CALL_RETRY_TIMEOUTS = env_bool("CALL_RETRY_TIMEOUTS", False)
 # cannot sustain the ingestion floor; a hard kill can lose that last fraction of a second.
 USAGE_WRITE_BUFFER = env_bool("USAGE_WRITE_BUFFER", bool(DATABASE_URL))
 USAGE_WRITE_BUFFER_SECONDS = env_float("USAGE_WRITE_BUFFER_SECONDS", 0.2, minimum=0.01)
+
+# --- Gateway (the Anthropic-compatible endpoint under /v1/) -----------------
+# Larger request bodies get a 413 request_too_large before they are parsed.
+GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, minimum=5)
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com

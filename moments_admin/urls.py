@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("providers/", include("providers.urls")),
     path("usage/", include("usage.urls")),
+    path("gateway/", include("gateway.urls")),
     path("django-admin/", admin.site.urls),
 ]
