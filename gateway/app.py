@@ -24,7 +24,7 @@ from gateway.keys import keys
 from gateway.model_list import available_models, page
 from providers import snapshot
 from providers.call_records import CallContext
-from providers.calls import invoke
+from providers.calls import CallResult, invoke
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
 
@@ -169,7 +169,7 @@ class Gateway:
             self.require(method, "POST")
             request.body = await self.read_body(receive, request)
             answer = await to_thread.run_sync(create_message, request)
-            if hasattr(answer, "message"):
+            if isinstance(answer, CallResult):
                 headers = _call_headers(request, answer.provider_name, answer.model_id, answer.failed_over,
                                         answer.request_id)
                 await self.respond(send, 200, answer.message, headers)
