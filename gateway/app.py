@@ -48,7 +48,7 @@ class Request:
         if not self.body:
             raise errors.invalid("The request body is empty: send a JSON object.")
         try:
-            data = json.loads(self.body)
+            data = json.loads(self.body.decode("utf-8"))
         except UnicodeDecodeError:
             raise errors.invalid("The request body is not UTF-8 JSON.") from None
         except json.JSONDecodeError as exc:
