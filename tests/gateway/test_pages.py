@@ -113,3 +113,9 @@ def test_the_command_refuses_bad_input(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_gateway_key", *args, stdout=io.StringIO())
     assert not GatewayKey.objects.exists()
+
+
+def test_the_claude_code_page_shows_the_gateway_settings(member_client):
+    page = member_client.get("/providers/claude-code/").content.decode()
+    assert "export ANTHROPIC_BASE_URL=http://testserver" in page and "ANTHROPIC_AUTH_TOKEN=mgw-" in page
+    assert "/gateway/keys/" in page
