@@ -13,6 +13,7 @@ first event; after that a failure ends it with an Anthropic `error` event.
 import asyncio
 import json
 import logging
+import threading
 import uuid
 
 from anyio import to_thread
@@ -228,37 +229,67 @@ class Gateway:
                            [(b"request-id", request.id.encode()), *error.headers()])
 
     async def stream(self, receive, send, request, call_stream):
-        """Relay the already-opened CallStream as SSE, one flushed write per event."""
-        disconnected = asyncio.Event()
+        """Relay the already-opened CallStream as SSE, one flushed write per event. One worker thread
+        reads the whole stream and hands events to the event loop (no thread hop per event)."""
+        loop, queue, stopping = asyncio.get_running_loop(), asyncio.Queue(), threading.Event()
+
+        def hand_over(item):
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is gone (server shutdown)
+                stopping.set()
+
+        def produce():
+            try:
+                for event in call_stream:
+                    if stopping.is_set():
+                        call_stream.close()  # the client left: recorded as "abandoned"
+                        return
+                    hand_over(event)
+            except ProviderError as error:
+                hand_over(error)
+            finally:
+                hand_over(_END)
 
         async def watch():
             while (await receive())["type"] != "http.disconnect":
                 pass
-            disconnected.set()
+            stopping.set()
+            queue.put_nowait(_END)
 
         watcher = asyncio.ensure_future(watch())
-        events = iter(call_stream)
+        _keep(asyncio.ensure_future(to_thread.run_sync(produce)))
+        started = False
         try:
-            first = await to_thread.run_sync(next, events, _END)
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                *SSE_HEADERS, *_call_headers(request, call_stream.provider_name, call_stream.model_id,
-                                             call_stream.failed_over, call_stream.request_id)]})
-            event = first
-            while event is not _END:
-                await send({"type": "http.response.body", "body": sse(event), "more_body": True})
-                if disconnected.is_set():
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, ProviderError):
+                    if not started:
+                        raise item
+                    mapped = errors.from_provider_error(item)
+                    await send({"type": "http.response.body", "more_body": True, "body": sse(
+                        {"type": "error", "error": {"type": mapped.error_type, "message": mapped.message}},
+                        request_id=request.id)})
                     break
-                event = await to_thread.run_sync(next, events, _END)
-        except ProviderError as error:
-            mapped = errors.from_provider_error(error)
-            await send({"type": "http.response.body", "more_body": True, "body": sse(
-                {"type": "error", "error": {"type": mapped.error_type, "message": mapped.message}},
-                request_id=request.id)})
+                if not started:
+                    started = True
+                    await send({"type": "http.response.start", "status": 200, "headers": [
+                        *SSE_HEADERS, *_call_headers(request, call_stream.provider_name, call_stream.model_id,
+                                                     call_stream.failed_over, call_stream.request_id)]})
+                await send({"type": "http.response.body", "body": sse(item), "more_body": True})
         finally:
             watcher.cancel()
-            if disconnected.is_set():
-                await to_thread.run_sync(call_stream.close)  # recorded as "abandoned"
-        await send({"type": "http.response.body", "body": b""})
+            stopping.set()
+        if started:
+            await send({"type": "http.response.body", "body": b""})
+
+
+_background = set()
+
+
+def _keep(task):
+    """Hold a reference to a task that outlives its request (a stream reader finishing after a disconnect)."""
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 def sse(event, request_id=None):

@@ -1,5 +1,6 @@
 """The /v1/ endpoint through the real anthropic SDK over real HTTP (uvicorn), on stored providers and the fakes."""
 import json
+import time
 
 import anthropic
 import httpx2 as httpx
@@ -175,3 +176,24 @@ def test_beta_header_reaches_the_provider(gateway, gateway_key, stored):
     assert answer.status_code == 200
     sent = model_calls(stored[0])[-1]
     assert "context-1m-2025-08-07" in sent.headers.get("anthropic-beta", "")
+
+
+def test_a_client_leaving_mid_stream_closes_it_and_it_is_recorded_abandoned(gateway, gateway_key, stored):
+    stored[0].inject(Fault("slow", after_events=2, delay=1.0))
+    with httpx.stream("POST", f"{gateway}/v1/messages", json={**HELLO, "stream": True},
+                      headers={"x-api-key": gateway_key[1]}) as answer:
+        first = next(answer.iter_raw())
+        assert b"message_start" in first
+    deadline = time.monotonic() + 5
+    while not UsageRecord.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    record = UsageRecord.objects.get()
+    assert record.status == "abandoned" and record.gateway_key == "team-web"
+
+
+def test_the_call_deadline_is_a_504_timeout_error(gateway, gateway_key, stored, settings):
+    make_primary("anthropic", [])
+    settings.CALL_DEADLINE_SECONDS = 1
+    stored[0].inject(Fault("slow", delay=3, times=None))
+    answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, headers={"x-api-key": gateway_key[1]}, timeout=30)
+    assert answer.status_code == 504 and answer.json()["error"]["type"] == "timeout_error"
