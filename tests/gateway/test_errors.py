@@ -3,7 +3,10 @@ import anthropic
 import httpx2 as httpx
 import pytest
 
+from providers import crypto
+from providers.models import ProviderRouting
 from tests.fake_providers import model_calls
+from tests.providers.conftest import make_anthropic
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -84,3 +87,13 @@ def test_no_provider_configured_is_a_500_api_error_not_a_crash(gateway, gateway_
 def test_the_sdk_sees_typed_errors(sdk, stored):
     with pytest.raises(anthropic.BadRequestError):
         sdk.messages.create(model="haiku", max_tokens=0, messages=[{"role": "user", "content": "Hi"}])
+
+
+def test_a_provider_rejecting_the_gateways_credentials_is_a_500_that_leaks_nothing(gateway, gateway_key,
+                                                                                   anthropic_api):
+    wrong = "sk-ant-wrong-0002-LEAKCHECK-GATEWAY"
+    make_anthropic(server=anthropic_api, api_key_encrypted=crypto.encrypt(wrong))
+    ProviderRouting.objects.create(pk=1, primary="anthropic", fallbacks=[], auto_fallback=False)
+    answer = post(gateway, gateway_key[1], json=HELLO)
+    assert_error(answer, 500, "api_error", "credentials")  # not 401: the caller's gateway key is fine
+    assert wrong not in answer.text and gateway_key[1] not in answer.text
