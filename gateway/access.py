@@ -19,16 +19,19 @@ def presented_key(headers):
 
 
 def authenticate(headers, address):
-    """The KeyEntry of a usable key, or GatewayError (401; 429 after too many failures from `address`)."""
-    if failed_attempts.blocked(address):
-        raise errors.too_many_failures(failed_attempts.window)
+    """The KeyEntry of a usable key, or GatewayError: 401, or 429 once `address` has failed too often.
+
+    A good key costs a dictionary lookup and nothing else (no cache round trip on the hot path);
+    only failures are counted, and an address over the limit is refused before it is counted again."""
     key = presented_key(headers)
     entry = keys.lookup(key) if key and len(key) <= 256 else None
-    if entry is None:
-        failed_attempts.record(address)
-        raise errors.unauthenticated() if key else errors.unauthenticated(
-            "No gateway key: send it as x-api-key or as Authorization: Bearer.")
-    return entry
+    if entry is not None:
+        return entry
+    if failed_attempts.blocked(address):
+        raise errors.too_many_failures(failed_attempts.window)
+    failed_attempts.record(address)
+    raise errors.unauthenticated() if key else errors.unauthenticated(
+        "No gateway key: send it as x-api-key or as Authorization: Bearer.")
 
 
 def check_budget(entry):

@@ -71,12 +71,17 @@ def _with_betas(request, data):
     return data
 
 
+def _header_value(text):
+    """Printable ASCII only: a value that came from a request or a provider cannot split a header."""
+    return "".join(c if " " <= c <= "~" else "?" for c in str(text or "")[:300]).encode()
+
+
 def _call_headers(request, provider_name, model_id, failed_over, upstream_id=None):
-    headers = [(b"request-id", request.id.encode()), (b"x-moments-provider", provider_name.encode()),
-               (b"x-moments-model-id", model_id.encode()),
+    headers = [(b"request-id", request.id.encode()), (b"x-moments-provider", _header_value(provider_name)),
+               (b"x-moments-model-id", _header_value(model_id)),
                (b"x-moments-failed-over", b"true" if failed_over else b"false")]
     if upstream_id:
-        headers.append((b"x-moments-upstream-request-id", upstream_id.encode("latin-1", "replace")))
+        headers.append((b"x-moments-upstream-request-id", _header_value(upstream_id)))
     return headers
 
 

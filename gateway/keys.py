@@ -5,8 +5,7 @@ the version token in the shared cache changes (every save or delete of a Gateway
 after the transaction commits), checked at most every CHECK_SECONDS: a revoked key stops working
 in every process within about that time. An unknown key costs a dict lookup (the table is the
 negative cache: nothing is queried for it), and failed attempts are counted per client address
-in the shared cache; an address over FAILED_ATTEMPTS_LIMIT per window is refused before its key
-is even looked at.
+in the shared cache; an address over FAILED_ATTEMPTS_LIMIT per window gets 429 for further bad keys.
 """
 import hashlib
 import secrets

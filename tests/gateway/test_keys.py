@@ -55,13 +55,18 @@ def test_a_bad_key_costs_no_query_once_the_table_is_loaded(gateway_key, django_a
         assert keys.lookup(gateway_key[1]) is not None
 
 
-def test_too_many_failures_from_one_address_are_refused_even_with_a_good_key(gateway, gateway_key, stored):
+def test_too_many_failures_from_one_address_are_refused_before_they_are_counted(gateway, gateway_key, stored):
     for _ in range(FAILED_ATTEMPTS_LIMIT):
-        httpx.post(f"{gateway}/v1/messages", json=HELLO, headers={"x-api-key": "mgw-guess"}, timeout=30)
-    answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, headers={"x-api-key": gateway_key[1]}, timeout=30)
+        answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, headers={"x-api-key": "mgw-guess"}, timeout=30)
+        assert answer.status_code == 401
+    answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, headers={"x-api-key": "mgw-guess"}, timeout=30)
     assert answer.status_code == 429 and answer.json()["error"]["type"] == "rate_limit_error"
     assert "retry-after" in answer.headers
-    assert not model_calls(stored[0])
+    assert shared_cache.get("gateway-failed-auth:127.0.0.1") == FAILED_ATTEMPTS_LIMIT  # not counted again
+    # A real key is unaffected: a good key never costs a cache round trip (keys are 256-bit random).
+    answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, headers={"x-api-key": gateway_key[1]}, timeout=30)
+    assert answer.status_code == 200
+    assert len(model_calls(stored[0])) == 1
 
 
 def test_a_key_limited_to_some_models_is_refused_others(gateway, stored):
