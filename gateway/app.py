@@ -11,6 +11,7 @@ breakers and usage recording are the SDK path's own. A stream fails over only be
 first event; after that a failure ends it with an Anthropic `error` event.
 """
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -18,6 +19,7 @@ import uuid
 
 from anyio import to_thread
 from django.conf import settings
+from django.db import close_old_connections
 
 from gateway import errors
 from gateway.access import authenticate, check_budget, check_model
@@ -85,6 +87,18 @@ def _call_headers(request, provider_name, model_id, failed_over, upstream_id=Non
     return headers
 
 
+def in_worker(function):
+    """Work run in a worker thread: like Django at the start of a request, drop a database connection
+    that broke or outlived CONN_MAX_AGE, since these long-lived threads never see request signals."""
+
+    @functools.wraps(function)
+    def wrapped(*args):
+        close_old_connections()
+        return function(*args)
+
+    return wrapped
+
+
 def prepare_message(request):
     """(request dict for invoke, stream?, context): authenticated, parsed and checked. Runs in a thread."""
     entry = authenticate(request.headers, request.address)
@@ -98,6 +112,7 @@ def prepare_message(request):
     return _with_betas(request, data), stream, CallContext(purpose="gateway", gateway_key=entry.label)
 
 
+@in_worker
 def create_message(request):
     data, stream, context = prepare_message(request)
     if stream:
@@ -105,6 +120,7 @@ def create_message(request):
     return invoke(None, data, context)
 
 
+@in_worker
 def count_tokens(request):
     entry = authenticate(request.headers, request.address)
     data = request.json()
@@ -127,11 +143,13 @@ def count_tokens(request):
     raise AssertionError("unreachable")
 
 
+@in_worker
 def list_models(request):
     entry = authenticate(request.headers, request.address)
     return page(available_models(entry.allowed_models))
 
 
+@in_worker
 def get_model(request, model_id):
     entry = authenticate(request.headers, request.address)
     for model in available_models(entry.allowed_models):

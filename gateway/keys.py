@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from providers.models import GatewayKey
@@ -92,7 +92,6 @@ class KeyTable:
 
 
 def _load():
-    close_old_connections()  # a pooled thread may hold a connection the server closed
     rows = GatewayKey.objects.filter(revoked_at__isnull=True).values_list(
         "id", "label", "key_hash", "allowed_models", "expires_at")
     return {key_hash: KeyEntry(pk, label, frozenset(models or ()), expires)
