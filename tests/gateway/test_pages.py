@@ -94,7 +94,7 @@ def test_search_by_owner(staff_client):
     assert "batch-jobs" in page and "mobile" not in page
 
 
-def test_the_command_prints_the_key_once(transactional_db):
+def test_the_command_prints_the_key_once():
     out = io.StringIO()
     call_command("create_gateway_key", "ci-bot", "--models", "sonnet,haiku", "--monthly-budget", "12.50",
                  stdout=out)
