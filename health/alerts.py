@@ -1,14 +1,10 @@
 """Incident alerts by e-mail and webhook: one when an incident opens, one when it closes.
 
-The webhook follows the budget alerts' SSRF rule (usage.notify.blocked_webhook_reason, checked at
-send time) and never follows a redirect.
-TODO(lead): switch `post_json` to the shared outbound URL guard module when it lands (it pins the
-resolved address and refuses every internal range, not only link-local).
+The webhook goes through the outbound URL guard (moments_admin.outbound), like budget alerts:
+checked and resolved at send time, connected to the checked address, never following a redirect.
 """
 import datetime as dt
-import json
 import logging
-import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -16,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from health.models import Incident
-from usage.notify import blocked_webhook_reason
+from moments_admin import outbound
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -57,22 +53,11 @@ def webhook_payload(incident, event, *, test=False):
     }
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise OSError(f"The webhook answered with a redirect ({code}); redirects are not followed.")
-
-
 def post_json(url, payload):
-    """POST `payload`; raises OSError (blocked host, HTTP error, timeout, redirect) on failure."""
-    reason = blocked_webhook_reason(url)
-    if reason:
-        raise OSError(reason)
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "moments-admin-health-alerts"})
-    opener = urllib.request.build_opener(_NoRedirect)
-    with opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-        return response.status
+    """POST `payload` through the outbound URL guard; raises OSError (a refused host, an HTTP error, a
+    timeout, a redirect) on failure."""
+    return outbound.post_json(url, payload, headers={"User-Agent": "moments-admin-health-alerts"},
+                              timeout=WEBHOOK_TIMEOUT_SECONDS)
 
 
 def send_incident_alert(incident, event, health_settings, *, test=False):

@@ -2,8 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from moments_admin import outbound
 from moments_admin.schedule import HEALTH_TICK_SECONDS
-from usage.notify import blocked_webhook_reason
 
 
 class HealthSettingsForm(forms.Form):
@@ -32,9 +32,9 @@ class HealthSettingsForm(forms.Form):
 
     def clean_webhook_url(self):
         url = self.cleaned_data["webhook_url"]
-        if url and not url.startswith(("https://", "http://")):
-            raise ValidationError("Use an http:// or https:// URL.")
-        reason = blocked_webhook_reason(url) if url else None
-        if reason:
-            raise ValidationError(reason)
+        if url:
+            try:
+                outbound.check_url(url)  # the same guard as budget webhooks, again at send time
+            except outbound.OutboundRefused as exc:
+                raise ValidationError(str(exc)) from None
         return url

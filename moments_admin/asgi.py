@@ -1,5 +1,10 @@
-"""ASGI entry point: Django, plus the lifespan protocol so the server's graceful shutdown
-(uvicorn on SIGTERM, after in-flight requests end) writes the usage this process buffered."""
+"""The ASGI entry point: /v1/ goes to the lean gateway (gateway.app), everything else to Django.
+
+The gateway is a plain ASGI app so the path in front of every model call stays short; the
+dashboard stays Django. Lifespan is answered here (Django's handler refuses it): the server's
+graceful shutdown (uvicorn on SIGTERM, after in-flight requests end) writes the usage this
+process buffered.
+"""
 import os
 
 from asgiref.sync import sync_to_async
@@ -7,9 +12,12 @@ from django.core.asgi import get_asgi_application
 from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moments_admin.settings")
-django_application = get_asgi_application()
+django_application = get_asgi_application()  # sets Django up before the gateway imports models
 
+from gateway.app import application as gateway_application  # noqa: E402
 from usage.ingest import flush_usage_buffer  # noqa: E402 (needs the apps loaded above)
+
+GATEWAY_PREFIX = "/v1/"
 
 
 def _flush_at_shutdown():
@@ -20,8 +28,15 @@ def _flush_at_shutdown():
 
 
 async def application(scope, receive, send):
-    if scope["type"] != "lifespan":
-        return await django_application(scope, receive, send)
+    if scope["type"] == "lifespan":
+        await lifespan(receive, send)
+    elif scope["type"] == "http" and (scope["path"] + "/").startswith(GATEWAY_PREFIX):
+        await gateway_application(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)
+
+
+async def lifespan(receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "providers",
     "usage",
     "health",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,10 @@ USAGE_QUEUE_CLAIM_SECONDS = env_float("USAGE_QUEUE_CLAIM_SECONDS", 60.0, minimum
 # Locks of periodic jobs: PostgreSQL advisory locks; elsewhere a cache lock held for this long
 # and renewed by its holder every third of it, so a dead holder blocks the next run that long at most.
 JOB_LOCK_TTL_SECONDS = env_float("JOB_LOCK_TTL_SECONDS", 15.0, minimum=1.0)
+
+# --- Gateway (the Anthropic-compatible endpoint under /v1/) -----------------
+# Larger request bodies get a 413 request_too_large before they are parsed.
+GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, minimum=5)
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com

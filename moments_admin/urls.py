@@ -15,5 +15,6 @@ urlpatterns = [
     path("usage/", include("usage.urls")),
     path("health/", include("health.urls")),
     path("metrics", metrics_view, name="metrics"),
+    path("gateway/", include("gateway.urls")),
     path("django-admin/", admin.site.urls),
 ]

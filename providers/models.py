@@ -163,3 +163,32 @@ class ResponseCacheEntry(models.Model):
 
     def __str__(self):
         return f"{self.model} {self.cache_key[-12:]}"
+class GatewayKey(models.Model):
+    """A key for the Anthropic-compatible endpoint (/v1/). Only a SHA-256 of the key is stored.
+
+    `label` is the name usage records and key budgets use (UsageRecord.gateway_key,
+    Budget.gateway_key); it never changes, so a key's spend history survives a rotation.
+    """
+
+    label = models.SlugField(max_length=100, unique=True)
+    owner = models.CharField(max_length=200, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    key_hint = models.CharField(max_length=24)  # first and last characters, enough to recognise it
+    allowed_models = models.JSONField(default=list, blank=True)  # logical names or model IDs; empty: all
+    monthly_budget_usd = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def revoked(self):
+        return self.revoked_at is not None

@@ -1,0 +1,82 @@
+"""A real uvicorn server running the project's ASGI app (gateway + Django) for the gateway tests,
+stored providers pointing at the fakes, and gateway keys."""
+import socket
+import threading
+import time
+
+import anthropic
+import pytest
+import uvicorn
+
+from gateway import services
+from gateway.keys import failed_attempts, keys
+from providers.models import ProviderRouting
+from tests.providers import conftest as provider_fixtures
+from tests.providers.conftest import make_anthropic, make_bedrock
+from usage.pricing import forget_price_book
+
+aws_env, anthropic_api, bedrock_api = provider_fixtures.aws_env, provider_fixtures.anthropic_api, \
+    provider_fixtures.bedrock_api
+
+
+@pytest.fixture(scope="session")
+def gateway_server():
+    from moments_admin.asgi import application
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(application, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture(autouse=True)
+def fresh_gateway_state(aws_env):
+    forget_price_book()  # transactional tests reload the price rows with new ids
+    keys.forget()
+    failed_attempts._blocked.clear()
+    yield
+    keys.forget()
+    failed_attempts._blocked.clear()
+
+
+@pytest.fixture
+def gateway(gateway_server, transactional_db):
+    """The gateway's base URL, with the database visible to its worker threads."""
+    return gateway_server
+
+
+@pytest.fixture
+def stored(anthropic_api, bedrock_api, transactional_db):
+    """Anthropic primary, Bedrock fallback (both stored, both on the fakes)."""
+    anthropic_api.reset()
+    bedrock_api.reset()
+    make_anthropic(server=anthropic_api, position=0)
+    make_bedrock(server=bedrock_api, position=1)
+    ProviderRouting.objects.create(pk=1, primary="anthropic", fallbacks=["bedrock"])
+    yield anthropic_api, bedrock_api
+    anthropic_api.reset()
+    bedrock_api.reset()
+
+
+@pytest.fixture
+def gateway_key(transactional_db):
+    """(GatewayKey, key) with no restriction."""
+    return services.create_key("team-web", owner="web team")
+
+
+@pytest.fixture
+def sdk(gateway, gateway_key):
+    """The real anthropic SDK pointed at the gateway with a gateway key; no retries, so every error shows."""
+    client = anthropic.Anthropic(base_url=gateway, api_key=gateway_key[1], max_retries=0, timeout=20)
+    yield client
+    client.close()

@@ -1,0 +1,45 @@
+"""In a real browser: a staff user creates a key, the anthropic SDK uses it through the gateway at once,
+and revoking it in the page stops it within a second."""
+import time
+
+import anthropic
+import pytest
+
+from gateway.keys import CHECK_SECONDS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+HELLO = {"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "echo: from the browser"}]}
+
+
+@pytest.fixture
+def no_persistent_connections(monkeypatch):
+    from django.db import connections
+
+    # The live server's request threads open their own connections: close them after each request.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+
+
+def test_create_use_and_revoke_a_key_from_the_page(login, live_server, staff_user, password, gateway, stored,
+                                                   no_persistent_connections):
+    page = login(staff_user, password)
+    page.goto(live_server.url + "/gateway/keys/")
+    page.fill("#id_label", "browser-made")
+    page.fill("#id_owner", "qa")
+    page.fill("#id_allowed_models", "haiku")
+    page.click("text=Create key")
+    key = page.locator("pre.secret-once").inner_text().strip()
+    assert key.startswith("mgw-")
+
+    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    assert client.messages.create(**HELLO).content[0].text == "from the browser"
+
+    page.goto(live_server.url + "/gateway/keys/")
+    assert page.locator("pre.secret-once").count() == 0  # shown once only
+    row = page.locator("tr", has_text="browser-made")
+    assert "haiku" in row.inner_text() and "active" in row.inner_text()
+    row.locator("text=Revoke").click()
+    page.wait_for_load_state()
+    assert "revoked" in page.locator("tr", has_text="browser-made").inner_text()
+    time.sleep(CHECK_SECONDS + 0.1)
+    with pytest.raises(anthropic.AuthenticationError):
+        client.messages.create(**HELLO)
