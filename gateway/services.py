@@ -16,6 +16,7 @@ from providers.models import GatewayKey
 from usage import budgets
 from usage.models import Budget
 from usage.queries import TAIL_MAX_PAGE, read_consistently
+from usage.tasks import queue_alert_delivery
 
 
 def budget_name(label):
@@ -71,7 +72,7 @@ def sync_budget(gateway_key):
         budget = Budget(name=budget_name(gateway_key.label), scope="key", gateway_key=gateway_key.label)
     budget.amount_usd, budget.hard_stop, budget.active = gateway_key.monthly_budget_usd, True, True
     budget.save()
-    transaction.on_commit(lambda: budgets.check_budget(budget))  # block or unblock at once
+    transaction.on_commit(lambda: budgets.check_budget(budget, send=queue_alert_delivery))  # block or unblock at once
     return budget
 
 

@@ -18,6 +18,7 @@ from usage.budgets import check_budgets
 from usage.models import Budget, ModelPrice, UsageRecord
 from usage.pricing import forget_price_book
 from usage.services import forget_blocked_keys
+from usage.tasks import queue_alert_delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 HELLO = {"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "echo: ok"}]}
@@ -110,7 +111,7 @@ def test_spend_over_the_budget_blocks_the_key(gateway, stored):
     for _ in range(3):
         client.messages.create(model="opus", max_tokens=2000, messages=[{"role": "user", "content": "x" * 4000}])
     assert UsageRecord.objects.filter(gateway_key="tiny", cost_total__gt=0).count() == 3
-    check_budgets()
+    check_budgets(send=queue_alert_delivery)
     forget_blocked_keys()  # this process's 5-second memo of blocked keys
     with pytest.raises(anthropic.APIStatusError) as caught:
         client.messages.create(**HELLO)

@@ -6,10 +6,13 @@ from health import checks
 from health.checks import check_model
 from health.models import CheckResult
 from health.rounds import run_round
+from providers.clients.catalog import load_catalog
 from providers.resolve import build_settings
 from tests.fake_providers import model_calls
 from tests.providers.conftest import make_anthropic, make_bedrock
 from usage.models import UsageRecord
+
+LOGICAL = load_catalog().logical_names()  # every logical model is checked
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +21,8 @@ def test_anthropic_round_counts_tokens_for_every_model_and_spends_nothing(aws_en
     make_anthropic(server=fresh_anthropic)
     result = run_round()
     assert [(o.model, o.ok, o.check, o.tokens_spent) for o in result.outcomes] == [
-        ("sonnet", True, "count_tokens", 0), ("haiku", True, "count_tokens", 0), ("opus", True, "count_tokens", 0)]
-    assert sum(r.path == "/v1/messages/count_tokens" for r in fresh_anthropic.requests) == 3
+        (logical, True, "count_tokens", 0) for logical in LOGICAL]
+    assert sum(r.path == "/v1/messages/count_tokens" for r in fresh_anthropic.requests) == len(LOGICAL)
     assert model_calls(fresh_anthropic) == []
     assert UsageRecord.objects.count() == 0
     rows = list(CheckResult.objects.order_by("pk"))
@@ -78,7 +81,7 @@ def test_check_providers_command_prints_each_model_and_what_it_spent(aws_env, fr
     assert "anthropic (anthropic)" in out
     for model in ("sonnet", "haiku", "opus"):
         assert model in out
-    assert out.count("count_tokens, no tokens") == 3
+    assert out.count("count_tokens, no tokens") == len(LOGICAL)
 
 
 def test_check_providers_command_exits_non_zero_when_a_model_is_down(aws_env, fresh_anthropic, health_settings,

@@ -12,10 +12,13 @@ from health.rounds import run_round
 from providers import breaker, snapshot
 from providers.call_records import CallContext
 from providers.calls import invoke
+from providers.clients.catalog import load_catalog
 from providers.fakes import Fault
 from providers.models import ProviderRouting
 from tests.fake_providers import model_calls
 from tests.providers.conftest import make_anthropic, make_bedrock
+
+LOGICAL = load_catalog().logical_names()  # every logical model is checked
 
 pytestmark = pytest.mark.django_db
 REQUEST = {"model": "haiku", "max_tokens": 20, "messages": [{"role": "user", "content": "hello"}]}
@@ -43,7 +46,7 @@ def test_an_outage_opens_one_incident_with_one_alert_and_recovery_closes_it_with
     assert _state("anthropic") == "down"
     provider_incident = Incident.objects.get(model="")
     assert (provider_incident.cause, provider_incident.ended_at) == ("unavailable", None)
-    assert Incident.objects.filter(ended_at__isnull=True).count() == 4  # the provider and its 3 models
+    assert Incident.objects.filter(ended_at__isnull=True).count() == 1 + len(LOGICAL)  # the provider and its models
     assert len(mail.outbox) == 1, "one alert per incident, and none for the models of a provider that is down"
     assert "anthropic is down (unavailable)" in mail.outbox[0].subject
 
@@ -128,7 +131,9 @@ class _Collector(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def webhook_receiver():
+def webhook_receiver(settings):
+    settings.OUTBOUND_ALLOW_HTTP = True  # the receiver is a plain-http listener on loopback
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     _Collector.received = []
     server = HTTPServer(("127.0.0.1", 0), _Collector)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

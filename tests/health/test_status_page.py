@@ -6,8 +6,11 @@ from django.urls import reverse
 from health.models import HealthSettings
 from health.rounds import run_round
 from health.status_page import Day, uptime_days
+from providers.clients.catalog import load_catalog
 from providers.fakes import Fault
 from tests.providers.conftest import assert_no_secrets, make_anthropic
+
+LOGICAL = load_catalog().logical_names()  # every logical model is checked
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +24,10 @@ def test_status_page_shows_each_provider_and_model_with_state_uptime_and_inciden
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="status-anthropic"' in html and "state-degraded" in html  # up, but opus is down
-    assert html.count('class="model-row"') == 3
-    assert html.count("(count_tokens, no tokens)") == 3  # which check ran and what it spent
-    assert html.count("100.000 %") == 3 and html.count(">0.000 %") == 1  # opus failed both checks
+    assert html.count('class="model-row"') == len(LOGICAL)
+    assert html.count("(count_tokens, no tokens)") == len(LOGICAL)  # which check ran and what it spent
+    # the provider and every model but opus, which failed both checks
+    assert html.count("100.000 %") == len(LOGICAL) and html.count(">0.000 %") == 1
     assert "model_not_available" in html and 'id="incidents"' in html
     assert 'type="application/json"' in html and "<script>" not in html
     assert_no_secrets(html, "status page")
@@ -77,7 +81,7 @@ def test_staff_edit_the_interval_and_channels(staff_client, db):
 @pytest.mark.parametrize("changes, message", [
     ({"interval_seconds": "1"}, "greater than or equal to 5"),
     ({"alert_emails": "not-an-address"}, "is not an e-mail address"),
-    ({"webhook_url": "http://169.254.169.254/latest"}, "link-local"),
+    ({"webhook_url": "https://169.254.169.254/latest"}, "link-local"),  # (plain http is refused first)
 ])
 def test_bad_settings_are_refused_and_the_previous_ones_kept(staff_client, db, changes, message):
     before = HealthSettings.load()
