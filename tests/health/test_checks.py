@@ -27,9 +27,8 @@ def test_anthropic_round_counts_tokens_for_every_model_and_spends_nothing(aws_en
     assert UsageRecord.objects.count() == 0
     rows = list(CheckResult.objects.order_by("pk"))
     assert [(r.provider_name, r.model, r.ok, r.check_kind) for r in rows] == [
-        ("anthropic", "sonnet", True, "count_tokens"), ("anthropic", "haiku", True, "count_tokens"),
-        ("anthropic", "opus", True, "count_tokens"), ("anthropic", "", True, "round")]
-    assert all(r.latency_ms is not None for r in rows) and all(r.model_id for r in rows[:3])
+        *(("anthropic", logical, True, "count_tokens") for logical in LOGICAL), ("anthropic", "", True, "round")]
+    assert all(r.latency_ms is not None for r in rows) and all(r.model_id for r in rows[:len(LOGICAL)])
 
 
 def test_bedrock_with_keys_counts_tokens_and_with_an_api_key_probes_permissions(aws_env, bedrock_api,
