@@ -171,8 +171,8 @@ async def run_case(target, concurrency, requests):
 
 # --- Setup and report -------------------------------------------------------------------------
 def store_providers(urls, primary):
-    from gateway.services import create_key
     from providers import crypto
+    from providers.gateway.services import create_key
     from providers.models import GatewayKey, ProviderConfig, ProviderRouting
 
     ProviderConfig.objects.all().delete()

@@ -1,4 +1,4 @@
-"""The ASGI entry point: /v1/ goes to the lean gateway (gateway.app), everything else to Django.
+"""The ASGI entry point: /v1/ goes to the lean gateway (providers.gateway.app), everything else to Django.
 
 The gateway is a plain ASGI app so the path in front of every model call stays short; the
 dashboard stays Django. Lifespan is answered here (Django's handler refuses it): the server's
@@ -14,7 +14,7 @@ from django.db import connections
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moments_admin.settings")
 django_application = get_asgi_application()  # sets Django up before the gateway imports models
 
-from gateway.app import application as gateway_application  # noqa: E402
+from providers.gateway.app import application as gateway_application  # noqa: E402
 from usage.ingest import flush_usage_buffer  # noqa: E402 (needs the apps loaded above)
 
 GATEWAY_PREFIX = "/v1/"

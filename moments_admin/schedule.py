@@ -18,7 +18,7 @@ def beat_schedule():
             "options": {"expires": heartbeat_interval * 0.9},
         },
         "health-checks": {
-            "task": "health.tasks.run_health_checks",
+            "task": "providers.health.tasks.run_health_checks",
             "schedule": float(HEALTH_TICK_SECONDS),
             "options": {"expires": HEALTH_TICK_SECONDS * 0.9},
         },

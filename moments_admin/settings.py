@@ -41,8 +41,8 @@ INSTALLED_APPS = [
     "template_partials",
     "providers",
     "usage",
-    "health",
-    "gateway",
+    "providers.health",
+    "providers.gateway",
 ]
 
 MIDDLEWARE = [

@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from health.views import metrics_view
 from moments_admin import views
 from moments_admin.signin import ThrottledAuthenticationForm
+from providers.health.views import metrics_view
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,8 +13,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("providers/", include("providers.urls")),
     path("usage/", include("usage.urls")),
-    path("health/", include("health.urls")),
+    path("health/", include("providers.health.urls")),
     path("metrics", metrics_view, name="metrics"),
-    path("gateway/", include("gateway.urls")),
+    path("gateway/", include("providers.gateway.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -5,12 +5,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from health.status_page import nothing_to_watch, page_context
 from providers import breaker
 from providers.claude_code import as_settings_json, as_shell, claude_code_env
 from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
 from providers.forms import RoutingForm
+from providers.health.status_page import nothing_to_watch, page_context
 from providers.models import ProviderConfig, ProviderRouting
 from providers.resolve import build_settings, fingerprint
 from providers.selection import SelectionError, select_providers

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("moments_admin", "providers", "usage", "health", "gateway")
+PACKAGES = ("moments_admin", "providers", "usage")
 
 
 def module_name(path):

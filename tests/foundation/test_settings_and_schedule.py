@@ -16,7 +16,7 @@ def test_every_periodic_task_expires_before_its_next_run(settings):
     settings.USAGE_ROLLUP_INTERVAL_SECONDS = 10
     schedule = beat_schedule()
     assert schedule["heartbeat"]["schedule"] == 20.0
-    assert schedule["health-checks"]["task"] == "health.tasks.run_health_checks"
+    assert schedule["health-checks"]["task"] == "providers.health.tasks.run_health_checks"
     assert schedule["health-checks"]["schedule"] == float(HEALTH_TICK_SECONDS)
     assert schedule["usage-rollups"]["schedule"] == 10.0
     for name, entry in schedule.items():

@@ -8,8 +8,8 @@ import anthropic
 import pytest
 import uvicorn
 
-from gateway import services
-from gateway.keys import failed_attempts, keys
+from providers.gateway import services
+from providers.gateway.keys import failed_attempts, keys
 from providers.models import ProviderRouting
 from tests.providers import conftest as provider_fixtures
 from tests.providers.conftest import make_anthropic, make_bedrock

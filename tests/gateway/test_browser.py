@@ -5,7 +5,7 @@ import time
 import anthropic
 import pytest
 
-from gateway.keys import CHECK_SECONDS
+from providers.gateway.keys import CHECK_SECONDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 HELLO = {"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "echo: from the browser"}]}

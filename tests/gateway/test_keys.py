@@ -9,8 +9,8 @@ import httpx2 as httpx
 import pytest
 from django.utils import timezone
 
-from gateway import services
-from gateway.keys import CHECK_SECONDS, FAILED_ATTEMPTS_LIMIT, VERSION_KEY, hash_key, keys
+from providers.gateway import services
+from providers.gateway.keys import CHECK_SECONDS, FAILED_ATTEMPTS_LIMIT, VERSION_KEY, hash_key, keys
 from providers.models import GatewayKey
 from providers.shared_cache import shared_cache
 from tests.fake_providers import model_calls

@@ -4,8 +4,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from gateway import services
-from gateway.keys import hash_key, keys
+from providers.gateway import services
+from providers.gateway.keys import hash_key, keys
 from providers.models import GatewayKey
 from usage.models import Budget
 

@@ -1,7 +1,7 @@
 """Fixtures for health monitoring: the provider tests' fake servers and stored-provider factories."""
 import pytest
 
-from health.models import HealthSettings
+from providers.health.models import HealthSettings
 from tests.providers.conftest import anthropic_api, aws_env, bedrock_api  # noqa: F401 (fixtures)
 
 

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from health.models import HealthSettings
-from health.rounds import run_round
 from providers.fakes import Fault
+from providers.health.models import HealthSettings
+from providers.health.rounds import run_round
 from tests.providers.conftest import make_anthropic
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread

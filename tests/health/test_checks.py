@@ -2,11 +2,11 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from health import checks
-from health.checks import check_model
-from health.models import CheckResult
-from health.rounds import run_round
 from providers.clients.catalog import load_catalog
+from providers.health import checks
+from providers.health.checks import check_model
+from providers.health.models import CheckResult
+from providers.health.rounds import run_round
 from providers.resolve import build_settings
 from tests.fake_providers import model_calls
 from tests.providers.conftest import make_anthropic, make_bedrock

@@ -6,14 +6,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.core import mail
 
-from health.alerts import incident_text
-from health.models import CheckResult, Incident, TargetState
-from health.rounds import run_round
 from providers import breaker, snapshot
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.clients.catalog import load_catalog
 from providers.fakes import Fault
+from providers.health.alerts import incident_text
+from providers.health.models import CheckResult, Incident, TargetState
+from providers.health.rounds import run_round
 from providers.models import ProviderRouting
 from tests.fake_providers import model_calls
 from tests.providers.conftest import make_anthropic, make_bedrock

@@ -5,11 +5,11 @@ import pytest
 from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
-from health.rounds import run_round
 from providers import snapshot
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.fakes import Fault
+from providers.health.rounds import run_round
 from providers.models import ProviderRouting
 from providers.shared_cache import SharedCache, shared_cache
 from tests.providers.conftest import make_anthropic, make_bedrock
@@ -102,7 +102,7 @@ def test_multiprocess_mode_merges_counters_of_every_process(tmp_path, monkeypatc
 
     from tests.celery_worker import ROOT
 
-    code = ("import django, os; django.setup(); from health.metrics import CALLS; "
+    code = ("import django, os; django.setup(); from providers.health.metrics import CALLS; "
             "CALLS.labels('multi', 'm', 'ok', 'client').inc()")
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
            "DJANGO_SETTINGS_MODULE": "tests.settings"}

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from health.locks import claim_interval
-from health.models import CheckResult, HealthSettings
-from health.tasks import run_health_checks
+from providers.health.locks import claim_interval
+from providers.health.models import CheckResult, HealthSettings
+from providers.health.tasks import run_health_checks
 from providers.shared_cache import SharedCache
 from tests.celery_worker import ROOT, worker_env
 from tests.providers.conftest import ANTHROPIC_KEY, make_anthropic
@@ -28,7 +28,7 @@ def test_an_unreachable_cache_claims_nothing(monkeypatch):
         def add(self, *args):
             raise ConnectionError("down")
 
-    monkeypatch.setattr("health.locks.shared_cache", SharedCache(Down()))
+    monkeypatch.setattr("providers.health.locks.shared_cache", SharedCache(Down()))
     assert claim_interval("job", 60) is None
 
 
@@ -61,7 +61,7 @@ def _worker_with_beat(env, tmp_path, index):
 
 
 def _rounds(env):
-    code = ("from health.models import CheckResult; import json; "
+    code = ("from providers.health.models import CheckResult; import json; "
             "print(json.dumps([r.timestamp() for r in CheckResult.objects.filter(model='')"
             ".values_list('checked_at', flat=True)]))")
     out = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
@@ -76,7 +76,7 @@ def test_two_workers_with_beats_run_one_round_per_interval(tmp_path, anthropic_a
     monkeypatch.delenv("DATABASE_URL", raising=False)
     broker = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
     setup = ("from providers import crypto; from providers.models import ProviderConfig; "
-             "from health.models import HealthSettings; "
+             "from providers.health.models import HealthSettings; "
              f"ProviderConfig.objects.create(name='anthropic', kind='anthropic', api_key_env='', "
              f"base_url='{anthropic_api.url}', api_key_encrypted=crypto.encrypt('{ANTHROPIC_KEY}')); "
              "HealthSettings.objects.update_or_create(pk=1, defaults={'interval_seconds': 5})")

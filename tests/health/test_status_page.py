@@ -3,11 +3,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from health.models import HealthSettings
-from health.rounds import run_round
-from health.status_page import Day, uptime_days
 from providers.clients.catalog import load_catalog
 from providers.fakes import Fault
+from providers.health.models import HealthSettings
+from providers.health.rounds import run_round
+from providers.health.status_page import Day, uptime_days
 from tests.providers.conftest import assert_no_secrets, make_anthropic
 
 LOGICAL = load_catalog().logical_names()  # every logical model is checked
@@ -61,7 +61,7 @@ def test_uptime_counts_checks_and_leaves_gaps_out():
     days = uptime_days(rows, today, 60, days=5)
     assert [d.level for d in days] == ["none", "none", "ok", "none", "minor"]
     assert days[-1] == Day(today, 60, 3, 3.0)
-    from health.status_page import Target
+    from providers.health.status_page import Target
 
     target = Target("p", "", days=days)
     assert target.uptime == pytest.approx(100 * 97 / 100)  # the gap days count neither up nor down
@@ -126,7 +126,7 @@ def test_past_days_come_from_history_and_gaps_stay_grey(aws_env, fresh_anthropic
 
     from django.utils import timezone
 
-    from health.models import CheckResult
+    from providers.health.models import CheckResult
 
     make_anthropic(server=fresh_anthropic)
     three_days_ago = timezone.now() - dt.timedelta(days=3)

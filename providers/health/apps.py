@@ -2,13 +2,14 @@ from django.apps import AppConfig
 
 
 class HealthConfig(AppConfig):
-    name = "health"
+    name = "providers.health"
+    label = "health"  # the app label its tables and migrations were created under
     verbose_name = "Health monitoring"
 
     def ready(self):
-        from health import passive
-        from health.metrics import observe_cache_failure, observe_call
         from providers.call_records import add_call_observer
+        from providers.health import passive
+        from providers.health.metrics import observe_cache_failure, observe_call
         from providers.shared_cache import shared_cache
 
         add_call_observer(observe_call)

@@ -3,9 +3,9 @@ import logging
 
 from celery import shared_task
 
-from health.locks import claim_interval
-from health.models import HealthSettings
-from health.rounds import run_round
+from providers.health.locks import claim_interval
+from providers.health.models import HealthSettings
+from providers.health.rounds import run_round
 
 log = logging.getLogger(__name__)
 

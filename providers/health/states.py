@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from health.models import Incident, TargetState
-from health.passive import failovers_so_far
 from providers import snapshot
+from providers.health.models import Incident, TargetState
+from providers.health.passive import failovers_so_far
 
 
 @dataclass

@@ -3,8 +3,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gateway.forms import GatewayKeyForm
-from gateway.services import create_key
+from providers.gateway.forms import GatewayKeyForm
+from providers.gateway.services import create_key
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """manage.py check_providers: one round of health checks now, printed; exit 1 when any failed."""
 from django.core.management.base import BaseCommand, CommandError
 
-from health.rounds import run_round
+from providers.health.rounds import run_round
 
 
 class Command(BaseCommand):

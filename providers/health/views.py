@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from health import metrics
-from health.alerts import send_incident_alert
-from health.forms import HealthSettingsForm
-from health.models import HealthSettings, Incident
-from health.status_page import page_context
 from moments_admin.permissions import staff_required
+from providers.health import metrics
+from providers.health.alerts import send_incident_alert
+from providers.health.forms import HealthSettingsForm
+from providers.health.models import HealthSettings, Incident
+from providers.health.status_page import page_context
 from providers.models import ProviderConfig
 
 

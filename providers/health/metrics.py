@@ -20,8 +20,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from health.models import STATES, TargetState
 from providers import breaker
+from providers.health.models import STATES, TargetState
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 CALLS = Counter("moments_calls", "Provider attempts through the choke point, by outcome.",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gateway import views
+from providers.gateway import views
 
 app_name = "gateway"
 

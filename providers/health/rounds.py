@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from health import alerts, metrics
-from health.checks import CheckOutcome, check_model
-from health.models import CheckResult, HealthSettings, TargetState
-from health.states import apply_outcome
 from providers import breaker
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.display import logical_names
+from providers.health import alerts, metrics
+from providers.health.checks import CheckOutcome, check_model
+from providers.health.models import CheckResult, HealthSettings, TargetState
+from providers.health.states import apply_outcome
 from providers.models import ProviderConfig
 from providers.resolve import build_settings
 

@@ -3,9 +3,9 @@
 Synchronous (it may reload the key table or the blocked-keys set from the database): the ASGI
 app runs it in a worker thread.
 """
-from gateway import errors
-from gateway.keys import failed_attempts, keys
 from providers.clients.catalog import load_catalog
+from providers.gateway import errors
+from providers.gateway.keys import failed_attempts, keys
 from usage.services import is_key_blocked
 
 

@@ -1,8 +1,8 @@
 """GET /v1/models: the logical names and the model IDs the active configuration serves, in the API's shape."""
-from gateway.access import model_names
 from providers import snapshot
 from providers.clients.catalog import load_catalog
 from providers.clients.resolution import resolve
+from providers.gateway.access import model_names
 
 EPOCH = "1970-01-01T00:00:00Z"
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from gateway.keys import new_key
+from providers.gateway.keys import new_key
 from providers.models import GatewayKey
 from usage import budgets
 from usage.models import Budget

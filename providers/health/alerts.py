@@ -11,8 +11,8 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
-from health.models import Incident
 from moments_admin import outbound
+from providers.health.models import Incident
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 10

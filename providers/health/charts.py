@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from django.db.models import Sum
 from django.utils import timezone
 
-from health.models import CheckResult
+from providers.health.models import CheckResult
 from usage.models import ProviderHourly
 
 PALETTE = ["#3451d1", "#e8710a", "#1a7f37", "#cf222e", "#8250df", "#0598bc"]

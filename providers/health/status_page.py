@@ -13,10 +13,10 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from health.charts import latency_and_errors
-from health.forms import HealthSettingsForm
-from health.models import CheckResult, HealthSettings, Incident, TargetState
 from providers import breaker, snapshot
+from providers.health.charts import latency_and_errors
+from providers.health.forms import HealthSettingsForm
+from providers.health.models import CheckResult, HealthSettings, Incident, TargetState
 from providers.models import ProviderConfig
 from providers.shared_cache import shared_cache
 

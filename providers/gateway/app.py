@@ -4,7 +4,7 @@
     POST /v1/messages/count_tokens   {"input_tokens": n}
     GET  /v1/models, /v1/models/{id}
 
-No ORM query on the request path in the steady state: keys come from gateway.keys' in-process
+No ORM query on the request path in the steady state: keys come from providers.gateway.keys' in-process
 table, the chain from providers.snapshot. Each call goes through the one choke point,
 providers.calls.invoke, in a worker thread (it is synchronous), so failover, retries,
 breakers and usage recording are the SDK path's own. A stream fails over only before its
@@ -21,15 +21,15 @@ from anyio import to_thread
 from django.conf import settings
 from django.db import close_old_connections
 
-from gateway import errors
-from gateway.access import authenticate, check_budget, check_model
-from gateway.keys import keys
-from gateway.model_list import available_models, page
 from providers import snapshot
 from providers.call_records import CallContext
 from providers.calls import CallResult, invoke
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.gateway import errors
+from providers.gateway.access import authenticate, check_budget, check_model
+from providers.gateway.keys import keys
+from providers.gateway.model_list import available_models, page
 
 log = logging.getLogger(__name__)
 JSON_HEADERS = [(b"content-type", b"application/json")]

@@ -4,10 +4,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gateway import services
-from gateway.forms import GatewayKeyEditForm, GatewayKeyForm
-from gateway.keys import last_used
 from moments_admin.permissions import staff_required
+from providers.gateway import services
+from providers.gateway.forms import GatewayKeyEditForm, GatewayKeyForm
+from providers.gateway.keys import last_used
 from providers.models import GatewayKey
 
 
