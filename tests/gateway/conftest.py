@@ -1,5 +1,6 @@
 """A real uvicorn server running the project's ASGI app (gateway + Django) for the gateway tests,
 stored providers pointing at the fakes, and gateway keys."""
+import importlib
 import socket
 import threading
 import time
@@ -7,16 +8,31 @@ import time
 import anthropic
 import pytest
 import uvicorn
+from django.apps import apps as django_apps
 
 from providers.gateway import services
 from providers.gateway.keys import failed_attempts, keys
 from providers.models import ProviderRouting
 from tests.providers import conftest as provider_fixtures
 from tests.providers.conftest import make_anthropic, make_bedrock
+from usage.models import ModelPrice
 from usage.pricing import forget_price_book
 
 aws_env, anthropic_api, bedrock_api = provider_fixtures.aws_env, provider_fixtures.anthropic_api, \
     provider_fixtures.bedrock_api
+
+
+@pytest.fixture(autouse=True)
+def published_prices(django_db_blocker):
+    """The list prices the usage migrations load: transactional tests empty every table when they end
+    (serialized rollback would collide with the content types that flush recreates)."""
+    with django_db_blocker.unblock():
+        if not ModelPrice.objects.exists():
+            for module, loader in (("0002_load_published_prices", "load_prices"),
+                                   ("0005_current_lineup_prices", "load_current_lineup")):
+                getattr(importlib.import_module(f"usage.migrations.{module}"), loader)(django_apps, None)
+            forget_price_book()
+    yield
 
 
 @pytest.fixture(scope="session")

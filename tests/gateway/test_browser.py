@@ -7,7 +7,7 @@ import pytest
 
 from providers.gateway.keys import CHECK_SECONDS
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HELLO = {"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "echo: from the browser"}]}
 
 

@@ -11,7 +11,7 @@ from providers.fakes import Fault
 from tests.fake_providers import model_calls
 from usage.models import UsageRecord
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 HELLO = {"model": "haiku", "max_tokens": 64, "messages": [{"role": "user", "content": "echo: hello gateway"}]}
 WEATHER_TOOL = {"name": "get_weather", "description": "Weather for a city",
                 "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},

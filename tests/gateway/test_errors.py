@@ -9,7 +9,7 @@ from tests.fake_providers import model_calls
 from tests.providers.conftest import make_anthropic
 from usage.models import UsageRecord
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 HELLO = {"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]}
 
 

@@ -20,7 +20,7 @@ from usage.pricing import forget_price_book
 from usage.services import forget_blocked_keys
 from usage.tasks import queue_alert_delivery
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 HELLO = {"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "echo: ok"}]}
 
 
