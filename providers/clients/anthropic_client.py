@@ -79,6 +79,19 @@ def warn_lifecycle(resolution):
                     resolution.lifecycle_status.replace("_", " "), resolution.lifecycle_message)
 
 
+def visibility_checks(model_ids, visible, holder):
+    """Permission checks for APIs that list the models a credential may call (GET /v1/models)."""
+    catalog = load_catalog()
+    checks = []
+    for model_id in model_ids:
+        model = catalog.model(model_id)
+        names = {model_id, *((model.key, *model.aliases) if model else ())}
+        allowed = bool(names & visible)
+        checks.append(PermissionCheck(action="models:read", resource=model_id, allowed=allowed,
+                                      message="" if allowed else f"{model_id} is not visible to {holder}."))
+    return checks
+
+
 class SdkClientMixin:
     """What both providers share: both speak Messages through the anthropic SDK."""
 
@@ -247,15 +260,4 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
         return ids
 
     def check_permissions(self, model_ids):
-        visible = self.available_model_ids()
-        catalog = load_catalog()
-        checks = []
-        for model_id in model_ids:
-            model = catalog.model(model_id)
-            names = {model_id, *((model.key, *model.aliases) if model else ())}
-            allowed = bool(names & visible)
-            checks.append(PermissionCheck(
-                action="models:read", resource=model_id, allowed=allowed,
-                message="" if allowed else f"{model_id} is not visible to this API key.",
-            ))
-        return checks
+        return visibility_checks(model_ids, self.available_model_ids(), "this API key")

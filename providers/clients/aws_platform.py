@@ -10,11 +10,11 @@ import hashlib
 
 from anthropic.lib.aws import AnthropicAWS
 
-from providers.clients.anthropic_client import SdkClientMixin, key_hint
+from providers.clients.anthropic_client import SdkClientMixin, key_hint, visibility_checks
 from providers.clients.aws_credentials import AwsCredentials
 from providers.clients.aws_sigv4 import sdk_http_client, signing_auth
-from providers.clients.base import Identity, PermissionCheck, ProviderClient
-from providers.clients.catalog import load_catalog, resolve_model_id
+from providers.clients.base import Identity, ProviderClient
+from providers.clients.catalog import resolve_model_id
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
 
@@ -108,15 +108,4 @@ class AwsPlatformClient(SdkClientMixin, ProviderClient):
         return ids
 
     def check_permissions(self, model_ids):
-        visible = self.available_model_ids()
-        catalog = load_catalog()
-        checks = []
-        for model_id in model_ids:
-            model = catalog.model(model_id)
-            names = {model_id, *((model.key, *model.aliases) if model else ())}
-            allowed = bool(names & visible)
-            checks.append(PermissionCheck(
-                action="models:read", resource=model_id, allowed=allowed,
-                message="" if allowed else f"{model_id} is not visible to this workspace.",
-            ))
-        return checks
+        return visibility_checks(model_ids, self.available_model_ids(), "this workspace")
