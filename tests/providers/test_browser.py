@@ -238,7 +238,7 @@ def test_many_providers_keep_the_list_page_within_the_window(staff_page):
     make_anthropic(base_url="https://api.anthropic.com", last_test_at=timezone.now(), last_test_ok=False,
                    last_test_summary="Failed at credentials resolve: anthropic answered 401: invalid x-api-key")
     page = staff_page
-    page.goto(page.base + "/providers/")
+    page.goto(page.base + "/providers/", wait_until="networkidle")  # stylesheets applied before measuring
     assert page.locator("#mapping-overview th").count() == 10
     # The mapping table scrolls inside its card; the page itself does not scroll sideways.
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
