@@ -51,7 +51,9 @@ def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
     states = breaker.states([s.name for s in candidates]) if use_breaker else {}
     healthy = [s for s in candidates if not (states and breaker.is_open_state(states[s.name]))] or candidates
     for index, settings in enumerate(healthy):
-        attempt = _Attempt(settings, request, context, failed_over=index > 0, state=states.get(settings.name))
+        # Served by anything but the primary (tried and failed, or skipped for its open circuit) is a failover.
+        attempt = _Attempt(settings, request, context, failed_over=settings is not candidates[0],
+                           state=states.get(settings.name))
         try:
             return attempt.open_stream(deadline) if stream else attempt.create(deadline)
         except ProviderError as error:

@@ -175,7 +175,8 @@ def test_open_circuit_is_skipped_while_another_provider_is_healthy(primary, seco
         invoke([primary, secondary], HELLO)
     assert breaker.is_open("bedrock-primary")
     before = len(model_calls(bedrock_fake))
-    assert invoke([primary, secondary], HELLO).provider_kind == "anthropic"
+    served = invoke([primary, secondary], HELLO)
+    assert served.provider_kind == "anthropic" and served.failed_over  # the primary was skipped
     assert len(model_calls(bedrock_fake)) == before  # not even tried
     breaker.record_success("bedrock-primary")
     assert not breaker.is_open("bedrock-primary")
