@@ -132,6 +132,21 @@ class SdkClientMixin:
             options["extra_headers"] = headers
         return body, options, replace(resolution, adaptations=tuple(changes))
 
+    def listed_model_ids(self, cache_key, ttl):
+        """IDs from the Models API (GET /v1/models), kept `ttl` seconds under `cache_key`, which must
+        name whoever asks: another credential never reuses the answer."""
+        if self._availability_cache is not None:
+            cached = self._availability_cache.get(cache_key)
+            if cached is not None:
+                return set(cached)
+        try:
+            ids = {model.id for model in self._sdk().models.list(limit=1000)}
+        except Exception as exc:
+            raise from_sdk_exception(exc, provider=self.kind) from exc
+        if self._availability_cache is not None:
+            self._availability_cache.set(cache_key, sorted(ids), ttl)
+        return ids
+
     def _attempt_timeout(self, deadline):
         left = remaining(deadline)
         if left is not None and left <= 0:
@@ -247,17 +262,7 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
         # Keyed by a digest of the whole key: a different key must never reuse this answer.
         digest = hashlib.sha256(self.settings.api_key.encode()).hexdigest()[:32]
         cache_key = f"anthropic-models:{self.settings.base_url}:{digest}"
-        if self._availability_cache is not None:
-            cached = self._availability_cache.get(cache_key)
-            if cached is not None:
-                return set(cached)
-        try:
-            ids = {model.id for model in self._sdk().models.list(limit=1000)}
-        except Exception as exc:
-            raise from_sdk_exception(exc, provider=self.kind) from exc
-        if self._availability_cache is not None:
-            self._availability_cache.set(cache_key, sorted(ids), 600)
-        return ids
+        return self.listed_model_ids(cache_key, 600)
 
     def check_permissions(self, model_ids):
         return visibility_checks(model_ids, self.available_model_ids(), "this API key")

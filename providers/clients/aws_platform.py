@@ -95,17 +95,7 @@ class AwsPlatformClient(SdkClientMixin, ProviderClient):
                                                                     self.settings.role_arn))
         digest = hashlib.sha256(f"{self.settings.workspace_id}:{who}".encode()).hexdigest()[:32]
         cache_key = f"aws-platform-models:{platform_url(self.settings)}:{digest}"
-        if self._availability_cache is not None:
-            cached = self._availability_cache.get(cache_key)
-            if cached is not None:
-                return set(cached)
-        try:
-            ids = {model.id for model in self._sdk().models.list(limit=1000)}
-        except Exception as exc:
-            raise from_sdk_exception(exc, provider=self.kind) from exc
-        if self._availability_cache is not None:
-            self._availability_cache.set(cache_key, sorted(ids), AVAILABILITY_TTL)
-        return ids
+        return self.listed_model_ids(cache_key, AVAILABILITY_TTL)
 
     def check_permissions(self, model_ids):
         return visibility_checks(model_ids, self.available_model_ids(), "this workspace")
