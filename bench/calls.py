@@ -40,6 +40,19 @@ def timed(function):
     return (time.perf_counter() - started) * 1000
 
 
+def alternate(first, second, calls, warmup=20):
+    """Time `first` and `second` call by call in alternation (after `warmup` untimed rounds), so that
+    load drift hits both alike. Returns (first_ms, second_ms)."""
+    for _ in range(warmup):
+        first()
+        second()
+    first_ms, second_ms = [], []
+    for _ in range(calls):
+        first_ms.append(timed(first))
+        second_ms.append(timed(second))
+    return first_ms, second_ms
+
+
 def bare_clients(anthropic_fake, bedrock_fake):
     import anthropic
 
@@ -84,14 +97,7 @@ def run_case(bare, chain, model_id, stream, calls):
         else:
             invoke(chain, REQUEST, context)
 
-    for _ in range(20):  # warm-up: connections, pooled clients, price book, catalog
-        bare_call()
-        invoke_call()
-    bare_ms, invoke_ms = [], []
-    for _ in range(calls):
-        bare_ms.append(timed(bare_call))
-        invoke_ms.append(timed(invoke_call))
-    return bare_ms, invoke_ms
+    return alternate(bare_call, invoke_call, calls)  # warm-up: connections, pooled clients, price book
 
 
 def main():

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from calls import AWS_KEY_ID, AWS_SECRET, KEY, bare_clients, chains, percentile, timed  # noqa: E402
+from calls import AWS_KEY_ID, AWS_SECRET, KEY, alternate, bare_clients, chains, percentile  # noqa: E402
 from dashboard import ensure_database, setup_django  # noqa: E402 - bench/ is the script's folder
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/moments_client_bench"
@@ -47,21 +47,14 @@ def run_case(bare, ours, model_id, stream, calls):
             ours.messages.create(model="haiku", max_tokens=32, messages=MESSAGES,
                                  extra_headers={"x-moments-cache": "use"})
 
-    for _ in range(20):  # warm-up; the first hit() stores the answer
-        bare_call()
-        hit()
-    bare_ms, hit_ms = [], []
-    for _ in range(calls):
-        bare_ms.append(timed(bare_call))
-        hit_ms.append(timed(hit))
-    return bare_ms, hit_ms
+    return alternate(bare_call, hit, calls)  # the first hit() stores the answer
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--database-url", default=DEFAULT_URL)
-    parser.add_argument("--cache-url", default="redis://127.0.0.1:6383/2")
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/15")
     args = parser.parse_args()
     os.environ["CACHE_URL"] = args.cache_url
     ensure_database(args.database_url)
