@@ -11,6 +11,7 @@ from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
 from providers.forms import RoutingForm
 from providers.health.status_page import nothing_to_watch, page_context
+from providers.kinds import kind_choices
 from providers.models import ProviderConfig, ProviderRouting
 from providers.resolve import build_settings, fingerprint
 from providers.selection import SelectionError, select_providers
@@ -44,7 +45,7 @@ def provider_list(request):
         **{f"primary_{env}": name for env, name in routing.environment_primary.items()}})
     return render(request, "providers/list.html", {
         "rows": rows, "routing": routing, "routing_form": form, "selection": selection,
-        "selection_error": selection_error, "logical_names": logical,
+        "selection_error": selection_error, "logical_names": logical, "kinds": kind_choices(),
     })
 
 
