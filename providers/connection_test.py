@@ -293,7 +293,7 @@ def fields_at_fault(step, error, resolved):
     if kind is ErrorKind.MODEL_NOT_AVAILABLE:
         return plugin.model_fields(f"map_{_test_model(resolved)}")  # the model the failing step asked for
     if kind is ErrorKind.PERMISSION:
-        return ["permissions", "role_arn" if settings.role_arn else "auth_mode"]
+        return plugin.permission_fields(error, resolved)
     if kind in (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION):
         return plugin.credential_fields(error, resolved)
     return []

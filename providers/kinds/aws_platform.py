@@ -42,7 +42,7 @@ class AwsPlatformProviderForm(AwsAuthForm):
     destination_fields = {"aws_region": "", "auth_mode": "", "base_url": "", "workspace_id": "",
                           "sts_endpoint_url": ""}  # a stored secret is only sent where these were saved
     auth_mode_labels = AUTH_MODE_LABELS
-    workspace_id = forms.CharField(label="Workspace ID", help_text="From the workspace in the Claude Console: "
+    workspace_id = forms.CharField(required=False, label="Workspace ID", help_text="From the workspace in the Claude Console: "
                                                                    "wrkspc_…; sent on every request.")
     api_key_source = forms.ChoiceField(choices=SOURCE_CHOICES, widget=forms.RadioSelect, initial="env",
                                        label="Workspace API key", required=False)
@@ -157,6 +157,11 @@ class AwsPlatformKind(KindPlugin):
 
     def connection_fields(self, step, settings):
         return ["base_url", "aws_region"]
+
+    def permission_fields(self, error, resolved):
+        if "workspace" in f"{error.message} {error.raw_message or ''}".lower():
+            return ["workspace_id"]
+        return super().permission_fields(error, resolved)
 
     def credential_fields(self, error, resolved):
         settings, config = resolved.settings, resolved.config

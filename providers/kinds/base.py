@@ -59,6 +59,10 @@ class KindPlugin:
         """Form fields to blame for an authentication or configuration error."""
         raise NotImplementedError
 
+    def permission_fields(self, error, resolved):
+        """Form fields to blame when the provider refuses a permission."""
+        return ["permissions", "role_arn" if resolved.settings.role_arn else "auth_mode"]
+
     def model_fields(self, mapping_field):
         """Form fields to blame when a model is not available."""
         return [mapping_field]
@@ -69,6 +73,10 @@ class KindPlugin:
 
     def claude_code(self, resolved, environment):
         raise NotImplementedError
+
+    def claude_code_model_id(self, settings, model_id):
+        """The model ID Claude Code must send for `model_id` (as this provider resolves it)."""
+        return model_id
 
     def effective_rows(self, resolved, *, staff=False):
         """(setting, value, source) rows for the kind's own settings; secrets as set/unset (see secret_shown)."""

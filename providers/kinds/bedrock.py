@@ -256,6 +256,13 @@ class BedrockKind(KindPlugin):
             block.env.append(("ANTHROPIC_BEDROCK_BASE_URL", settings.endpoint_url, "the runtime endpoint override"))
         return block
 
+    def claude_code_model_id(self, settings, model_id):
+        if settings.bedrock_integration != "mantle":
+            return model_id
+        from providers.clients.bedrock_mantle import mantle_model_id  # mantle takes bare anthropic.<model> IDs
+
+        return mantle_model_id(model_id)
+
     def effective_rows(self, resolved, *, staff=False):
         s, sources = resolved.settings, resolved.sources
         rows = aws_auth_rows(resolved, staff=staff)
