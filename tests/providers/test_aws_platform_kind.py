@@ -171,8 +171,8 @@ def test_the_fake_refuses_a_request_without_the_workspace_header(platform):
 
 def test_usage_is_priced_as_the_claude_api():
     from providers.clients.usage import Usage
-    from usage.pricing import compute_cost, parse_model_id
     from usage.models import ModelPrice
+    from usage.pricing import compute_cost, parse_model_id
 
     parsed = parse_model_id("aws_platform", "claude-opus-5-5")
     assert (parsed.base_model, parsed.scope) == ("claude-opus-5-5", "standard")
