@@ -87,21 +87,6 @@ class ProviderConfig(models.Model):
         return self.kind == "bedrock"
 
     @property
-    def kind_label(self):
-        from providers.kinds import PLUGINS
-
-        plugin = PLUGINS.get(self.kind)
-        return plugin.label if plugin else self.kind
-
-    @property
-    def summary(self):
-        """Where it calls and how it authenticates, in one line (the kind plugin's words)."""
-        from providers.kinds import PLUGINS
-
-        plugin = PLUGINS.get(self.kind)
-        return plugin.summary(self) if plugin else ""
-
-    @property
     def auth_mode_label(self):
         from providers.validation import AUTH_MODE_LABELS
 
