@@ -263,3 +263,38 @@ def test_effective_configuration_shows_the_workspace_never_the_key(staff_client,
     assert rows["workspace_id"][0] == WORKSPACE
     assert rows["api_key"] == ("set", "env ANTHROPIC_AWS_API_KEY (set)")
     assert WORKSPACE_KEY not in json.dumps(rows)
+
+
+def test_demo_mode_seeds_all_three_kinds():
+    from django.core.management import call_command
+
+    from providers import demo
+
+    call_command("seed_demo_providers")
+    kinds = dict(ProviderConfig.objects.values_list("name", "kind"))
+    assert kinds == {"demo-anthropic": "anthropic", "demo-bedrock": "bedrock", "demo-aws-platform": "aws_platform"}
+    platform_config = ProviderConfig.objects.get(name="demo-aws-platform")
+    resolved = build_settings(platform_config)
+    assert not resolved.problems
+    assert (resolved.settings.workspace_id, resolved.settings.base_url) == (demo.AWS_PLATFORM_WORKSPACE_ID,
+                                                                            demo.aws_platform_url())
+    assert ProviderRouting.load().fallbacks == ["demo-bedrock", "demo-aws-platform"]
+
+
+def test_demo_aws_platform_provider_is_served_by_the_demo_fake():
+    """The seeded provider's credentials and workspace are the ones run_demo_fakes serves (on a free port here)."""
+    from django.core.management import call_command
+
+    from providers import demo
+    from providers.fakes import FakeAwsPlatform
+
+    server = FakeAwsPlatform(credentials={demo.AWS_ACCESS_KEY_ID: demo.AWS_SECRET_ACCESS_KEY},
+                             workspace_ids={demo.AWS_PLATFORM_WORKSPACE_ID}).start()
+    try:
+        call_command("seed_demo_providers")
+        config = ProviderConfig.objects.get(name="demo-aws-platform")
+        config.base_url = server.url
+        result = invoke([build_settings(config).settings], {"model": "haiku", **PING}, CallContext(purpose="test"))
+    finally:
+        server.stop()
+    assert result.provider_kind == "aws_platform" and result.usage.output_tokens > 0
