@@ -298,3 +298,13 @@ def test_demo_aws_platform_provider_is_served_by_the_demo_fake():
     finally:
         server.stop()
     assert result.provider_kind == "aws_platform" and result.usage.output_tokens > 0
+
+
+def test_choosing_the_workspace_key_mode_shows_its_fields(staff_client):
+    response = staff_client.post(reverse("providers:form-fields"), {
+        "kind": "aws_platform", "auth_mode": "api_key", "api_key_source": "env", "workspace_id": WORKSPACE})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="api_key_env"' in html and "Workspace API key" in html and 'name="aws_access_key_id"' not in html
+    static = staff_client.post(reverse("providers:form-fields"), {"kind": "aws_platform", "auth_mode": "static_keys"})
+    assert 'name="aws_access_key_id"' in static.content.decode()
