@@ -1,7 +1,7 @@
 """Provider kinds on the Django side: the one registry of kind plugins (see base.KindPlugin).
 Adding a kind: one module here (plus its fields template), one client in providers/clients, and a line in
-each registry. An AWS kind builds on providers.kinds.aws (region, AWS auth modes, assumed role); nothing
-outside the plugins switches on a kind's name."""
+each registry. An AWS kind builds on providers.kinds.aws (region, AWS auth modes, assumed role); nothing in
+the provider pages, config.yml or test connection switches on a kind's name."""
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.kinds import anthropic, aws_platform, bedrock
 
