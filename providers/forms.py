@@ -47,6 +47,9 @@ class ProviderForm(forms.Form):
     verify_tls = forms.BooleanField(required=False, initial=True, label="Verify TLS certificates")
     ca_bundle = forms.CharField(required=False, label="CA bundle path",
                                 help_text="A PEM file of extra trusted CAs (a proxy or VPC endpoint).")
+    beta_flags = forms.CharField(required=False, label="Beta flags",
+                                 help_text="Anthropic beta flags sent on every request, separated by commas; "
+                                           "those this provider does not accept are dropped (see Beta flags).")
     secret_fields = {}  # form field -> model token field
     refresh_fields = ()  # fields whose value decides which others are shown
 
@@ -70,8 +73,10 @@ class ProviderForm(forms.Form):
 
     @classmethod
     def initial_from(cls, instance):
-        return {name: getattr(instance, name) for name in cls.base_fields if hasattr(instance, name)
-                and name not in cls.secret_fields}
+        initial = {name: getattr(instance, name) for name in cls.base_fields if hasattr(instance, name)
+                   and name not in cls.secret_fields}
+        initial["beta_flags"] = ", ".join(instance.beta_flags or [])
+        return initial
 
     @property
     def mapping_fields(self):
@@ -96,6 +101,9 @@ class ProviderForm(forms.Form):
         if clash.exists():
             raise forms.ValidationError(f"A provider named {name} already exists.")
         return name
+
+    def clean_beta_flags(self):
+        return validated(validation.beta_flags, self.cleaned_data["beta_flags"])
 
     def clean_ca_bundle(self):
         return validated(validation.ca_bundle, self.cleaned_data["ca_bundle"])
@@ -145,7 +153,7 @@ class ProviderForm(forms.Form):
         config = copy.copy(self.instance)
         config.kind = self.kind
         data = self.cleaned_data
-        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle"):
+        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags"):
             setattr(config, name, data[name])
         config.model_mapping = {name[len(MAPPING_PREFIX):]: value for name, value in data.items()
                                 if name.startswith(MAPPING_PREFIX) and value}

@@ -17,6 +17,7 @@ CONFIG_FIELDS = (
     "base_url", "api_key_env", "aws_region", "auth_mode", "aws_profile", "aws_access_key_id",
     "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
+    "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags",
 )
 ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
 
@@ -54,6 +55,15 @@ class ProviderConfig(models.Model):
     endpoint_url = models.CharField(max_length=500, blank=True)
     control_endpoint_url = models.CharField(max_length=500, blank=True)
     sts_endpoint_url = models.CharField(max_length=500, blank=True)
+    # auto (each model's, from the catalog), invoke, messages or mantle (providers.clients.bedrock_integrations)
+    bedrock_integration = models.CharField(max_length=10, blank=True, default="auto")
+    mantle_endpoint_url = models.CharField(max_length=500, blank=True)
+
+    # Claude Platform on AWS (kind aws_platform; shares the AWS auth fields, and api_key_* for a workspace API key)
+    workspace_id = models.CharField(max_length=100, blank=True)
+
+    # Anthropic beta flags sent on every request of this provider (those it does not accept are dropped)
+    beta_flags = models.JSONField(default=list, blank=True)
 
     # Last test connection
     last_test_at = models.DateTimeField(null=True, blank=True)

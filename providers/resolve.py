@@ -38,6 +38,7 @@ def build_settings(config, *, environment=None, for_test=False):
     sources, problems, values = {}, [], {}
     values["model_mapping"] = {k: v for k, v in (config.model_mapping or {}).items() if v}
     values["verify"] = config.ca_bundle or bool(config.verify_tls)
+    values["beta_flags"] = tuple(config.beta_flags or ())
     if env.max_output_tokens:
         values["max_output_tokens"] = env.max_output_tokens
         sources["max_output_tokens"] = "env CLAUDE_CODE_MAX_OUTPUT_TOKENS"

@@ -4,6 +4,7 @@ import logging
 import time
 from dataclasses import replace
 
+from providers.clients import betas as beta_policy
 from providers.clients.adaptation import adapt_request
 from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog
@@ -108,6 +109,10 @@ class SdkClientMixin:
     def resolve_model(self, model):
         return self.resolution(model).model_id
 
+    @property
+    def beta_target(self):
+        return beta_policy.beta_target(self.kind, getattr(self, "integration", None))
+
     def _prepare(self, request):
         """(SDK keyword arguments, options, resolution): the request checked, resolved, adapted to
         the model that will serve it (resolution.adaptations says how) and capped."""
@@ -128,6 +133,12 @@ class SdkClientMixin:
         if extra_body:
             options["extra_body"] = extra_body
         headers = merged_headers(self.settings.beta_flags, checked)
+        flags = headers.pop("anthropic-beta", "")
+        if flags:  # betas the serving provider does not accept are dropped or translated (providers.clients.betas)
+            kept, beta_changes = beta_policy.filter_betas(flags.split(","), self.beta_target, model_id=resolution.model_id)
+            changes = [*changes, *beta_changes]
+            if kept:
+                headers["anthropic-beta"] = ",".join(kept)
         if headers:
             options["extra_headers"] = headers
         return body, options, replace(resolution, adaptations=tuple(changes))

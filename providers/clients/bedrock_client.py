@@ -232,6 +232,20 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                         expires_at=expires.isoformat() if expires else None)
 
     def check_permissions(self, model_ids):
+        """Each model probed through the integration that serves it (the catalog's or the override),
+        so the check names that integration's IAM actions: bedrock:InvokeModel* on bedrock-runtime,
+        bedrock-mantle:CreateInference on mantle."""
+        if self.integration != "invoke":
+            return self._check_own_permissions(model_ids)
+        groups = {}
+        for model_id in model_ids:
+            groups.setdefault(self.for_model(model_id), []).append(model_id)
+        checks = []
+        for client, ids in groups.items():
+            checks += (self._check_own_permissions(ids) if client is self else client.check_permissions(ids))
+        return checks
+
+    def _check_own_permissions(self, model_ids):
         """Send each model a request with an invalid body: Bedrock authorizes before it
         validates, so ValidationException proves the permission without spending tokens."""
         checks = []

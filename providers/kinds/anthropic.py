@@ -92,6 +92,12 @@ class AnthropicKind(KindPlugin):
             problems.append(("api_key", "No API key: set an env var name or store a key."))
         return {"base_url": config.base_url or None, "api_key": api_key}
 
+    def summary(self, config):
+        return config.base_url or "api.anthropic.com"
+
+    def credentials_summary(self, identity, key_shown):
+        return f"API key {key_shown} accepted".replace("  ", " ")
+
     def connection_fields(self, step, settings):
         return ["base_url"]
 

@@ -10,11 +10,11 @@ from django.views.decorators.vary import vary_on_headers
 from moments_admin.permissions import staff_required
 from providers import changes, validation
 from providers.aws_profiles import config_paths, list_profiles, sso_message, sso_state
-from providers.display import mapping_rows, preview_config
+from providers.display import beta_rows, mapping_rows, preview_config
 from providers.environment import env_secret
 from providers.forms import RoutingForm
 from providers.kinds import form_class, kind_choices, kind_names
-from providers.kinds.bedrock import AWS_ENV_KEYS
+from providers.kinds.aws import AWS_ENV_KEYS
 from providers.models import ProviderConfig
 from providers.resolve import fingerprint
 
@@ -35,19 +35,21 @@ def _context(request, form, instance):
     else:
         preview = preview_config(form.kind, {k: v for k, v in form.initial.items() if isinstance(v, str)})
     profiles = []
-    if form.kind == "bedrock":
+    aws_auth = getattr(form, "aws_auth", False)
+    if aws_auth:
         for profile in list_profiles():
             state = sso_state(profile)
             profiles.append({"profile": profile, "state": state, "message": sso_message(profile, state)})
     stale = bool(instance and instance.pk and instance.last_test_fingerprint
                  and instance.last_test_fingerprint != fingerprint(instance))
-    mode = form["auth_mode"].value() if form.kind == "bedrock" else None
+    mode = form["auth_mode"].value() if aws_auth else None
     return {
         "form": form, "instance": instance or form.instance, "kinds": kind_choices(),
         "mapping_rows": mapping_rows(preview, form), "profiles": profiles,
         "aws_paths": [str(p) for p in config_paths()],
         "aws_env": [(name, bool(env_secret(name))) for name in AWS_ENV_KEYS],
-        "auth_mode_label": validation.AUTH_MODE_LABELS.get(mode, ""),
+        "auth_mode_label": getattr(form, "auth_mode_labels", validation.AUTH_MODE_LABELS).get(mode, ""),
+        "beta_rows": beta_rows(),
         "form_action": request.path + (f"?kind={form.kind}" if not (instance and instance.pk) else ""),
         "last_test_stale": stale,
     }

@@ -11,6 +11,7 @@ from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
 from providers.forms import RoutingForm
 from providers.health.status_page import nothing_to_watch, page_context
+from providers.kinds import PLUGINS, kind_choices
 from providers.models import ProviderConfig, ProviderRouting
 from providers.resolve import build_settings, fingerprint
 from providers.selection import SelectionError, select_providers
@@ -36,7 +37,10 @@ def provider_list(request):
     rows = []
     for provider in providers:
         stale = bool(provider.last_test_fingerprint) and provider.last_test_fingerprint != fingerprint(provider)
+        plugin = PLUGINS.get(provider.kind)
         rows.append({"provider": provider, "role": chain.get(provider.pk, ""), "stale": stale,
+                     "kind_label": plugin.label if plugin else provider.kind,
+                     "summary": plugin.summary(provider) if plugin else "",
                      "mapping": mapping_rows(provider), "health": _health(provider)})
     logical = [row.logical for row in rows[0]["mapping"]] if rows else []
     form = RoutingForm(names=[p.name for p in providers], initial={
@@ -44,7 +48,7 @@ def provider_list(request):
         **{f"primary_{env}": name for env, name in routing.environment_primary.items()}})
     return render(request, "providers/list.html", {
         "rows": rows, "routing": routing, "routing_form": form, "selection": selection,
-        "selection_error": selection_error, "logical_names": logical,
+        "selection_error": selection_error, "logical_names": logical, "kinds": kind_choices(),
     })
 
 
