@@ -1,0 +1,56 @@
+"""What each step's page shows, built from the stored migration (the views stay thin)."""
+from providers.migration import charts, checklist, credentials, switch
+from providers.migration.forms import AcknowledgeForm, DirectionForm, RunForm, SwitchForm
+from providers.migration.models import Migration
+from providers.migration.providers_of import UnknownProvider, config_named, resolved_named
+from providers.migration.steps import LAST, NAMES, progress
+from providers.models import ConfigRevision, ProviderConfig
+
+
+def context(migration, **extra):
+    ctx = {"migration": migration, "steps": progress(migration.step if migration else 1), "last_step": LAST,
+           "history": Migration.objects.exclude(pk=getattr(migration, "pk", None))[:10]}
+    step_name = NAMES[migration.step] if migration else "direction"
+    ctx["step_name"] = step_name
+    ctx["step_template"] = f"migration/step_{step_name}.html"
+    providers = list(ProviderConfig.objects.all())
+    if migration is None or step_name == "direction":
+        initial = ({"direction": migration.direction, "source": migration.source, "target": migration.target}
+                   if migration else {})
+        ctx["direction_form"] = extra.pop("direction_form", None) or DirectionForm(providers=providers,
+                                                                                     initial=initial)
+    if migration is not None:
+        try:
+            _fill(ctx, migration, step_name)
+        except UnknownProvider as error:
+            ctx["provider_error"] = str(error)
+    ctx.update(extra)
+    return ctx
+
+
+def _fill(ctx, migration, step_name):
+    ctx["source_config"], ctx["target_config"] = config_named(migration.source), config_named(migration.target)
+    data = migration.data
+    if step_name == "credentials":
+        ctx["guide"] = credentials.guide(resolved_named(migration.target).settings)
+    elif step_name == "mapping":
+        ctx["mapping"] = (data.get("mapping") or {}).get("result")
+    elif step_name in ("verification", "performance"):
+        job = data.get(step_name) or {}
+        ctx["job"], ctx["job_name"] = job, step_name
+        ctx["run_form"] = RunForm(initial=job.get("options") or None)
+        ctx["acknowledge_form"] = AcknowledgeForm()
+        result = job.get("result") or {}
+        acknowledged = {item["probe"]: item for item in migration.acknowledged}
+        ctx["probe_rows"] = [{**row, "ack": acknowledged.get(row["name"])} for row in result.get("probes") or []]
+        if step_name == "performance" and result:
+            ctx["perf_sides"] = [{"role": side, **(result.get(side) or {})} for side in ("source", "target")]
+            ctx["latency_figure"], ctx["cost_figure"] = charts.latency(result), charts.cost(result.get("cost"))
+    elif step_name == "checklist":
+        ctx["items"], ctx["claude_code"] = checklist.items(migration, ctx["target_config"],
+                                                           resolved_named(migration.target))
+    elif step_name == "switch":
+        ctx["blockers"] = switch.blockers(migration) if migration.status == "in_progress" else []
+        ctx["switch_form"] = SwitchForm(initial={"keep_source_as_fallback": True})
+        ctx["switch_revision"] = ConfigRevision.objects.filter(pk=migration.switch_revision).first()
+        ctx["before_revision"] = ConfigRevision.objects.filter(pk=migration.before_revision).first()

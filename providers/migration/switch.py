@@ -1,0 +1,73 @@
+"""Step 7: the target becomes primary as one configuration revision; one click restores the one before.
+
+What blocks a switch: a model the target cannot serve (step 3), a verification suite not run or
+with failures nobody acknowledged (step 4). Each blocker says which step fixes it.
+"""
+from django.db import transaction
+
+from providers.migration.mapping import blocking
+from providers.migration.state import WizardError, finish
+from providers.migration.verification import unacknowledged
+from providers.models import ConfigRevision, ProviderConfig, ProviderRouting
+from providers.revisions import record_revision, restore, snapshot
+
+
+def blockers(migration):
+    data = migration.data
+    out = []
+    mapping = (data.get("mapping") or {}).get("result")
+    if not mapping:
+        out.append((3, "The model mapping has not been checked."))
+    elif blocking(mapping):
+        names = ", ".join(row["name"] for row in blocking(mapping))
+        out.append((3, f"The target cannot serve: {names}. Fix the mapping in step 3."))
+    result = (data.get("verification") or {}).get("result")
+    if not result:
+        out.append((4, "The verification suite has not run on this source and target."))
+    else:
+        for failure in unacknowledged(result, migration.acknowledged):
+            out.append((4, f"Verification failed: {failure['label']}: {failure['reason']} "
+                           "Fix it, run the suite again, or acknowledge it with a note."))
+    return out
+
+
+def switch(migration, user, *, keep_source_as_fallback=True):
+    """Make the target primary (and the source its first fallback when asked) as one revision."""
+    if migration.status != "in_progress":
+        raise WizardError("This migration is not in progress.")
+    found = blockers(migration)
+    if found:
+        raise WizardError("The switch is blocked: " + " ".join(text for _, text in found))
+    with transaction.atomic():
+        before = ConfigRevision.objects.order_by("-pk").first()
+        if before is None or before.snapshot != snapshot():
+            # The latest revision is not what is in force (or none exists): record it, to roll back to.
+            before = record_revision(user, f"Before migration #{migration.pk}")
+        ProviderConfig.objects.filter(name=migration.target).update(enabled=True)
+        routing = ProviderRouting.load()
+        others = [name for name in routing.fallbacks if name not in (migration.source, migration.target)]
+        routing.primary = migration.target
+        routing.fallbacks = [migration.source, *others] if keep_source_as_fallback else others
+        routing.environment_primary = {env: (migration.target if name == migration.source else name)
+                                       for env, name in routing.environment_primary.items()}
+        routing.save()
+        fallback = f", {migration.source} as fallback" if keep_source_as_fallback else ""
+        revision = record_revision(user, f"Migration #{migration.pk}: {migration.target} primary{fallback}")
+        migration.before_revision, migration.switch_revision = before.pk, revision.pk
+        migration.save(update_fields=["before_revision", "switch_revision", "updated_at"])
+        finish(migration, "switched", user)
+    return revision
+
+
+def rollback(migration, user):
+    """Restore the revision in force before the switch (itself a new revision)."""
+    if migration.status != "switched" or not migration.before_revision:
+        raise WizardError("Only a switched migration can be rolled back.")
+    revision = ConfigRevision.objects.filter(pk=migration.before_revision).first()
+    if revision is None:
+        raise WizardError(f"Revision #{migration.before_revision} no longer exists; restore one on the "
+                          "Revisions page instead.")
+    with transaction.atomic():
+        restored = restore(revision, user)
+        finish(migration, "rolled_back", user)
+    return restored
