@@ -40,3 +40,8 @@ class FixMappingForm(forms.Form):
 class SwitchForm(forms.Form):
     keep_source_as_fallback = forms.BooleanField(required=False, initial=True,
                                                  label="Keep the source as fallback")
+
+
+class RolloutForm(forms.Form):
+    percent = forms.TypedChoiceField(coerce=int, choices=[(p, f"{p}%") for p in (1, 10, 50, 100)])
+    threshold = forms.FloatField(min_value=0.1, max_value=100, initial=5.0, label="Stop above this error rate (%)")

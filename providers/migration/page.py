@@ -1,6 +1,6 @@
 """What each step's page shows, built from the stored migration (the views stay thin)."""
-from providers.migration import charts, checklist, credentials, switch
-from providers.migration.forms import AcknowledgeForm, DirectionForm, RunForm, SwitchForm
+from providers.migration import charts, checklist, credentials, rollout, switch
+from providers.migration.forms import AcknowledgeForm, DirectionForm, RolloutForm, RunForm, SwitchForm
 from providers.migration.models import Migration
 from providers.migration.providers_of import UnknownProvider, config_named, resolved_named
 from providers.migration.steps import LAST, NAMES, progress
@@ -54,3 +54,12 @@ def _fill(ctx, migration, step_name):
         ctx["switch_form"] = SwitchForm(initial={"keep_source_as_fallback": True})
         ctx["switch_revision"] = ConfigRevision.objects.filter(pk=migration.switch_revision).first()
         ctx["before_revision"] = ConfigRevision.objects.filter(pk=migration.before_revision).first()
+        ctx.update(rollout_context(migration))
+        ctx["rollout_form"] = RolloutForm(initial={"threshold": rollout.DEFAULT_THRESHOLD})
+        ctx["percents"] = rollout.PERCENTS
+
+
+def rollout_context(migration):
+    running = rollout.active(migration) if migration.status == "in_progress" else None
+    return {"migration": migration, "rollout": running, "rollout_data": migration.step_data("rollout"),
+            "side_by_side": rollout.side_by_side(migration) if running else None}

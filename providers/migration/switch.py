@@ -9,7 +9,7 @@ from providers.migration.mapping import blocking
 from providers.migration.state import WizardError, finish
 from providers.migration.verification import unacknowledged
 from providers.models import ConfigRevision, ProviderConfig, ProviderRouting
-from providers.revisions import record_revision, restore, snapshot
+from providers.revisions import apply_snapshot, record_revision, snapshot
 
 
 def blockers(migration):
@@ -50,6 +50,7 @@ def switch(migration, user, *, keep_source_as_fallback=True):
         routing.fallbacks = [migration.source, *others] if keep_source_as_fallback else others
         routing.environment_primary = {env: (migration.target if name == migration.source else name)
                                        for env, name in routing.environment_primary.items()}
+        routing.rollout = {}  # a gradual rollout ends with the switch: all traffic to the target
         routing.save()
         fallback = f", {migration.source} as fallback" if keep_source_as_fallback else ""
         revision = record_revision(user, f"Migration #{migration.pk}: {migration.target} primary{fallback}")
@@ -67,7 +68,13 @@ def rollback(migration, user):
     if revision is None:
         raise WizardError(f"Revision #{migration.before_revision} no longer exists; restore one on the "
                           "Revisions page instead.")
+    snap = revision.snapshot
+    if (snap.get("routing", {}).get("rollout") or {}).get("migration") == migration.pk:
+        # Switched during a rollout: going back means all traffic to the source, not the rollout again.
+        snap = {**snap, "routing": {**snap["routing"], "rollout": {}}}
     with transaction.atomic():
-        restored = restore(revision, user)
+        apply_snapshot(snap)
+        restored = record_revision(user, f"Migration #{migration.pk} rolled back: restored revision "
+                                         f"#{revision.pk} ({revision.summary})")
         finish(migration, "rolled_back", user)
     return restored

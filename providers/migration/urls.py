@@ -19,4 +19,7 @@ urlpatterns = [
     path("<int:pk>/switch/", views.switch, name="switch"),
     path("<int:pk>/rollback/", views.rollback, name="rollback"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/rollout/", views.rollout_step, name="rollout"),
+    path("<int:pk>/rollout/stop/", views.rollout_stop, name="rollout-stop"),
+    path("<int:pk>/rollout/live/", views.rollout_live, name="rollout-live"),
 ]

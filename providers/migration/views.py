@@ -6,11 +6,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from moments_admin.permissions import staff_required
 from providers.changes import save_provider
-from providers.migration import jobs, mapping, page, state, tasks
+from providers.migration import jobs, mapping, page, rollout, state, tasks
 from providers.migration import switch as switching
 from providers.migration.checklist import items as checklist_items
 from providers.migration.checklist import manual_keys
-from providers.migration.forms import AcknowledgeForm, DirectionForm, FixMappingForm, RunForm, SwitchForm
+from providers.migration.forms import (
+    AcknowledgeForm,
+    DirectionForm,
+    FixMappingForm,
+    RolloutForm,
+    RunForm,
+    SwitchForm,
+)
 from providers.migration.models import Migration
 from providers.migration.providers_of import UnknownProvider, config_named, resolved_named, settings_named
 from providers.models import ProviderConfig
@@ -210,3 +217,38 @@ def cancel(request, pk):
     state.finish(migration, "cancelled", request.user)
     messages.success(request, f"Migration #{migration.pk} cancelled; nothing was switched.")
     return redirect("providers:migration")
+
+
+@require_POST
+@staff_required
+def rollout_step(request, pk):
+    """Start the gradual rollout or move it to 1, 10, 50 or 100 percent."""
+    migration = _in_progress(pk)
+    form = RolloutForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose 1, 10, 50 or 100 percent and an error-rate threshold between 0.1 and 100.")
+        return _back(migration)
+    try:
+        rollout.set_percent(migration, form.cleaned_data["percent"], request.user,
+                            threshold=form.cleaned_data["threshold"])
+    except state.WizardError as error:
+        messages.error(request, str(error))
+        return _back(migration)
+    messages.success(request, f"{form.cleaned_data['percent']}% of traffic now goes to {migration.target} first.")
+    return _back(migration)
+
+
+@require_POST
+@staff_required
+def rollout_stop(request, pk):
+    migration = _in_progress(pk)
+    rollout.stop(migration, request.user, f"stopped by {request.user.get_username()}")
+    messages.success(request, f"Rollout stopped: all traffic goes to {migration.source} again.")
+    return _back(migration)
+
+
+@require_GET
+def rollout_live(request, pk):
+    """The side-by-side numbers while a rollout runs (polled by htmx)."""
+    migration = get_object_or_404(Migration, pk=pk)
+    return render(request, "migration/_rollout_live.html", page.rollout_context(migration))
