@@ -72,7 +72,14 @@ def _row(catalog, source, target, name, origin, logicals):
         row["fix"] = _unavailable_fix(catalog, target, model)
     else:
         row.update(target_id=resolution.model_id, scope=resolution.scope)
-        if resolution.lifecycle_status in FLAGGED:
+        if resolution.catalog_key is None:
+            # Not a Claude model the catalog knows (an application profile ARN, provisioned throughput...).
+            arn_on_api = name.startswith("arn:") and target.kind != "bedrock"
+            row.update(status="error" if arn_on_api else "unknown",
+                       problem=("An AWS ARN has no Claude API equivalent." if arn_on_api else
+                                "Not a model the catalog knows: check that the target serves it."),
+                       fix="Map a logical name to a Claude model instead." if arn_on_api else "")
+        elif resolution.lifecycle_status in FLAGGED:
             row.update(status=resolution.lifecycle_status, problem=resolution.lifecycle_message)
         elif resolution.fallback_used:
             row.update(status="fallback", problem=resolution.note)

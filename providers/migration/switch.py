@@ -5,6 +5,7 @@ with failures nobody acknowledged (step 4). Each blocker says which step fixes i
 """
 from django.db import transaction
 
+from providers.environment import EnvironmentError_, read_environment
 from providers.migration.mapping import blocking
 from providers.migration.state import WizardError, finish
 from providers.migration.verification import unacknowledged
@@ -48,8 +49,10 @@ def switch(migration, user, *, keep_source_as_fallback=True):
         others = [name for name in routing.fallbacks if name not in (migration.source, migration.target)]
         routing.primary = migration.target
         routing.fallbacks = [migration.source, *others] if keep_source_as_fallback else others
-        routing.environment_primary = {env: (migration.target if name == migration.source else name)
-                                       for env, name in routing.environment_primary.items()}
+        here = _moments_env()
+        if routing.environment_primary.get(here) == migration.source:
+            # This environment's own primary wins over `primary`: it moves too; other environments keep theirs.
+            routing.environment_primary = {**routing.environment_primary, here: migration.target}
         routing.rollout = {}  # a gradual rollout ends with the switch: all traffic to the target
         routing.save()
         fallback = f", {migration.source} as fallback" if keep_source_as_fallback else ""
@@ -78,3 +81,10 @@ def rollback(migration, user):
                                          f"#{revision.pk} ({revision.summary})")
         finish(migration, "rolled_back", user)
     return restored
+
+
+def _moments_env():
+    try:
+        return read_environment().moments_env
+    except EnvironmentError_:
+        return None

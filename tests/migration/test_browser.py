@@ -119,3 +119,39 @@ def test_a_wizard_left_mid_way_is_resumed_by_another_staff_user(page, login, chr
     assert Migration.objects.get(status="in_progress").updated_by == bea.username
     other.context.close()
     assert errors == [], "\n".join(errors)
+
+
+def test_a_gradual_rollout_stops_itself_when_the_target_starts_failing(page, login, staff_user, password, live_server,
+                                                                       pair, fresh_bedrock):
+    from providers.call_records import CallContext
+    from providers.calls import invoke
+    from providers.migration import mapping, state, verification
+    from providers.migration.providers_of import settings_named
+    from providers.migration.tasks import check_rollouts
+
+    migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    state.save_data(migration.pk, "mapping", {"result": mapping.check(settings_named("anthropic"),
+                                                                       settings_named("bedrock"))})
+    state.save_data(migration.pk, "verification", {"result": verification.summarize([], "haiku")})
+    state.go_to(migration, 7, staff_user)
+    errors = _watch(page)
+    login(staff_user, password)
+    page.goto(live_server.url + "/providers/migration/")
+    page.fill("#id_threshold", "20")
+    page.click("#rollout-10")
+    page.wait_for_selector("#rollout-running")
+    page.click("#rollout-100")
+    page.wait_for_selector("#rollout-running >> text=100%")
+    ping = {"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    assert invoke(None, ping, CallContext(purpose="client")).provider_name == "bedrock"
+    page.wait_for_selector("#rollout-table tr[data-role=target] >> text=0.0%")  # live numbers, no reload
+
+    fresh_bedrock.inject(Fault("access_denied", times=None))
+    for _ in range(4):  # the target fails, each call fails over to the source
+        assert invoke(None, ping, CallContext(purpose="client")).provider_name == "anthropic"
+    fresh_bedrock.reset()
+    assert "traffic is back on anthropic" in check_rollouts()  # what beat runs every few seconds
+    page.wait_for_selector("#rollout-stopped")
+    assert "bedrock failed" in page.inner_text("#rollout-stopped")
+    assert ProviderRouting.load().rollout == {}
+    assert errors == [], "\n".join(errors)

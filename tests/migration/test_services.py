@@ -159,3 +159,21 @@ def test_the_checklist_checks_what_it_can_and_leaves_the_rest_to_tick(pair, staf
     assert by_key["iam_policy"]["auto"] is None  # never tested: unknown, ticked by hand
     assert by_key["verified"]["auto"] is False
     assert ("CLAUDE_CODE_USE_BEDROCK", "1") in [(name, value) for name, value, _ in block]
+
+
+def test_only_this_environments_own_primary_moves_with_the_switch(pair, staff_user, monkeypatch):
+    monkeypatch.setenv("MOMENTS_ENV", "production")
+    routing = ProviderRouting.load()
+    routing.environment_primary = {"production": "anthropic", "development": "anthropic"}
+    routing.save()
+    switch.switch(_ready(staff_user), staff_user)
+    assert ProviderRouting.load().environment_primary == {"production": "bedrock", "development": "anthropic"}
+
+
+def test_an_application_profile_arn_has_no_claude_api_equivalent(pair):
+    arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+    record_usage(provider_name="bedrock", provider_kind="bedrock", model_id=arn, logical_model="",
+                 usage=Usage(10, 5), occurred_at=timezone.now())
+    result = mapping.check(settings_named("bedrock"), settings_named("anthropic"))
+    [row] = [row for row in result["rows"] if row["name"] == arn]
+    assert row["blocking"] and "no Claude API equivalent" in row["problem"]
