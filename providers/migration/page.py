@@ -4,6 +4,7 @@ from providers.migration.forms import AcknowledgeForm, DirectionForm, RolloutFor
 from providers.migration.models import Migration
 from providers.migration.providers_of import UnknownProvider, config_named, resolved_named
 from providers.migration.steps import LAST, NAMES, progress
+from providers.kinds import form_class
 from providers.models import ConfigRevision, ProviderConfig
 
 
@@ -33,6 +34,9 @@ def _fill(ctx, migration, step_name):
     data = migration.data
     if step_name == "credentials":
         ctx["guide"] = credentials.guide(resolved_named(migration.target).settings)
+        form_cls = form_class(ctx["target_config"].kind)
+        # The stored values as hidden fields, so test connection runs inline (stored secrets stay server-side).
+        ctx["provider_form"] = form_cls(instance=ctx["target_config"]) if form_cls else None
     elif step_name == "mapping":
         ctx["mapping"] = (data.get("mapping") or {}).get("result")
     elif step_name in ("verification", "performance"):

@@ -41,6 +41,9 @@ def test_the_whole_wizard_from_direction_to_switch_and_rollback(page, login, sta
     login(staff_user, password)
     _start(page, live_server)
     assert "bedrock:InvokeModel" in page.inner_text("#iam-policy")
+    page.click("#test-button")  # test connection inline, on the stored values
+    page.wait_for_selector("#test-steps .step.ok.done")
+    assert page.locator("#test-steps .step.bad").count() == 0
     _next(page, "3. Model mapping")
     page.click("#check-mapping")
     page.wait_for_selector("#mapping-summary.ok")
