@@ -1,10 +1,10 @@
 """What each step's page shows, built from the stored migration (the views stay thin)."""
+from providers.kinds import form_class
 from providers.migration import charts, checklist, credentials, rollout, switch
 from providers.migration.forms import AcknowledgeForm, DirectionForm, RolloutForm, RunForm, SwitchForm
 from providers.migration.models import Migration
 from providers.migration.providers_of import UnknownProvider, config_named, resolved_named
 from providers.migration.steps import LAST, NAMES, progress
-from providers.kinds import form_class
 from providers.models import ConfigRevision, ProviderConfig
 
 
