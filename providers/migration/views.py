@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from moments_admin.permissions import staff_required
 from providers.changes import save_provider
+from providers.clients.catalog import load_catalog
 from providers.migration import jobs, mapping, page, rollout, state, tasks
 from providers.migration import switch as switching
 from providers.migration.checklist import items as checklist_items
@@ -116,6 +117,10 @@ def fix_mapping(request, pk):
         return _back(migration)
     config = config_named(migration.target)
     logical, model_id = form.cleaned_data["logical"], form.cleaned_data["model_id"]
+    catalog = load_catalog()
+    if logical not in {*catalog.logical_names(), *(config.model_mapping or {})} or catalog.model(model_id) is None:
+        messages.error(request, f"Map a logical name to a model of the catalog ('{logical}' → '{model_id}' is not one).")
+        return _back(migration)
     config.model_mapping = {**(config.model_mapping or {}), logical: model_id}
     save_provider(config, request.user, summary=f"Migration #{migration.pk}: mapped {logical} to {model_id} "
                                                 f"on {config.name}")
@@ -214,6 +219,7 @@ def rollback(request, pk):
 @staff_required
 def cancel(request, pk):
     migration = _in_progress(pk)
+    rollout.stop(migration, request.user, "the migration was cancelled")  # nothing left routed to the target
     state.finish(migration, "cancelled", request.user)
     messages.success(request, f"Migration #{migration.pk} cancelled; nothing was switched.")
     return redirect("providers:migration")

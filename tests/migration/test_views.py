@@ -3,7 +3,9 @@ import pytest
 from django.urls import reverse
 
 from providers.fakes import Fault
+from providers.migration import rollout, verification
 from providers.migration.models import Migration
+from providers.migration.state import save_data
 from providers.models import ProviderRouting
 from tests.providers.conftest import assert_no_secrets
 
@@ -128,3 +130,40 @@ def test_nonsense_step_and_job_names_get_clear_answers(staff_client, pair):
     assert _post(staff_client, "start-job", migration, {"model": "haiku"}, job="nope").status_code == 404
     assert _post(staff_client, "start-job", migration, {"model": ""}, job="verification").status_code == 400
     assert staff_client.get(reverse("migration:detail", args=[999])).status_code == 404
+
+
+def test_the_progress_bar_polls_while_a_job_runs_and_stops_when_it_is_done(staff_client, pair):
+    migration = _start(staff_client)
+    save_data(migration.pk, "verification", {"state": "running", "done": 3, "total": 18, "current": "Streaming"})
+    response = staff_client.get(reverse("migration:job-progress", args=[migration.pk, "verification"]))
+    html = response.content.decode()
+    assert 'max="18" value="3"' in html and 'hx-trigger="every 1s"' in html and "HX-Refresh" not in response
+    save_data(migration.pk, "verification", {"state": "error", "error": "unexpected KeyError"})
+    response = staff_client.get(reverse("migration:job-progress", args=[migration.pk, "verification"]))
+    assert "The run stopped: unexpected KeyError" in response.content.decode() and response["HX-Refresh"] == "true"
+
+
+def test_the_inline_mapping_fix_maps_the_logical_name_on_the_target(staff_client, pair):
+    migration = _start(staff_client)
+    _post(staff_client, "fix-mapping", migration, {"logical": "sonnet", "model_id": "not-a-model"})
+    pair[1].refresh_from_db()
+    assert pair[1].model_mapping == {}
+    _post(staff_client, "fix-mapping", migration, {"logical": "sonnet", "model_id": "claude-sonnet-4-6"})
+    pair[1].refresh_from_db()
+    assert pair[1].model_mapping == {"sonnet": "claude-sonnet-4-6"}
+    migration.refresh_from_db()
+    [row] = [r for r in migration.data["mapping"]["result"]["rows"] if r["name"] == "sonnet"]
+    assert "claude-sonnet-4-6" in row["target_id"]
+
+
+def test_cancelling_ends_a_running_rollout(staff_client, pair, staff_user):
+    migration = _start(staff_client)
+    _post(staff_client, "mapping", migration)
+    save_data(migration.pk, "verification", {"result": verification.summarize([], "haiku")})
+    migration.refresh_from_db()
+    rollout.set_percent(migration, 10, staff_user)
+    assert ProviderRouting.load().rollout["percent"] == 10
+    _post(staff_client, "cancel", migration)
+    assert ProviderRouting.load().rollout == {}
+    migration.refresh_from_db()
+    assert migration.status == "cancelled"
