@@ -6,10 +6,12 @@ from providers.migration.models import Migration
 from providers.migration.providers_of import UnknownProvider, config_named, resolved_named
 from providers.migration.steps import LAST, NAMES, progress
 from providers.models import ConfigRevision, ProviderConfig
+from providers.revisions import diff
 
 
 def context(migration, **extra):
-    ctx = {"migration": migration, "steps": progress(migration.step if migration else 1), "last_step": LAST,
+    failed = {step for step, _ in switch.blockers(migration)} if migration and migration.status == "in_progress" else ()
+    ctx = {"migration": migration, "steps": progress(migration.step if migration else 1, failed), "last_step": LAST,
            "history": Migration.objects.exclude(pk=getattr(migration, "pk", None))[:10]}
     step_name = NAMES[migration.step] if migration else "direction"
     ctx["step_name"] = step_name
@@ -58,6 +60,10 @@ def _fill(ctx, migration, step_name):
         ctx["switch_form"] = SwitchForm(initial={"keep_source_as_fallback": True})
         ctx["switch_revision"] = ConfigRevision.objects.filter(pk=migration.switch_revision).first()
         ctx["before_revision"] = ConfigRevision.objects.filter(pk=migration.before_revision).first()
+        if migration.status == "in_progress":
+            ctx["changes"] = switch.preview(migration)
+        elif ctx["before_revision"] and ctx["switch_revision"]:
+            ctx["changes"] = diff(ctx["before_revision"].snapshot, ctx["switch_revision"].snapshot)
         ctx.update(rollout_context(migration))
         ctx["rollout_form"] = RolloutForm(initial={"threshold": rollout.DEFAULT_THRESHOLD})
         ctx["percents"] = rollout.PERCENTS

@@ -9,8 +9,8 @@ from providers.environment import EnvironmentError_, read_environment
 from providers.migration.mapping import blocking
 from providers.migration.state import WizardError, finish
 from providers.migration.verification import unacknowledged
-from providers.models import ConfigRevision, ProviderConfig, ProviderRouting
-from providers.revisions import apply_snapshot, record_revision, snapshot
+from providers.models import ROUTING_FIELDS, ConfigRevision, ProviderConfig, ProviderRouting
+from providers.revisions import apply_snapshot, diff, record_revision, snapshot
 
 
 def blockers(migration):
@@ -46,14 +46,10 @@ def switch(migration, user, *, keep_source_as_fallback=True):
             before = record_revision(user, f"Before migration #{migration.pk}")
         ProviderConfig.objects.filter(name=migration.target).update(enabled=True)
         routing = ProviderRouting.load()
-        others = [name for name in routing.fallbacks if name not in (migration.source, migration.target)]
-        routing.primary = migration.target
-        routing.fallbacks = [migration.source, *others] if keep_source_as_fallback else others
-        here = _moments_env()
-        if routing.environment_primary.get(here) == migration.source:
-            # This environment's own primary wins over `primary`: it moves too; other environments keep theirs.
-            routing.environment_primary = {**routing.environment_primary, here: migration.target}
-        routing.rollout = {}  # a gradual rollout ends with the switch: all traffic to the target
+        after = switched_routing({name: getattr(routing, name) for name in ROUTING_FIELDS}, migration,
+                                 keep_source_as_fallback)
+        for name, value in after.items():
+            setattr(routing, name, value)
         routing.save()
         fallback = f", {migration.source} as fallback" if keep_source_as_fallback else ""
         revision = record_revision(user, f"Migration #{migration.pk}: {migration.target} primary{fallback}")
@@ -61,6 +57,28 @@ def switch(migration, user, *, keep_source_as_fallback=True):
         migration.save(update_fields=["before_revision", "switch_revision", "updated_at"])
         finish(migration, "switched", user)
     return revision
+
+
+def switched_routing(routing, migration, keep_source_as_fallback):
+    """The routing values (ROUTING_FIELDS) after the switch."""
+    others = [name for name in routing.get("fallbacks") or [] if name not in (migration.source, migration.target)]
+    after = {**routing, "primary": migration.target, "rollout": {},  # a rollout ends with the switch
+             "fallbacks": [migration.source, *others] if keep_source_as_fallback else others}
+    here = _moments_env()
+    environment_primary = routing.get("environment_primary") or {}
+    if environment_primary.get(here) == migration.source:
+        # This environment's own primary wins over `primary`: it moves too; other environments keep theirs.
+        after["environment_primary"] = {**environment_primary, here: migration.target}
+    return after
+
+
+def preview(migration, keep_source_as_fallback=True):
+    """Rows (setting, before, after) of what the switch would change, for the review before it."""
+    before = snapshot()
+    providers = [{**p, "enabled": True} if p["name"] == migration.target else p for p in before["providers"]]
+    after = {"routing": switched_routing(before["routing"], migration, keep_source_as_fallback),
+             "providers": providers}
+    return diff(before, after)
 
 
 def rollback(migration, user):

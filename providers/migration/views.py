@@ -21,6 +21,7 @@ from providers.migration.forms import (
 )
 from providers.migration.models import Migration
 from providers.migration.providers_of import UnknownProvider, config_named, resolved_named, settings_named
+from providers.migration.steps import missing_before
 from providers.models import ProviderConfig
 
 JOB_TASKS = {"verification": tasks.run_verification, "performance": tasks.run_performance}
@@ -88,6 +89,11 @@ def go(request, pk):
     step = request.POST.get("step", "")
     if not step.isdigit():
         messages.error(request, "Pick a step from 1 to 7.")
+        return _back(migration)
+    missing = missing_before(int(step), migration.data) if int(step) > migration.step else None
+    if missing is not None:
+        messages.error(request, f"Step {missing[0]}: {missing[1]}")
+        state.go_to(migration, missing[0], request.user)
         return _back(migration)
     state.go_to(migration, int(step), request.user)
     return _back(migration)

@@ -83,7 +83,9 @@ def test_walking_every_step_to_the_switch_and_back(staff_client, pair, eager_cel
     assert migration.data["checklist"]["ticked"] == ["quotas"]
 
     _post(staff_client, "go", migration, {"step": 7})
-    assert 'id="switch-ready"' in staff_client.get(reverse("providers:migration")).content.decode()
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    assert 'id="switch-ready"' in html
+    assert "<code>routing.primary</code></td><td class=\"diff-old\">anthropic</td><td class=\"diff-new\">bedrock" in html
     _post(staff_client, "switch", migration, {"keep_source_as_fallback": "on"})
     assert ProviderRouting.load().primary == "bedrock"
     html = staff_client.get(reverse("migration:detail", args=[migration.pk])).content.decode()
@@ -105,6 +107,7 @@ def test_a_failed_verification_blocks_the_switch_with_its_reason(staff_client, p
     _post(staff_client, "go", migration, {"step": 7})
     html = staff_client.get(reverse("providers:migration")).content.decode()
     assert 'id="switch-blocked"' in html and "Verification failed: Plain text: The target failed: permission" in html
+    assert html.count("wizard-step done failed") == 1  # the progress indicator marks step 4
     response = _post(staff_client, "switch", migration)
     assert response.status_code == 302 and ProviderRouting.load().primary == "anthropic"
 
@@ -116,6 +119,11 @@ def test_another_staff_user_resumes_where_the_first_left(client, staff_client, p
     client.force_login(bea)
     html = client.get(reverse("providers:migration")).content.decode()
     assert "3. Model mapping on bedrock" in html and "last step saved by alice" in html
+    _post(client, "go", migration, {"step": 4})  # not before the mapping is checked
+    migration.refresh_from_db()
+    assert migration.step == 3
+    assert "Step 3: Check the model mapping first." in client.get(reverse("providers:migration")).content.decode()
+    _post(client, "mapping", migration)
     _post(client, "go", migration, {"step": 4})
     migration.refresh_from_db()
     assert (migration.step, migration.updated_by) == (4, "bea")
@@ -124,6 +132,8 @@ def test_another_staff_user_resumes_where_the_first_left(client, staff_client, p
 def test_nonsense_step_and_job_names_get_clear_answers(staff_client, pair):
     migration = _start(staff_client)
     assert _post(staff_client, "go", migration, {"step": "x"}).status_code == 302
+    _post(staff_client, "mapping", migration)
+    save_data(migration.pk, "verification", {"result": verification.summarize([], "haiku")})
     assert _post(staff_client, "go", migration, {"step": "99"}).status_code == 302
     migration.refresh_from_db()
     assert migration.step == 7  # clamped to the last step
