@@ -29,7 +29,7 @@ def queue(migration, name, task, options, user):
 
 def _progress(migration_id, name, run):
     def report(done, current):
-        save_data(migration_id, name, {"state": "running", "done": done, "current": current})
+        save_data(migration_id, name, {"state": "running", "done": done, "current": current}, run=run)
     return report
 
 
@@ -38,46 +38,43 @@ def _still_current(migration_id, name, run):
     return row is not None and (row.data.get(name) or {}).get("run") == run
 
 
-def run_verification(migration_id, run):
-    if not _still_current(migration_id, "verification", run):
+def _run(migration_id, name, run, work):
+    """Run `work(migration, options, progress)` for the current run of step `name`; store its result."""
+    if not _still_current(migration_id, name, run):
         return "stale run"
     migration = Migration.objects.get(pk=migration_id)
-    options = migration.step_data("verification").get("options") or {}
+    options = migration.step_data(name).get("options") or {}
     try:
-        source, target = settings_named(migration.source), settings_named(migration.target)
-        result = verification.run_suite(source, target, options.get("model") or verification.DEFAULT_MODEL,
-                                        progress=_progress(migration_id, "verification", run))
+        result = work(migration, options, _progress(migration_id, name, run))
     except UnknownProvider as error:
-        save_data(migration_id, "verification", {"state": "error", "error": str(error)})
+        save_data(migration_id, name, {"state": "error", "error": str(error)}, run=run)
         return str(error)
     except Exception as exc:  # the page must show that the run stopped, not poll forever
-        log.exception("Migration #%s: the verification run failed", migration_id)
-        save_data(migration_id, "verification", {"state": "error", "error": f"unexpected {type(exc).__name__}"})
+        log.exception("Migration #%s: the %s run failed", migration_id, name)
+        save_data(migration_id, name, {"state": "error", "error": f"unexpected {type(exc).__name__}"}, run=run)
         return "error"
-    save_data(migration_id, "verification", {"state": "done", "result": result,
-                                             "finished_at": timezone.now().isoformat()})
-    return "passed" if result["passed"] else f"{len(result['failures'])} failures"
+    save_data(migration_id, name, {"state": "done", "result": result, "finished_at": timezone.now().isoformat()},
+              run=run)
+    return "done"
+
+
+def _verify(migration, options, progress):
+    source, target = settings_named(migration.source), settings_named(migration.target)
+    return verification.run_suite(source, target, options.get("model") or verification.DEFAULT_MODEL,
+                                  progress=progress)
+
+
+def _compare(migration, options, progress):
+    source, target = settings_named(migration.source), settings_named(migration.target)
+    result = performance.run_benchmark(source, target, options.get("model") or verification.DEFAULT_MODEL,
+                                       options.get("requests") or performance.DEFAULT_REQUESTS, progress=progress)
+    result["cost"] = cost.compare_cost(migration.source, target)
+    return result
+
+
+def run_verification(migration_id, run):
+    return _run(migration_id, "verification", run, _verify)
 
 
 def run_performance(migration_id, run):
-    if not _still_current(migration_id, "performance", run):
-        return "stale run"
-    migration = Migration.objects.get(pk=migration_id)
-    options = migration.step_data("performance").get("options") or {}
-    try:
-        source, target = settings_named(migration.source), settings_named(migration.target)
-        model = options.get("model") or verification.DEFAULT_MODEL
-        result = performance.run_benchmark(source, target, model, options.get("requests") or
-                                           performance.DEFAULT_REQUESTS,
-                                           progress=_progress(migration_id, "performance", run))
-        result["cost"] = cost.compare_cost(migration.source, target)
-    except UnknownProvider as error:
-        save_data(migration_id, "performance", {"state": "error", "error": str(error)})
-        return str(error)
-    except Exception as exc:  # the page must show that the run stopped, not poll forever
-        log.exception("Migration #%s: the performance run failed", migration_id)
-        save_data(migration_id, "performance", {"state": "error", "error": f"unexpected {type(exc).__name__}"})
-        return "error"
-    save_data(migration_id, "performance", {"state": "done", "result": result,
-                                            "finished_at": timezone.now().isoformat()})
-    return "done"
+    return _run(migration_id, "performance", run, _compare)

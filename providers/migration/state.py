@@ -67,10 +67,13 @@ def go_to(migration, step, user):
     return migration
 
 
-def save_data(migration_id, name, values, user=None):
-    """Merge `values` into the step data `name` (atomic: a task and a page may write at once)."""
+def save_data(migration_id, name, values, user=None, *, run=None):
+    """Merge `values` into the step data `name` (atomic: a task and a page may write at once). With
+    `run`, only while that run is the step's current one (a run started again supersedes it)."""
     with transaction.atomic():
         row = Migration.objects.select_for_update().get(pk=migration_id)
+        if run is not None and (row.data.get(name) or {}).get("run") != run:
+            return row
         data = dict(row.data)
         data[name] = {**(data.get(name) or {}), **values}
         row.data = data

@@ -3,7 +3,7 @@ import pytest
 from django.urls import reverse
 
 from providers.fakes import Fault
-from providers.migration import rollout, verification
+from providers.migration import jobs, rollout, verification
 from providers.migration.models import Migration
 from providers.migration.state import save_data
 from providers.models import ProviderRouting
@@ -177,3 +177,12 @@ def test_cancelling_ends_a_running_rollout(staff_client, pair, staff_user):
     assert ProviderRouting.load().rollout == {}
     migration.refresh_from_db()
     assert migration.status == "cancelled"
+
+
+def test_a_run_started_again_supersedes_the_old_one(staff_client, pair):
+    migration = _start(staff_client)
+    save_data(migration.pk, "verification", {"state": "running", "run": "new-run", "done": 0, "total": 18})
+    assert jobs.run_verification(migration.pk, "old-run") == "stale run"
+    save_data(migration.pk, "verification", {"done": 5}, run="old-run")  # a late progress report is dropped
+    migration.refresh_from_db()
+    assert migration.data["verification"]["done"] == 0
