@@ -3,7 +3,7 @@ import pytest
 from django.urls import reverse
 
 from providers.fakes import Fault
-from providers.migration import jobs, rollout, verification
+from providers.migration import jobs, rollout, state, verification
 from providers.migration.models import Migration
 from providers.migration.state import save_data
 from providers.models import ProviderRouting
@@ -41,11 +41,15 @@ def test_bad_direction_input_is_a_clear_400_that_keeps_the_choices(staff_client,
     assert response.status_code == 400 and not Migration.objects.exists()
 
 
-def test_members_see_the_wizard_but_cannot_change_it(member_client, pair):
-    assert member_client.get(reverse("providers:migration")).status_code == 200
+def test_members_see_the_wizard_but_cannot_change_it(member_client, pair, staff_user):
+    migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    html = member_client.get(reverse("providers:migration")).content.decode()
+    assert "2. Credentials for bedrock" in html and 'id="wizard-next"' not in html and 'id="test-button"' not in html
+    assert _post(member_client, "go", migration, {"step": 1}).status_code == 403
+    state.finish(migration, "cancelled", staff_user)
     response = member_client.post(reverse("migration:start"), {"direction": "to_bedrock", "source": "anthropic",
                                                                "target": "bedrock"})
-    assert response.status_code == 403 and not Migration.objects.exists()
+    assert response.status_code == 403 and state.current() is None
 
 
 def test_walking_every_step_to_the_switch_and_back(staff_client, pair, eager_celery,
