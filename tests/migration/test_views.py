@@ -190,3 +190,14 @@ def test_a_run_started_again_supersedes_the_old_one(staff_client, pair):
     save_data(migration.pk, "verification", {"done": 5}, run="old-run")  # a late progress report is dropped
     migration.refresh_from_db()
     assert migration.data["verification"]["done"] == 0
+
+
+def test_a_deleted_target_is_explained_at_every_step(staff_client, pair):
+    migration = _start(staff_client)
+    pair[1].delete()
+    for step in range(1, 8):
+        migration.step = step
+        migration.save()
+        response = staff_client.get(reverse("providers:migration"))
+        assert response.status_code == 200
+        assert "No provider is named &#x27;bedrock&#x27;" in response.content.decode()
