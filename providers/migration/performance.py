@@ -53,13 +53,13 @@ def stats(samples):
     speeds = [s["tokens_per_second"] for s in ok if s.get("tokens_per_second")]
     return {"count": len(samples), "errors": len(samples) - len(ok),
             "error_messages": sorted({s["error"] for s in samples if s.get("error")})[:5],
-            "latency_p50": _quantile(latencies, 50), "latency_p95": _quantile(latencies, 95),
-            "ttft_p50": _quantile(ttfts, 50), "ttft_p95": _quantile(ttfts, 95),
+            "latency_p50": quantile(latencies, 50), "latency_p95": quantile(latencies, 95),
+            "ttft_p50": quantile(ttfts, 50), "ttft_p95": quantile(ttfts, 95),
             "tokens_per_second": round(statistics.median(speeds), 1) if speeds else None,
             "latencies": [round(v, 1) for v in latencies]}
 
 
-def _quantile(values, q):
+def quantile(values, q):
     if not values:
         return None
     if len(values) == 1:

@@ -6,7 +6,6 @@ applied per call by providers.calls. Each change is a configuration revision. `c
 Celery task) stops it, back to the source, when the target's error rate passes the threshold.
 """
 import datetime as dt
-import statistics
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from providers.migration.mapping import NOT_TRAFFIC
 from providers.migration.models import Migration
+from providers.migration.performance import quantile
 from providers.migration.state import WizardError, save_data
 from providers.migration.switch import blockers
 from providers.models import ProviderRouting
@@ -90,7 +90,7 @@ def side_by_side(migration, *, now=None, minutes=WINDOW_MINUTES):
                            .values_list("latency_ms", flat=True)[:5000])
         out[role] = {"name": name, "requests": row["requests"], "failed": row["failed"],
                      "error_rate": round(100 * row["failed"] / row["requests"], 1) if row["requests"] else None,
-                     "latency_p50": _quantile(latencies, 50), "latency_p95": _quantile(latencies, 95)}
+                     "latency_p50": quantile(latencies, 50), "latency_p95": quantile(latencies, 95)}
     return out
 
 
@@ -108,10 +108,3 @@ def check(now=None):
               f"({target['error_rate']}% > {threshold}%); traffic is back on {migration.source}")
     return [reason] if stop(migration, None, reason) else []
 
-
-def _quantile(values, q):
-    if not values:
-        return None
-    if len(values) == 1:
-        return round(values[0], 1)
-    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
