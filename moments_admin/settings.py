@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "usage",
     "providers.health",
     "providers.gateway",
+    "providers.migration",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,8 @@ JOB_LOCK_TTL_SECONDS = env_float("JOB_LOCK_TTL_SECONDS", 15.0, minimum=1.0)
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, minimum=5)
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
+# How often a gradual rollout of the migration wizard compares its target's error rate with its threshold.
+MIGRATION_ROLLOUT_CHECK_SECONDS = env_int("MIGRATION_ROLLOUT_CHECK_SECONDS", 15, minimum=5)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com
 MOMENTS_BASE_URL = env_str("MOMENTS_BASE_URL", "")
 

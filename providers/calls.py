@@ -12,6 +12,7 @@ nothing has reached the caller yet. Only ProviderError leaves this module.
 import hashlib
 import json
 import logging
+import random
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.usage import Usage
+from providers.resolve import apply_rollout
 
 log = logging.getLogger(__name__)
 DEFAULT_CONTEXT = CallContext()
@@ -71,7 +73,7 @@ def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
 def _candidates(chain, context):
     if chain is None:
         current = snapshot.current()
-        chain, empty_reason = current.chain, current.error
+        chain, empty_reason = apply_rollout(current.chain, current.rollout, random.random()), current.error
     else:
         empty_reason = "No provider is configured."
     chain = list(chain)

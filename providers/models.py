@@ -19,7 +19,7 @@ CONFIG_FIELDS = (
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
     "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags",
 )
-ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
+ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary", "rollout")
 
 
 class ProviderConfig(models.Model):
@@ -108,6 +108,8 @@ class ProviderRouting(models.Model):
     fallbacks = models.JSONField(default=list, blank=True)
     auto_fallback = models.BooleanField(default=True)
     environment_primary = models.JSONField(default=dict, blank=True)  # MOMENTS_ENV -> provider name
+    # A gradual rollout (the migration wizard): {"target": name, "percent": 1..100, ...}; {} when none.
+    rollout = models.JSONField(default=dict, blank=True)
 
     def __str__(self):
         return f"primary={self.primary or 'automatic'} fallbacks={self.fallbacks}"

@@ -14,7 +14,7 @@ from providers import crypto
 from providers.clients.base import ProviderSettings, RetryPolicy
 from providers.environment import read_environment
 from providers.kinds import plugin_for
-from providers.models import CONFIG_FIELDS, SECRET_FIELDS, ProviderConfig
+from providers.models import CONFIG_FIELDS, SECRET_FIELDS, ProviderConfig, ProviderRouting
 from providers.selection import select_providers
 
 
@@ -81,3 +81,21 @@ def active_chain(environ=None):
 def active_settings(environ=None):
     """ProviderSettings of the primary and fallbacks, in order."""
     return [resolved.settings for resolved in active_chain(environ)]
+
+
+def active_rollout(chain_names):
+    """The stored gradual rollout, when its target is in the active chain: {"target", "percent"}; else None."""
+    rollout = ProviderRouting.load().rollout or {}
+    target, percent = rollout.get("target"), rollout.get("percent")
+    if target not in chain_names or not isinstance(percent, int) or not 0 < percent <= 100:
+        return None
+    return {"target": target, "percent": percent}
+
+
+def apply_rollout(chain, rollout, draw):
+    """`chain` (ProviderSettings) with the rollout's target first when `draw` (0 <= draw < 1) falls in
+    its share; the others keep their order, so the source stays the next in line."""
+    if not rollout or draw * 100 >= rollout["percent"]:
+        return chain
+    first = [s for s in chain if s.name == rollout["target"]]
+    return first + [s for s in chain if s.name != rollout["target"]] if first else chain

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from providers.resolve import active_settings
+from providers.resolve import active_rollout, active_settings
 from providers.selection import SelectionError
 from providers.shared_cache import shared_cache
 
@@ -31,6 +31,7 @@ class Snapshot:
     version: str | None
     built_at: float
     checked_at: float
+    rollout: dict | None = None  # {"target": name, "percent": n}: that share of calls goes to the target first
 
 
 _current = None
@@ -43,7 +44,8 @@ def _build(version):
         chain, error = active_settings(), ""
     except SelectionError as exc:
         chain, error = [], str(exc)
-    return Snapshot(chain, error or ("" if chain else "No provider is configured."), version, now, now)
+    return Snapshot(chain, error or ("" if chain else "No provider is configured."), version, now, now,
+                    active_rollout([s.name for s in chain]))
 
 
 def current():

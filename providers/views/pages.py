@@ -1,4 +1,4 @@
-"""Read-only pages: the provider list, the effective configuration, Claude Code, status, migration."""
+"""Read-only pages: the provider list, the effective configuration, Claude Code, status."""
 import time
 
 from django.shortcuts import render
@@ -110,8 +110,3 @@ def status(request):
             response.status_code = 286  # htmx: stop polling
         return response
     return render(request, "providers/status.html", page_context(request))
-
-
-@require_GET
-def migration(request):
-    return render(request, "providers/migration.html", {})
