@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0004_gateway_keys'),
+        ('providers', '0005_provider_platform_integration_betas'),
     ]
 
     operations = [
