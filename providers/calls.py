@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings as django_settings
 
-from providers import breaker, snapshot
+from providers import breaker_gate, snapshot
 from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
@@ -48,12 +48,12 @@ def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
     deadline = started + (context.deadline_seconds or django_settings.CALL_DEADLINE_SECONDS)
     candidates = _candidates(chain, context)
     use_breaker = context.purpose not in _NO_BREAKER_PURPOSES
-    states = breaker.states([s.name for s in candidates]) if use_breaker else {}
-    healthy = [s for s in candidates if not (states and breaker.is_open_state(states[s.name]))] or candidates
+    gate = breaker_gate.read(candidates, request) if use_breaker else None
+    healthy = breaker_gate.admitted(gate, candidates)
     for index, settings in enumerate(healthy):
         # Served by anything but the primary (tried and failed, or skipped for its open circuit) is a failover.
         attempt = _Attempt(settings, request, context, failed_over=settings is not candidates[0],
-                           state=states.get(settings.name))
+                           state=gate)
         try:
             return attempt.open_stream(deadline) if stream else attempt.create(deadline)
         except ProviderError as error:
@@ -129,11 +129,11 @@ class _Attempt:
         self.record(error.kind.value, model_id, Usage(), resolution=getattr(inner, "resolution", None),
                     request_id=error.request_id, stream=inner is not None)
         if error.triggers_failover and self.context.purpose not in _NO_BREAKER_PURPOSES:
-            breaker.record_failure(self.settings.name, error)
+            breaker_gate.failed(self.state, self.settings, error)
 
     def succeeded(self):
         if self.context.purpose not in _NO_BREAKER_PURPOSES:
-            breaker.record_success(self.settings.name, self.state)
+            breaker_gate.succeeded(self.state, self.settings)
 
     def _resolved_or_requested(self):
         model = self.request.get("model") if isinstance(self.request, dict) else None
