@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from providers import breaker, snapshot
+from providers.health import traffic
 from providers.health.charts import latency_and_errors
 from providers.health.forms import BreakerPolicyForm, HealthSettingsForm
 from providers.health.models import CheckResult, HealthSettings, Incident, TargetState
@@ -193,7 +194,7 @@ def heartbeat(now=None):
 
 
 def recent_incidents(limit=20):
-    return list(Incident.objects.all()[:limit])
+    return traffic.annotate(list(Incident.objects.all()[:limit]))
 
 
 def nothing_to_watch():
