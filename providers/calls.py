@@ -102,7 +102,8 @@ class _Attempt:
             self.failed(error)
             raise error from exc
         record = self.record("ok", result.model_id, result.usage, resolution=result.resolution,
-                             request_id=result.request_id, latency_ms=result.latency_ms)
+                             request_id=result.request_id, latency_ms=result.latency_ms,
+                             stop_reason=result.message.get("stop_reason"))
         self.succeeded()
         return CallResult(result.message, result.usage, self.settings.name, self.settings.kind, result.model_id,
                           result.request_id, result.latency_ms, self.failed_over, record)
@@ -143,7 +144,7 @@ class _Attempt:
             return str(model or "")[:200]
 
     def record(self, status, model_id, usage, *, resolution=None, request_id=None, latency_ms=None, ttft_ms=None,
-               stream=False):
+               stream=False, stop_reason=None):
         request = self.request if isinstance(self.request, dict) else {}
         requested = str(request.get("model") or "")[:200]
         record = CallRecord(
@@ -157,6 +158,7 @@ class _Attempt:
             prompt_prefix_hash=prefix_hash(request), failed_over=self.failed_over,
             adaptations=getattr(resolution, "adaptations", ()),
             inference_geo=request.get("inference_geo") if isinstance(request.get("inference_geo"), str) else None,
+            stop_reason=stop_reason if isinstance(stop_reason, str) else None,
         )
         emit(record)
         return record
@@ -219,7 +221,8 @@ class CallStream:
             usage = Usage(usage.input_tokens, inner.deltas, usage.cache_write_5m_tokens,
                           usage.cache_write_1h_tokens, usage.cache_read_tokens)
         self.record = attempt.record(status, inner.model_id, usage, resolution=inner.resolution,
-                                     request_id=inner.request_id, ttft_ms=inner.ttft_ms, stream=True)
+                                     request_id=inner.request_id, ttft_ms=inner.ttft_ms, stream=True,
+                                     stop_reason=(getattr(inner, "message", None) or {}).get("stop_reason"))
         if error is None:
             attempt.succeeded()  # abandoned by the caller is not the provider's fault
 
