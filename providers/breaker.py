@@ -51,6 +51,7 @@ _recent = {}  # name -> (state, monotonic time read)
 _pending_calls = {}  # name -> successes not yet added to the shared window counter
 _last_flush = {}  # name -> monotonic time of the last flush
 _pending_lock = threading.Lock()
+_probe_lost = {}  # name -> monotonic time this process last lost the half-open probe
 
 
 def states(names, *, fresh=False):
@@ -70,6 +71,7 @@ def states(names, *, fresh=False):
 
 def forget_recent():
     _recent.clear()
+    _probe_lost.clear()
     with _pending_lock:
         _pending_calls.clear()
         _last_flush.clear()
@@ -102,7 +104,14 @@ def admit(name, current):
         return True
     if current_phase == "open":
         return False
-    return bool(shared_cache.add(_key(name, "probe"), 1, PROBE_SECONDS))
+    lost_at = _probe_lost.get(name)
+    if lost_at is not None and time.monotonic() - lost_at < LOCAL_SECONDS:
+        return False  # another caller holds the probe: no round trip per call to learn it again
+    if shared_cache.add(_key(name, "probe"), 1, PROBE_SECONDS):
+        _probe_lost.pop(name, None)
+        return True
+    _probe_lost[name] = time.monotonic()
+    return False
 
 
 def _bucket(policy, now):
