@@ -104,6 +104,14 @@ record = CallRecord(provider_name="bedrock-prod", provider_kind="bedrock", reque
                     model_id="us.anthropic.claude-sonnet-5-5-v1:0", status="ok", context=CallContext(purpose="client"),
                     usage=Usage(120, 30), latency_ms=12.5, stop_reason="end_turn")
 call_records.emit(record)
+import sys
+if len(sys.argv) > 1:  # a real SDK call through the provider layer: the SDK's own span joins ours
+    from providers.clients.anthropic_client import AnthropicClient
+    from tests.fake_providers import anthropic_settings
+    class Server:
+        url = sys.argv[1]
+    AnthropicClient(anthropic_settings(Server)).create_message(
+        {"model": "haiku", "max_tokens": 20, "messages": [{"role": "user", "content": "PROMPT-5c1e do not export"}]})
 tracing.flush()
 """
 
@@ -124,10 +132,10 @@ class _Collector(BaseHTTPRequestHandler):
         pass
 
 
-def _run(env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    out = subprocess.run([sys.executable, "-c", _EXPORT], cwd=ROOT, env={**clean, **env}, capture_output=True,
-                         text=True, timeout=60)
+def _run(env, *args):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_OPEN_TELEMETRY"))}
+    out = subprocess.run([sys.executable, "-c", _EXPORT, *args], cwd=ROOT, env={**clean, **env},
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.split()
 
@@ -136,20 +144,23 @@ def test_nothing_is_traced_or_registered_without_an_endpoint():
     assert _run({}) == ["off", "no", "observer"]
 
 
-def test_spans_are_exported_over_otlp_http_when_the_endpoint_is_set():
+def test_spans_are_exported_over_otlp_http_when_the_endpoint_is_set(anthropic_server):
     _Collector.received = []
     server = HTTPServer(("127.0.0.1", 0), _Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         assert _run({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
-                     "OTEL_SERVICE_NAME": "moments-test"}) == ["configured", "observer"]
+                     "OTEL_SERVICE_NAME": "moments-test"}, anthropic_server.url) == ["configured", "observer"]
     finally:
         server.shutdown()
-    (path, request), = _Collector.received
-    assert path == "/v1/traces"
-    resource_spans = request.resource_spans[0]
-    service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}["service.name"]
-    span = resource_spans.scope_spans[0].spans[0]
+    assert {path for path, _ in _Collector.received} == {"/v1/traces"}
+    resource_spans = [r for _, request in _Collector.received for r in request.resource_spans]
+    service = {a.key: a.value.string_value for a in resource_spans[0].resource.attributes}["service.name"]
+    by_scope = {scope.scope.name: list(scope.spans) for r in resource_spans for scope in r.scope_spans}
+    (span,) = by_scope[tracing.SCOPE]
+    (sdk_span,) = by_scope["com.anthropic.sdk.python"]  # the SDK's own span, to the same exporter
+    assert sdk_span.name == "anthropic.messages.create"
+    assert "PROMPT-5c1e" not in str(sdk_span), "the SDK exports no content unless told to"
     attributes = {a.key: a.value for a in span.attributes}
     assert service == "moments-test" and span.name == "chat sonnet"
     assert attributes["gen_ai.provider.name"].string_value == "aws.bedrock"
