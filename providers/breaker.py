@@ -49,7 +49,7 @@ def _key(name, field):
 
 _recent = {}  # name -> (state, monotonic time read)
 _pending_calls = {}  # name -> successes not yet added to the shared window counter
-_last_flush = {}  # name -> monotonic time of the last flush
+_next_flush = {}  # name -> monotonic time of the next flush
 _pending_lock = threading.Lock()
 _probe_lost = {}  # name -> monotonic time this process last lost the half-open probe
 
@@ -74,7 +74,7 @@ def forget_recent():
     _probe_lost.clear()
     with _pending_lock:
         _pending_calls.clear()
-        _last_flush.clear()
+        _next_flush.clear()
 
 
 def state(name):
@@ -119,15 +119,21 @@ def _bucket(policy, now):
 
 
 def _flush_calls(name, policy, now, *, extra=0, force=False):
-    """Add this process's counted calls of `name` to the shared window counter."""
+    """Count `extra` calls of `name` in this process and add what it counted to the shared window
+    counter when due (at most every FLUSH_CALLS_SECONDS, or now with `force`). The count is a
+    plain dict update (no lock on the hot path): two threads counting the same instant may lose
+    one call, which an error *rate* can afford."""
+    pending = _pending_calls.get(name, 0) + extra
+    _pending_calls[name] = pending
+    if not pending or (not force and time.monotonic() < _next_flush.get(name, 0.0)):
+        return
     with _pending_lock:
-        pending = _pending_calls.get(name, 0) + extra
-        if not pending or (not force and time.monotonic() - _last_flush.get(name, 0.0) < FLUSH_CALLS_SECONDS):
-            _pending_calls[name] = pending
-            return
+        pending = _pending_calls.get(name, 0)
         _pending_calls[name] = 0
-        _last_flush[name] = time.monotonic()
-    shared_cache.incr(_key(name, f"calls:{_bucket(policy, now)}"), pending, timeout=2 * policy.window_seconds + 5)
+        _next_flush[name] = time.monotonic() + FLUSH_CALLS_SECONDS
+    if pending:
+        shared_cache.incr(_key(name, f"calls:{_bucket(policy, now)}"), pending,
+                          timeout=2 * policy.window_seconds + 5)
 
 
 def window_counts(name, policy=DEFAULT_POLICY, now=None):
@@ -178,12 +184,13 @@ def record_success(name, known=None, policy=DEFAULT_POLICY):
     current = known if known is not None else state(name)
     now = time.time()
     _flush_calls(name, policy, now, extra=1)
-    if current["failures"] or current["open_until"] or current.get("tripped") or now - current["last_ok"] > \
-            LAST_OK_EVERY_SECONDS:
+    troubled = current["failures"] or current["open_until"] or current.get("tripped")
+    stale = now - current["last_ok"] > LAST_OK_EVERY_SECONDS
+    if troubled or stale:
         _recent.pop(name, None)
-    if now - current["last_ok"] > LAST_OK_EVERY_SECONDS:
+    if stale:
         shared_cache.set(_key(name, "last_ok"), now, None)
-    if current["failures"] or current["open_until"] or current.get("tripped"):
+    if troubled:
         _close(name)
 
 

@@ -6,6 +6,8 @@ wins the probe tries it. Failures feed the model's breaker always, and the provi
 kinds that speak for the whole provider (a missing, throttled or overloaded model opens its own
 breaker and leaves the provider's other models in traffic). The policy is the snapshot's.
 """
+import functools
+import time
 from dataclasses import dataclass
 
 from providers import breaker, snapshot
@@ -22,6 +24,7 @@ class Gate:
     model: str  # as the request names it ("" when it names none)
     states: dict  # breaker name -> state read before the call
     policy: breaker.Policy
+    targets: dict  # provider name -> its breaker names for this call (provider, provider/model)
 
 
 def requested_model(request):
@@ -29,14 +32,16 @@ def requested_model(request):
     return model.strip() if isinstance(model, str) else ""
 
 
+@functools.lru_cache(maxsize=4096)  # the same few (provider, model) pairs on every call
 def _names(provider_name, model):
     return (provider_name, breaker.model_target(provider_name, model)) if model else (provider_name,)
 
 
 def read(candidates, request):
     model = requested_model(request)
-    names = [name for settings in candidates for name in _names(settings.name, model)]
-    return Gate(model, breaker.states(names), snapshot.current().breaker)
+    targets = {settings.name: _names(settings.name, model) for settings in candidates}
+    states = breaker.states([name for names in targets.values() for name in names])
+    return Gate(model, states, snapshot.current().breaker, targets)
 
 
 def admitted(gate, candidates):
@@ -44,8 +49,11 @@ def admitted(gate, candidates):
     (all of them again when none does: a call is never refused for open breakers alone)."""
     if gate is None:
         return candidates
+    now = time.time()
+    if all(not current["tripped"] and current["open_until"] <= now for current in gate.states.values()):
+        return candidates  # every breaker closed: the usual case, decided without a call per breaker
     return [s for s in candidates if all(breaker.admit(name, gate.states[name])
-                                         for name in _names(s.name, gate.model))] or candidates
+                                         for name in gate.targets[s.name])] or candidates
 
 
 def failed(gate, settings, error):
@@ -60,5 +68,5 @@ def failed(gate, settings, error):
 def succeeded(gate, settings):
     if gate is None:
         return
-    for name in _names(settings.name, gate.model):
+    for name in gate.targets.get(settings.name) or _names(settings.name, gate.model):
         breaker.record_success(name, gate.states.get(name), gate.policy)
