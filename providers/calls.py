@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings as django_settings
 
-from providers import breaker_gate, snapshot
+from providers import breaker_gate, snapshot, tracing
 from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
@@ -44,6 +44,12 @@ class CallResult:
 
 
 def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
+    if tracing.enabled:  # a module flag: tracing off costs one attribute read
+        return tracing.traced_call(_invoke, chain, request, context, stream)
+    return _invoke(chain, request, context, stream=stream)
+
+
+def _invoke(chain, request, context, *, stream):
     started = time.monotonic()
     deadline = started + (context.deadline_seconds or django_settings.CALL_DEADLINE_SECONDS)
     candidates = _candidates(chain, context)

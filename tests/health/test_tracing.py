@@ -40,6 +40,17 @@ def _request(model="haiku"):
             "messages": [{"role": "user", "content": PROMPT}]}
 
 
+def _split(exporter):
+    """(the call's span, its attempts' spans), checking that every attempt is a child of the call."""
+    finished = exporter.get_finished_spans()
+    (call,) = [s for s in finished if s.name.startswith("invoke ")]
+    attempts = [s for s in finished if s.name.startswith("chat ")]
+    assert len(finished) == 1 + len(attempts)
+    assert all(a.parent.span_id == call.context.span_id and a.context.trace_id == call.context.trace_id
+               for a in attempts)
+    return call, attempts
+
+
 def _text_of(message):
     return " ".join(block.get("text", "") for block in message["content"] if block.get("type") == "text")
 
@@ -47,7 +58,8 @@ def _text_of(message):
 def test_a_call_makes_one_span_with_the_genai_attributes_and_no_prompt_or_completion(spans, anthropic_fake):
     result = invoke([anthropic_settings(anthropic_fake, name="primary")], _request(),
                     CallContext(purpose="client", agent="summarizer"))
-    (span,) = spans.get_finished_spans()
+    call, (span,) = _split(spans)
+    assert dict(call.attributes)["moments.provider.name"] == "primary" and call.end_time >= span.end_time
     attributes = dict(span.attributes)
     assert span.name == "chat haiku" and span.kind is SpanKind.CLIENT
     assert attributes["gen_ai.operation.name"] == "chat"
@@ -73,7 +85,9 @@ def test_a_failover_makes_one_span_per_attempt_the_failed_one_marked(spans, anth
     chain = [bedrock_settings(bedrock_fake, name="bedrock-primary"), anthropic_settings(anthropic_fake, name="backup")]
     result = invoke(chain, _request(), CallContext(purpose="client"))
     assert result.provider_name == "backup"
-    failed, served = spans.get_finished_spans()
+    call, (failed, served) = _split(spans)
+    assert dict(call.attributes)["moments.failed_over"] is True
+    assert dict(call.attributes)["moments.provider.name"] == "backup"
     assert dict(failed.attributes)["gen_ai.provider.name"] == "aws.bedrock"
     assert dict(failed.attributes)["error.type"] == "unavailable" and failed.status.status_code is StatusCode.ERROR
     assert dict(failed.attributes)["gen_ai.usage.output_tokens"] == 0
@@ -84,9 +98,10 @@ def test_a_failover_makes_one_span_per_attempt_the_failed_one_marked(spans, anth
 def test_a_stream_gets_its_span_when_it_ends_with_the_tokens_streamed(spans, anthropic_fake):
     stream = invoke([anthropic_settings(anthropic_fake, name="primary")], _request(), CallContext(purpose="client"),
                     stream=True)
-    assert spans.get_finished_spans() == ()
+    assert spans.get_finished_spans() == (), "the call's span lasts as long as the stream"
     text = "".join(e["delta"].get("text", "") for e in stream if e["type"] == "content_block_delta")
-    (span,) = spans.get_finished_spans()
+    call, (span,) = _split(spans)
+    assert dict(call.attributes)["moments.stream"] is True and call.end_time >= span.end_time
     attributes = dict(span.attributes)
     assert attributes["moments.stream"] is True and attributes["gen_ai.usage.output_tokens"] > 0
     assert list(attributes["gen_ai.response.finish_reasons"]) == ["end_turn"]
@@ -99,7 +114,7 @@ from providers import call_records, tracing
 from providers.call_records import CallContext, CallRecord
 from providers.clients.usage import Usage
 print("configured" if tracing.configure() else "off")
-print("observer" if tracing.observe_call in call_records._observers else "no observer")
+print("observer" if tracing.observe_call in call_records._observers and tracing.enabled else "no observer")
 record = CallRecord(provider_name="bedrock-prod", provider_kind="bedrock", requested_model="sonnet",
                     model_id="us.anthropic.claude-sonnet-5-5-v1:0", status="ok", context=CallContext(purpose="client"),
                     usage=Usage(120, 30), latency_ms=12.5, stop_reason="end_turn")
@@ -110,8 +125,10 @@ if len(sys.argv) > 1:  # a real SDK call through the provider layer: the SDK's o
     from tests.fake_providers import anthropic_settings
     class Server:
         url = sys.argv[1]
-    AnthropicClient(anthropic_settings(Server)).create_message(
-        {"model": "haiku", "max_tokens": 20, "messages": [{"role": "user", "content": "PROMPT-5c1e do not export"}]})
+    request = {"model": "haiku", "max_tokens": 20, "messages": [{"role": "user", "content": "PROMPT-5c1e do not export"}]}
+    client = AnthropicClient(anthropic_settings(Server))
+    tracing.traced_call(lambda _chain, req, _context, stream: client.create_message(req), None, request,
+                        CallContext(purpose="client"), False)
 tracing.flush()
 """
 
@@ -140,6 +157,26 @@ def _run(env, *args):
     return out.stdout.split()
 
 
+def test_a_call_that_fails_everywhere_ends_its_span_with_the_error(spans, anthropic_fake):
+    import pytest as _pytest
+
+    from providers.clients.errors import ProviderError
+
+    anthropic_fake.inject(Fault("unavailable", times=None))
+    with _pytest.raises(ProviderError):
+        invoke([anthropic_settings(anthropic_fake, name="primary")], _request(), CallContext(purpose="client"))
+    call, (attempt,) = _split(spans)
+    assert call.status.status_code is StatusCode.ERROR and dict(call.attributes)["error.type"] == "unavailable"
+
+
+def test_a_stream_stopped_early_ends_its_call_span(spans, anthropic_fake):
+    with invoke([anthropic_settings(anthropic_fake, name="primary")], _request(), CallContext(purpose="client"),
+                stream=True) as stream:
+        next(iter(stream))
+    call, (attempt,) = _split(spans)
+    assert dict(attempt.attributes)["moments.status"] == "abandoned"
+
+
 def test_nothing_is_traced_or_registered_without_an_endpoint():
     assert _run({}) == ["off", "no", "observer"]
 
@@ -156,10 +193,13 @@ def test_spans_are_exported_over_otlp_http_when_the_endpoint_is_set(anthropic_se
     assert {path for path, _ in _Collector.received} == {"/v1/traces"}
     resource_spans = [r for _, request in _Collector.received for r in request.resource_spans]
     service = {a.key: a.value.string_value for a in resource_spans[0].resource.attributes}["service.name"]
-    by_scope = {scope.scope.name: list(scope.spans) for r in resource_spans for scope in r.scope_spans}
-    (span,) = by_scope[tracing.SCOPE]
+    by_scope = {}
+    for scope in (scope for r in resource_spans for scope in r.scope_spans):
+        by_scope.setdefault(scope.scope.name, []).extend(scope.spans)
+    span, call = sorted(by_scope[tracing.SCOPE], key=lambda s: s.name)  # "chat sonnet", then "invoke haiku"
     (sdk_span,) = by_scope["com.anthropic.sdk.python"]  # the SDK's own span, to the same exporter
-    assert sdk_span.name == "anthropic.messages.create"
+    assert sdk_span.name == "anthropic.messages.create" and call.name == "invoke haiku"
+    assert sdk_span.parent_span_id == call.span_id, "the SDK's span is a child of the call's span"
     assert "PROMPT-5c1e" not in str(sdk_span), "the SDK exports no content unless told to"
     attributes = {a.key: a.value for a in span.attributes}
     assert service == "moments-test" and span.name == "chat sonnet"
