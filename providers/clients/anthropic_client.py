@@ -169,12 +169,16 @@ class SdkClientMixin:
         raw, attempts = call_with_retries(send, self.settings.retry, describe=f"{self.kind} {model_id}",
                                           deadline=deadline)
         try:
-            message = raw.parse()
+            # The response JSON as sent: no pydantic model built only to be dumped back to a dict.
+            message = raw.parse(to=object)
+            if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+                raise ValueError("the response is not a Messages API message")
+            usage = Usage.from_anthropic(message.get("usage"))
         except Exception as exc:
             raise self._error(exc, model_id) from exc
         return MessageResult(
-            message=message.model_dump(mode="json", exclude_none=True),
-            usage=Usage.from_anthropic(message.usage),
+            message=message,
+            usage=usage,
             provider_kind=self.kind,
             model_id=model_id,
             request_id=raw.headers.get("request-id") or raw.headers.get("x-amzn-requestid"),
