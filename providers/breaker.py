@@ -138,13 +138,18 @@ def _flush_calls(name, policy, now, *, extra=0, force=False):
 
 def window_counts(name, policy=DEFAULT_POLICY, now=None):
     """(calls, errors) in the current and the previous window, as the shared cache has them."""
+    return window_counts_many([name], policy, now)[name]
+
+
+def window_counts_many(names, policy=DEFAULT_POLICY, now=None):
+    """{name: (calls, errors)} for several breakers in one cache round trip (the Status page)."""
     now = time.time() if now is None else now
     bucket = _bucket(policy, now)
-    keys = [_key(name, f"{kind}:{b}") for kind in ("calls", "errors") for b in (bucket - 1, bucket)]
-    values = shared_cache.get_many(keys)
-    calls = sum(values.get(k) or 0 for k in keys[:2])
-    errors = sum(values.get(k) or 0 for k in keys[2:])
-    return calls, errors
+    keys = {name: [_key(name, f"{kind}:{b}") for kind in ("calls", "errors") for b in (bucket - 1, bucket)]
+            for name in names}
+    values = shared_cache.get_many([key for per_name in keys.values() for key in per_name])
+    return {name: (sum(values.get(k) or 0 for k in per_name[:2]), sum(values.get(k) or 0 for k in per_name[2:]))
+            for name, per_name in keys.items()}
 
 
 def _rate_exceeded(name, policy, now):

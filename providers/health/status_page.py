@@ -60,6 +60,8 @@ class Target:
     last_error: str = ""
     last_check: str = ""
     breaker: str = "closed"  # closed, failing (n), open, half-open
+    window_calls: int = 0  # real traffic in the breaker's error-rate window (shared counters)
+    window_errors: int = 0
     days: list = field(default_factory=list)
 
     @property
@@ -136,8 +138,9 @@ def providers_status(now=None):
     models_of = {c.name: sorted({m for (p, m) in states if p == c.name and m} | {m for (p, m) in counts
                                                                                  if p == c.name and m})
                  for c in configs}
-    breakers = breaker.states([name for c in configs
-                               for name in [c.name, *(breaker.model_target(c.name, m) for m in models_of[c.name])]])
+    names = [name for c in configs for name in [c.name, *(breaker.model_target(c.name, m) for m in models_of[c.name])]]
+    breakers = breaker.states(names)
+    windows = breaker.window_counts_many(names, snapshot.current().breaker)
     out = []
     for config in configs:
         targets = [_target(config.name, m, states, counts, today, health_settings.interval_seconds)
@@ -145,6 +148,7 @@ def providers_status(now=None):
         for target in targets:
             name = breaker.model_target(config.name, target.model) if target.model else config.name
             target.breaker = breaker.label(breakers[name])
+            target.window_calls, target.window_errors = windows[name]
         out.append(ProviderStatus(targets[0], config.kind, config.enabled, targets[0].breaker,
                                   targets[1:], config.name in health_settings.maintenance,
                                   forced_out=config.name in routing.forced_out,

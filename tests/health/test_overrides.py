@@ -139,3 +139,15 @@ def test_overrides_need_staff_and_the_csrf_token(two_providers, staff_user, memb
         assert client.get(reverse(name)).status_code == 405, name
     assert _chain() == ["anthropic", "bedrock"] and ProviderRouting.load().pinned_primary == ""
     assert "Force out" not in member_client.get(reverse("providers:status")).content.decode()
+
+
+def test_the_status_page_shows_each_breakers_recent_traffic_from_the_shared_counters(two_providers, staff_client):
+    from providers.fakes import Fault
+
+    anthropic, _ = two_providers
+    assert invoke(None, REQUEST, CLIENT).provider_name == "anthropic"
+    anthropic.inject(Fault("unavailable", times=3))  # every try of the next call: it fails over
+    assert invoke(None, REQUEST, CLIENT).provider_name == "bedrock"
+    html = staff_client.get(reverse("providers:status")).content.decode()
+    row = html[html.index('id="status-anthropic"'):]
+    assert "1 of 2 calls failed lately" in row[:row.index("</tr>")]
