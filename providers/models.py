@@ -19,7 +19,10 @@ CONFIG_FIELDS = (
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
     "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags",
 )
-ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary", "rollout")
+ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary", "rollout",
+                  # Circuit-breaker policy and the Status page's manual overrides (providers.breaker, docs/health.md).
+                  "breaker_failures", "breaker_error_rate", "breaker_window_seconds", "breaker_min_calls",
+                  "breaker_open_seconds", "forced_out", "pinned_primary")
 
 
 class ProviderConfig(models.Model):
@@ -110,6 +113,16 @@ class ProviderRouting(models.Model):
     environment_primary = models.JSONField(default=dict, blank=True)  # MOMENTS_ENV -> provider name
     # A gradual rollout (the migration wizard): {"target": name, "percent": 1..100, ...}; {} when none.
     rollout = models.JSONField(default=dict, blank=True)
+    # Circuit breakers (per provider and per provider and model): open after this many consecutive
+    # failures, or when at least breaker_min_calls calls in the window fail at this percentage (0: off).
+    breaker_failures = models.PositiveIntegerField(default=3)
+    breaker_error_rate = models.PositiveIntegerField(default=50)  # percent
+    breaker_window_seconds = models.PositiveIntegerField(default=60)
+    breaker_min_calls = models.PositiveIntegerField(default=10)
+    breaker_open_seconds = models.PositiveIntegerField(default=60)  # then one trial call (half-open)
+    # Manual overrides from the Status page (each change is a revision).
+    forced_out = models.JSONField(default=list, blank=True)  # provider names taken out of traffic
+    pinned_primary = models.CharField(max_length=50, blank=True)  # wins over the configured primary
 
     def __str__(self):
         return f"primary={self.primary or 'automatic'} fallbacks={self.fallbacks}"

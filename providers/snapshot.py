@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from providers.breaker import DEFAULT_POLICY, Policy
+from providers.models import ProviderRouting
 from providers.resolve import active_rollout, active_settings
 from providers.selection import SelectionError
 from providers.shared_cache import shared_cache
@@ -32,6 +34,7 @@ class Snapshot:
     built_at: float
     checked_at: float
     rollout: dict | None = None  # {"target": name, "percent": n}: that share of calls goes to the target first
+    breaker: Policy = DEFAULT_POLICY  # the stored breaker policy (providers.breaker)
 
 
 _current = None
@@ -45,7 +48,13 @@ def _build(version):
     except SelectionError as exc:
         chain, error = [], str(exc)
     return Snapshot(chain, error or ("" if chain else "No provider is configured."), version, now, now,
-                    active_rollout([s.name for s in chain]))
+                    rollout=active_rollout([s.name for s in chain]), breaker=breaker_policy(ProviderRouting.load()))
+
+
+def breaker_policy(routing):
+    return Policy(failures=max(1, routing.breaker_failures), error_rate=min(100, routing.breaker_error_rate),
+                  window_seconds=max(1, routing.breaker_window_seconds), min_calls=max(1, routing.breaker_min_calls),
+                  open_seconds=max(1, routing.breaker_open_seconds))
 
 
 def current():
