@@ -10,9 +10,11 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from moments_admin import dotenv
 from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+dotenv.load()  # .env at the project root; a variable already in the environment wins
 VAR_DIR = Path(env_str("MOMENTS_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 

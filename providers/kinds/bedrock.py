@@ -3,6 +3,7 @@ import json
 
 from django import forms
 
+from moments_admin import dotenv
 from moments_admin.limits import apply_limits
 from providers import validation
 from providers.aws_profiles import list_profiles
@@ -245,7 +246,8 @@ class BedrockKind(KindPlugin):
             sources["aws_access_key_id"] = "env AWS_ACCESS_KEY_ID" if access else "env AWS_ACCESS_KEY_ID is not set"
             if not (access and secret):
                 problems.append(("auth_mode", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set "
-                                              "in this process's environment."))
+                                              "in this process's environment. "
+                                 + dotenv.where_to_set("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")))
         elif mode == "api_key":
             values["bedrock_api_key"] = resolve_secret(config, "bedrock_api_key_env", "bedrock_api_key_encrypted",
                                                        "bedrock_api_key", sources, problems)
