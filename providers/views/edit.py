@@ -137,6 +137,8 @@ def mapping_preview(request):
 @require_POST
 @staff_required
 def routing(request):
+    from providers.views.pages import list_context
+
     names = list(ProviderConfig.objects.values_list("name", flat=True))
     form = RoutingForm(request.POST, names=names)
     if form.is_valid():
@@ -145,11 +147,10 @@ def routing(request):
                                 auto_fallback=form.cleaned_data["auto_fallback"],
                                 environment_primary=form.environment_primary)
         messages.success(request, "Saved the primary provider and fallbacks.")
-    else:
-        errors = "; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}"
-                           for f, e in form.errors.items())
-        messages.error(request, f"Nothing was changed. {errors}")
-    return redirect("providers:list")
+        return redirect("providers:list")
+    # The page again with the values as typed and each error beside its field; nothing was saved.
+    messages.error(request, "Nothing was changed: fix the routing form below.")
+    return render(request, "providers/list.html", list_context(form), status=400)
 
 
 @require_POST

@@ -24,7 +24,9 @@ def test_every_change_makes_a_revision_with_who_and_what(staff_client, staff_use
     config = ProviderConfig.objects.get()
     staff_client.post(reverse("providers:edit", args=[config.pk]),
                       create_bedrock(staff_client, aws_region="eu-west-1", aws_secret_access_key="rotated-secret-1234"))
-    staff_client.post(reverse("providers:routing"), {"primary": "bedrock", "fallbacks": "", "auto_fallback": "on"})
+    staff_client.post(reverse("providers:routing"), {"primary": "bedrock", "fallback_1": "", "auto_fallback": "on",
+                                                      "primary_development": "", "primary_staging": "",
+                                                      "primary_production": ""})
     staff_client.post(reverse("providers:delete", args=[config.pk]))
     summaries = list(ConfigRevision.objects.order_by("pk").values_list("summary", "username"))
     assert summaries == [("Added provider bedrock", "alice"), ("Changed provider bedrock", "alice"),
