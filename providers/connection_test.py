@@ -19,6 +19,7 @@ from providers.clients.catalog import iam_policy_for, load_catalog
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.resolution import resolve
 from providers.curl import PING
+from providers import tls_diagnosis
 from providers.kinds import plugin_for
 
 logger = logging.getLogger("providers.test_connection")
@@ -136,11 +137,15 @@ def _credentials(resolved):
     shown = key_source.split(" (")[0] if key_source.startswith("env") else (identity.key_hint or "")
     if settings.kind == "anthropic":
         summary = f"API key {shown} accepted".replace("  ", " ")
+    elif identity.note:
+        summary = "Credentials accepted by the Bedrock control plane (STS unreachable)"
     elif identity.account:
         summary = f"Account {identity.account}, {identity.arn}"
     else:
         summary = f"Bedrock API key {shown} accepted".replace("  ", " ")
     lines = [f"Auth mode: {identity.auth_mode}"] if identity.auth_mode else []
+    if identity.note:
+        lines.append(identity.note)
     if identity.expires_at:
         lines.append(f"Credentials expire at {identity.expires_at}; they are refreshed before then.")
     for name, source in resolved.sources.items():
@@ -181,7 +186,7 @@ def _permissions(resolved):
     if settings.kind == "bedrock":
         policy = json.dumps(iam_policy_for(actions, [r for r in resources if r != "*"], settings.aws_region),
                             indent=2)
-        summary += " Grant it to the identity in use (the policy below does)."
+        summary += " Grant it to the identity in use: the IAM policy shown with this step grants it."
         fields.append(["role_arn" if settings.role_arn else "auth_mode", summary])
     first = denied[0]
     return StepResult("permissions", False, summary, lines=lines, fields=fields, policy=policy,
@@ -254,7 +259,13 @@ def _failure(step, error, resolved):
     message = error.message
     hint = error.hint or error.what_to_do
     summary = f"{message} {hint}".strip() if hint and hint not in message else message
-    fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
+    curl = plugin_for(settings.kind).curl(step, settings)
+    if error.kind is ErrorKind.CONNECTION and tls_diagnosis.is_certificate_error(error):
+        summary = f"{tls_diagnosis.explain(tls_diagnosis.first_https_url(curl), resolved.config.ca_bundle)} " \
+                  f"({message})"
+        fields = [["ca_bundle", summary]] + [[name, summary] for name in fields_at_fault(step, error, resolved)]
+    else:
+        fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
     policy = ""
     if error.kind is ErrorKind.PERMISSION and settings.kind == "bedrock" and error.missing_action == "sts:AssumeRole":
         # The base identity may not assume the role: its policy must allow that, and the role's

@@ -47,6 +47,10 @@ class ProviderForm(forms.Form):
     verify_tls = forms.BooleanField(required=False, initial=True, label="Verify TLS certificates")
     ca_bundle = forms.CharField(required=False, label="CA bundle path",
                                 help_text="A PEM file of extra trusted CAs (a proxy or VPC endpoint).")
+    allow_insecure_http = forms.BooleanField(
+        required=False, label="Allow secrets over plain HTTP (insecure)",
+        help_text="Only for a trusted network: sends the API key or Bedrock API key to an http:// URL on "
+                  "another machine, where anyone on the path can read it. Loopback never needs it.")
     secret_fields = {}  # form field -> model token field
     refresh_fields = ()  # fields whose value decides which others are shown
 
@@ -110,6 +114,16 @@ class ProviderForm(forms.Form):
                     self.add_error(name, str(exc))
         return cleaned
 
+    def _post_clean(self):
+        """After the kind's own rules: a secret bound for plain http:// on another machine is refused."""
+        super()._post_clean()
+        if self.errors:
+            return
+        from providers import plain_http
+
+        for field, message in plain_http.refusals(self.to_config()):
+            self.add_error(field if field in self.fields else None, message)
+
     def changed_destination(self):
         """Labels of the destination fields whose cleaned value differs from the saved provider's."""
         if not self.instance.pk:
@@ -145,8 +159,8 @@ class ProviderForm(forms.Form):
         config = copy.copy(self.instance)
         config.kind = self.kind
         data = self.cleaned_data
-        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle"):
-            setattr(config, name, data[name])
+        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle", "allow_insecure_http"):
+            setattr(config, name, data.get(name, False) if name == "allow_insecure_http" else data[name])
         config.model_mapping = {name[len(MAPPING_PREFIX):]: value for name, value in data.items()
                                 if name.startswith(MAPPING_PREFIX) and value}
         self.apply_kind_fields(config, data)

@@ -74,7 +74,9 @@ def create_provider(request):
             return redirect("providers:list")
         return _render(request, form, status=400)
     partial = "form-body" if request.htmx else None
-    return _render(request, form_cls(), partial=partial)
+    # Switching kind keeps the name typed so far (the kind buttons send it along).
+    typed_name = (request.GET.get("name") or "").strip()[:50]
+    return _render(request, form_cls(initial={"name": typed_name} if typed_name else None), partial=partial)
 
 
 @require_http_methods(["GET", "POST"])
