@@ -138,7 +138,7 @@ def _credentials(resolved):
     if settings.kind == "anthropic":
         summary = f"API key {shown} accepted".replace("  ", " ")
     elif identity.note:
-        summary = "Credentials accepted by the Bedrock control plane (STS unreachable)"
+        summary = "Credentials accepted by the Bedrock control plane (STS could not be used)"
     elif identity.account:
         summary = f"Account {identity.account}, {identity.arn}"
     else:
@@ -150,7 +150,8 @@ def _credentials(resolved):
         lines.append(f"Credentials expire at {identity.expires_at}; they are refreshed before then.")
     for name, source in resolved.sources.items():
         lines.append(f"{name}: {source}")
-    return StepResult("credentials", True, summary, lines=lines)
+    fields = [["sts_endpoint_url", identity.note]] if identity.note else []  # passed, but STS needs a look
+    return StepResult("credentials", True, summary, lines=lines, fields=fields)
 
 
 def mapped_models(resolved, client=None):
@@ -305,4 +306,6 @@ def fields_at_fault(step, error, resolved):
         return ["permissions", "role_arn" if settings.role_arn else "auth_mode"]
     if kind in (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION):
         return plugin.credential_fields(error, resolved)
+    if step == "credentials":  # an answer that is no verdict on the credentials: the wrong endpoint answered
+        return plugin.connection_fields(step, settings)
     return []

@@ -248,7 +248,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                 raise sts_error from exc  # nothing reached AWS at all: the STS failure is the finding
             raise control_error from exc
         return Identity(provider_kind=self.kind, auth_mode=self.settings.auth_mode,
-                        note=f"STS was unreachable ({sts_error.message}); the credentials were proven by a "
+                        note=f"STS could not be used ({sts_error.message}); the credentials were proven by a "
                              "signed Bedrock control-plane call (ListFoundationModels) instead, so the account "
                              "and ARN are unknown.")
 

@@ -200,5 +200,11 @@ def credential_error(exc, profile=None):
                              hint="Configure the default credential chain or choose another auth mode.")
     if isinstance(exc, (boto_exc.ClientError, boto_exc.ConnectionError, boto_exc.HTTPClientError)):
         return from_client_error(exc)
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):  # something answered, but not the AWS API: a wrong URL
+        return ProviderError(ErrorKind.CONNECTION, "The endpoint answered with something that is not an AWS API "
+                             "response.", provider="bedrock", raw_message=detail,
+                             hint="Check the endpoint URL (STS or control plane) and any proxy in between.")
     return ProviderError(ErrorKind.AUTHENTICATION, f"AWS credentials of profile '{profile}' could not be resolved "
                          f"({name}: {detail}).", provider="bedrock", raw_message=detail)

@@ -13,6 +13,9 @@ from providers.forms import SOURCE_CHOICES, ProviderForm, validated
 from providers.kinds.base import ClaudeCodeBlock, KindPlugin, access_key_shown, resolve_secret, secret_shown
 from providers.models import ProviderConfig
 
+# AWS's words for a request signed for another region than the endpoint's (STS, Bedrock).
+REGION_MARKERS = ("scoped to a valid region", "AuthorizationHeaderMalformed", "is wrong; expecting",
+                  "region is not valid", "Credential should be scoped to")
 AWS_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 RECOMMENDED_MAX_OUTPUT_TOKENS = 4096  # Bedrock throttling counts at least this per request
 RECOMMENDED_MAX_THINKING_TOKENS = 1024
@@ -267,6 +270,8 @@ class BedrockKind(KindPlugin):
         text = f"{error.message} {error.raw_message or ''}"
         if "region" in text.lower() and "Bedrock needs" in text:
             return ["aws_region"]
+        if any(marker in text for marker in REGION_MARKERS):  # signed for one region, sent to another
+            return ["aws_region"] + (["sts_endpoint_url"] if settings.sts_endpoint_url else [])
         if settings.role_arn and ("AssumeRole" in text or "role" in text.lower()):
             return ["role_arn"]
         mode = settings.auth_mode

@@ -119,7 +119,8 @@ def test_sigv4_test_falls_back_to_the_control_plane_when_sts_is_unreachable(staf
     data = bedrock_form(bedrock_api, sts_endpoint_url="http://127.0.0.1:9")  # nothing listens on port 9
     html = step(staff_client, "credentials", data)
     assert 'class="step ok"' in html, html
-    assert "STS unreachable" in html and "ListFoundationModels" in html
+    assert "STS could not be used" in html and "ListFoundationModels" in html
+    assert 'id="test-error-sts_endpoint_url"' in html  # the field to look at, although the step passed
 
 
 def test_wrong_sts_endpoint_is_blamed_on_the_sts_field_not_the_secret(staff_client, bedrock_api):
@@ -128,3 +129,21 @@ def test_wrong_sts_endpoint_is_blamed_on_the_sts_field_not_the_secret(staff_clie
     assert 'class="step bad"' in html
     blamed = set(re.findall(r'id="test-error-([a-z_]+)"', html))
     assert "sts_endpoint_url" in blamed and "aws_secret_access_key" not in blamed
+
+
+def test_an_sts_endpoint_that_is_not_sts_is_blamed_on_the_sts_field(staff_client, bedrock_api, anthropic_api):
+    html = step(staff_client, "credentials", bedrock_form(bedrock_api, sts_endpoint_url=anthropic_api.url))
+    assert "not an AWS API response" in html  # the control plane proved the keys; the STS field is flagged
+    blamed = set(re.findall(r'id="test-error-([a-z_]+)"', html))
+    assert "sts_endpoint_url" in blamed and "aws_secret_access_key" not in blamed, html
+
+
+def test_a_region_mismatch_is_blamed_on_the_region():
+    from providers.clients.errors import ErrorKind, ProviderError
+    from providers.kinds.bedrock import PLUGIN
+    from tests.providers.conftest import make_bedrock
+
+    error = ProviderError(ErrorKind.AUTHENTICATION, "bedrock answered SignatureDoesNotMatch",
+                          raw_message="Credential should be scoped to a valid region.")
+    resolved = build_settings(make_bedrock(sts_endpoint_url="https://sts.eu-west-1.amazonaws.com"))
+    assert PLUGIN.credential_fields(error, resolved) == ["aws_region", "sts_endpoint_url"]

@@ -211,7 +211,8 @@ def test_model_not_in_region_fails_on_the_mapping_row(staff_client, bedrock_api)
 
 
 def test_unreachable_endpoint_points_at_the_endpoint_field(staff_client, bedrock_api):
-    data = bedrock_form(bedrock_api, sts_endpoint_url="http://127.0.0.1:9")
+    # STS and the control plane both unreachable (STS alone falls back: tests/onboarding/test_credentials.py).
+    data = bedrock_form(bedrock_api, sts_endpoint_url="http://127.0.0.1:9", control_endpoint_url="http://127.0.0.1:9")
     seen = run_all(staff_client, data)
     assert list(seen) == ["credentials"]
     assert re.search(r'id="test-error-sts_endpoint_url"[^>]*hx-swap-oob="true">[^<]+', seen["credentials"])
