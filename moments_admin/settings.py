@@ -266,12 +266,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"forbidden_without_traceback": {"()": "moments_admin.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # One handler for Django's records too: its default console handler (DEBUG) would print each twice.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # A 403 (PermissionDenied) is logged as one line, without the traceback Django attaches.
+        "django.request": {"filters": ["forbidden_without_traceback"]},
         # SDK internals log request headers at DEBUG (SigV4 names the access key ID): never below INFO.
         **{name: {"level": "INFO"} for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "anthropic")},
     },

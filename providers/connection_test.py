@@ -19,6 +19,8 @@ from providers.clients.catalog import iam_policy_for, load_catalog
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.resolution import resolve
 from providers.curl import PING
+from django.template.defaultfilters import pluralize
+
 from providers import tls_diagnosis
 from providers.kinds import plugin_for
 
@@ -178,7 +180,7 @@ def _permissions(resolved):
     lines = [f"{'allowed' if c.allowed else 'DENIED'}: {c.action} on {c.resource}" for c in checks]
     denied = [c for c in checks if not c.allowed]
     if not denied:
-        return StepResult("permissions", True, f"{len(checks)} checks allowed", lines=lines)
+        return StepResult("permissions", True, f"{len(checks)} check{pluralize(len(checks))} allowed", lines=lines)
     actions = sorted({c.action for c in denied})
     resources = sorted({c.resource for c in denied})
     summary = f"Missing permission {', '.join(actions)} on {', '.join(resources)}."
@@ -217,7 +219,7 @@ def _models(resolved):
         if settings.kind == "bedrock":
             fields.append(["aws_region", f"Not every mapped model is served in {settings.aws_region}."])
         return StepResult("models", False, fields[0][1], lines=lines, fields=fields)
-    return StepResult("models", True, f"{len(lines)} models available", lines=lines)
+    return StepResult("models", True, f"{len(lines)} model{pluralize(len(lines))} available", lines=lines)
 
 
 def _test_model(resolved):
