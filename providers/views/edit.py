@@ -17,8 +17,14 @@ from providers.kinds import form_class, kind_choices, kind_names
 from providers.kinds.bedrock import AWS_ENV_KEYS
 from providers.models import ProviderConfig
 from providers.resolve import fingerprint
+from providers.save_warnings import save_warnings
 
 SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "csrfmiddlewaretoken")
+
+
+def _warn(request, config):
+    for warning in save_warnings(config):
+        messages.warning(request, f"Saved, but check: {warning}")
 
 
 def _unknown_kind(kind):
@@ -71,6 +77,7 @@ def create_provider(request):
         if form.is_valid():
             config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Added provider {config.name}. Run test connection to check it.")
+            _warn(request, config)
             return redirect("providers:list")
         return _render(request, form, status=400)
     partial = "form-body" if request.htmx else None
@@ -91,6 +98,7 @@ def edit_provider(request, pk):
         if form.is_valid():
             config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Saved provider {config.name}.")
+            _warn(request, config)
             return redirect("providers:list")
         return _render(request, form, instance, status=400)
     return _render(request, form_cls(instance=instance), instance)

@@ -147,3 +147,16 @@ def test_a_region_mismatch_is_blamed_on_the_region():
                           raw_message="Credential should be scoped to a valid region.")
     resolved = build_settings(make_bedrock(sts_endpoint_url="https://sts.eu-west-1.amazonaws.com"))
     assert PLUGIN.credential_fields(error, resolved) == ["aws_region", "sts_endpoint_url"]
+
+
+def test_saving_an_unknown_model_override_or_a_geography_outside_the_region_warns(staff_client, bedrock_api):
+    data = bedrock_form(bedrock_api, name="warned", map_sonnet="anthropic.claude-sonet-9-typo",
+                        aws_region="eu-west-1", geo_preference="us")
+    response = staff_client.post(reverse("providers:create") + "?kind=bedrock", data, follow=True)
+    html = response.content.decode()
+    assert ProviderConfig.objects.filter(name="warned").exists()
+    assert "anthropic.claude-sonet-9-typo, which is not a model in the catalog" in html
+    assert "geography us does not match the region eu-west-1" in html
+    calm = bedrock_form(bedrock_api, name="calm", aws_region="eu-west-1", geo_preference="eu")
+    html = staff_client.post(reverse("providers:create") + "?kind=bedrock", calm, follow=True).content.decode()
+    assert "Saved, but check" not in html
