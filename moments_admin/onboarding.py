@@ -54,7 +54,8 @@ def steps():
              "Test connection"),
         Step("routing", "Choose the primary and fallbacks", bool(routing.primary),
              f"Primary {routing.primary}" + (f", then {', '.join(routing.fallbacks)}." if routing.fallbacks else
-                                             ", no fallback.") if routing.primary else
+                                             ", no fallback yet: add a second provider and choose it as "
+                                             "fallback for failover.") if routing.primary else
              "Which provider serves traffic first, and which take over when it fails.",
              reverse("providers:list") + "#routing", "Choose"),
         Step("call", "Make the first call", call is not None,
