@@ -11,6 +11,9 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
+from django.template.defaultfilters import pluralize
+
+from providers import tls_diagnosis
 from providers.aws_profiles import config_paths, find_profile, list_profiles, sso_message, sso_state
 from providers.call_records import CallContext
 from providers.calls import invoke
@@ -19,9 +22,6 @@ from providers.clients.catalog import iam_policy_for, load_catalog
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.resolution import resolve
 from providers.curl import PING
-from django.template.defaultfilters import pluralize
-
-from providers import tls_diagnosis
 from providers.kinds import plugin_for
 
 logger = logging.getLogger("providers.test_connection")

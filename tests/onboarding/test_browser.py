@@ -7,9 +7,12 @@ import time
 import anthropic
 import pytest
 
-from tests.gateway.conftest import fresh_gateway_state, gateway, gateway_server, published_prices  # noqa: F401
+from tests.gateway import conftest as gateway_fixtures
 from tests.providers.conftest import ANTHROPIC_KEY
 
+# The gateway's real uvicorn server (the ASGI app), its fresh key table and the published prices.
+gateway, gateway_server = gateway_fixtures.gateway, gateway_fixtures.gateway_server
+fresh_gateway_state, published_prices = gateway_fixtures.fresh_gateway_state, gateway_fixtures.published_prices
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("aws_env")]
 TIMEOUT = 20_000
