@@ -189,7 +189,9 @@ def _permissions(resolved):
     if settings.kind == "bedrock":
         policy = json.dumps(iam_policy_for(actions, [r for r in resources if r != "*"], settings.aws_region),
                             indent=2)
-        summary += " Grant it to the identity in use: the IAM policy shown with this step grants it."
+        # The summary is also shown on the provider list, where no policy is: it names none.
+        summary += " Grant it to the identity in use."
+        lines.append("The minimal IAM policy shown with this step grants it.")
         fields.append(["role_arn" if settings.role_arn else "auth_mode", summary])
     first = denied[0]
     return StepResult("permissions", False, summary, lines=lines, fields=fields, policy=policy,

@@ -160,3 +160,20 @@ def test_saving_an_unknown_model_override_or_a_geography_outside_the_region_warn
     calm = bedrock_form(bedrock_api, name="calm", aws_region="eu-west-1", geo_preference="eu")
     html = staff_client.post(reverse("providers:create") + "?kind=bedrock", calm, follow=True).content.decode()
     assert "Saved, but check" not in html
+
+
+def test_a_stored_permission_failure_on_the_list_points_at_no_policy_it_does_not_show(staff_client):
+    from tests.providers.conftest import make_bedrock
+
+    server = start_bedrock(denied_actions=["bedrock:InvokeModelWithResponseStream"])
+    try:
+        config = make_bedrock(server=server)
+        data = bedrock_form(server, name="bedrock", aws_secret_access_key="", provider_id=str(config.pk),
+                            timeout_seconds="60")
+        seen = run_all(staff_client, data)
+        assert '<pre class="policy">' in seen["permissions"]  # the step itself shows the policy
+        listing = staff_client.get(reverse("providers:list")).content.decode()
+        assert "Missing permission bedrock:InvokeModelWithResponseStream" in listing
+        assert "policy" not in listing.split('id="provider-bedrock"')[1].split("</tr>")[0].lower()
+    finally:
+        server.stop()
