@@ -23,7 +23,8 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for a local run).")
+        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for a local run) in .env at the project root "
+                                   "or in the environment.")
     SECRET_KEY = "insecure-development-key-only-for-debug"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -162,7 +163,8 @@ CONTENT_SECURITY_POLICY = {
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY")
 if not FIELD_ENCRYPTION_KEYS:
     if DATABASE_URL:
-        raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEY (a Fernet key) when DATABASE_URL is set.")
+        raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEY (a Fernet key) when DATABASE_URL is set, in .env "
+                                   "at the project root or in the environment.")
     _key_file = VAR_DIR / "field_encryption.key"
     if not _key_file.exists():
         from cryptography.fernet import Fernet
