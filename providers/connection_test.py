@@ -11,6 +11,9 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
+from django.template.defaultfilters import pluralize
+
+from providers import tls_diagnosis
 from providers.aws_profiles import config_paths, find_profile, list_profiles, sso_message, sso_state
 from providers.call_records import CallContext
 from providers.calls import invoke
@@ -142,11 +145,14 @@ def _credentials(resolved):
     shown = key_source.split(" (")[0] if key_source.startswith("env") else (identity.key_hint or "")
     summary = plugin.credentials_summary(identity, shown)
     lines = [f"Auth mode: {identity.auth_mode}"] if identity.auth_mode else []
+    if identity.note:
+        lines.append(identity.note)
     if identity.expires_at:
         lines.append(f"Credentials expire at {identity.expires_at}; they are refreshed before then.")
     for name, source in resolved.sources.items():
         lines.append(f"{name}: {source}")
-    return StepResult("credentials", True, summary, lines=lines)
+    fields = [["sts_endpoint_url", identity.note]] if identity.note else []  # passed, but STS needs a look
+    return StepResult("credentials", True, summary, lines=lines, fields=fields)
 
 
 def mapped_models(resolved, client=None):
@@ -173,7 +179,7 @@ def _permissions(resolved):
     lines = [f"{'allowed' if c.allowed else 'DENIED'}: {c.action} on {c.resource}" for c in checks]
     denied = [c for c in checks if not c.allowed]
     if not denied:
-        return StepResult("permissions", True, f"{len(checks)} checks allowed", lines=lines)
+        return StepResult("permissions", True, f"{len(checks)} check{pluralize(len(checks))} allowed", lines=lines)
     actions = sorted({c.action for c in denied})
     resources = sorted({c.resource for c in denied})
     summary = f"Missing permission {', '.join(actions)} on {', '.join(resources)}."
@@ -182,7 +188,9 @@ def _permissions(resolved):
     iam = plugin_for(settings.kind).iam_policy(actions, [r for r in resources if r != "*"], settings)
     if iam is not None:
         policy = json.dumps(iam, indent=2)
-        summary += " Grant it to the identity in use (the policy below does)."
+        # The summary is also shown on the provider list, where no policy is: it names none.
+        summary += " Grant it to the identity in use."
+        lines.append("The minimal IAM policy shown with this step grants it.")
         fields.append(["role_arn" if settings.role_arn else "auth_mode", summary])
     first = denied[0]
     return StepResult("permissions", False, summary, lines=lines, fields=fields, policy=policy,
@@ -212,7 +220,7 @@ def _models(resolved):
         if kind_info(settings.kind).regional:
             fields.append(["aws_region", f"Not every mapped model is served in {settings.aws_region}."])
         return StepResult("models", False, fields[0][1], lines=lines, fields=fields)
-    return StepResult("models", True, f"{len(lines)} models available", lines=lines)
+    return StepResult("models", True, f"{len(lines)} model{pluralize(len(lines))} available", lines=lines)
 
 
 def _test_model(resolved):
@@ -255,7 +263,13 @@ def _failure(step, error, resolved):
     message = error.message
     hint = error.hint or error.what_to_do
     summary = f"{message} {hint}".strip() if hint and hint not in message else message
-    fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
+    curl = plugin_for(settings.kind).curl(step, settings)
+    if error.kind is ErrorKind.CONNECTION and tls_diagnosis.is_certificate_error(error):
+        summary = f"{tls_diagnosis.explain(tls_diagnosis.first_https_url(curl), resolved.config.ca_bundle)} " \
+                  f"({message})"
+        fields = [["ca_bundle", summary]] + [[name, summary] for name in fields_at_fault(step, error, resolved)]
+    else:
+        fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
     policy = ""
     if error.kind is ErrorKind.PERMISSION and settings.role_arn and error.missing_action == "sts:AssumeRole":
         # The base identity may not assume the role: its policy must allow that, and the role's
@@ -296,4 +310,6 @@ def fields_at_fault(step, error, resolved):
         return plugin.permission_fields(error, resolved)
     if kind in (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION):
         return plugin.credential_fields(error, resolved)
+    if step == "credentials":  # an answer that is no verdict on the credentials: the wrong endpoint answered
+        return plugin.connection_fields(step, settings)
     return []

@@ -50,6 +50,10 @@ class ProviderForm(forms.Form):
     beta_flags = forms.CharField(required=False, label="Beta flags",
                                  help_text="Anthropic beta flags sent on every request, separated by commas; "
                                            "those this provider does not accept are dropped (see Beta flags).")
+    allow_insecure_http = forms.BooleanField(
+        required=False, label="Allow secrets over plain HTTP (insecure)",
+        help_text="Only for a trusted network: sends the API key or Bedrock API key to an http:// URL on "
+                  "another machine, where anyone on the path can read it. Loopback never needs it.")
     secret_fields = {}  # form field -> model token field
     refresh_fields = ()  # fields whose value decides which others are shown
 
@@ -118,6 +122,22 @@ class ProviderForm(forms.Form):
                     self.add_error(name, str(exc))
         return cleaned
 
+    @staticmethod
+    def secret_urls(config):
+        """{URL field: the secret sent there} in this configuration; each kind's form names its own."""
+        return {}
+
+    def _post_clean(self):
+        """After the kind's own rules: a secret bound for plain http:// on another machine is refused."""
+        super()._post_clean()
+        if self.errors:
+            return
+        from providers import plain_http
+
+        config = self.to_config()
+        for field, message in plain_http.refusals(config, self.secret_urls(config)):
+            self.add_error(field if field in self.fields else None, message)
+
     def changed_destination(self):
         """Labels of the destination fields whose cleaned value differs from the saved provider's."""
         if not self.instance.pk:
@@ -153,8 +173,9 @@ class ProviderForm(forms.Form):
         config = copy.copy(self.instance)
         config.kind = self.kind
         data = self.cleaned_data
-        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags"):
-            setattr(config, name, data[name])
+        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags",
+                     "allow_insecure_http"):
+            setattr(config, name, data.get(name, False) if name == "allow_insecure_http" else data[name])
         config.model_mapping = {name[len(MAPPING_PREFIX):]: value for name, value in data.items()
                                 if name.startswith(MAPPING_PREFIX) and value}
         self.apply_kind_fields(config, data)
@@ -165,19 +186,37 @@ class ProviderForm(forms.Form):
 
 
 class RoutingForm(forms.Form):
+    """Primary and ordered fallbacks, chosen from the configured providers (one select per position).
+
+    A POST that lacks any of the selects (an empty or truncated request) is refused as a whole,
+    so it can never reset routing to automatic; a browser always sends every select.
+    """
+
     primary = forms.ChoiceField(required=False, label="Primary provider")
-    fallbacks = forms.CharField(required=False, label="Fallbacks, in order",
-                                help_text="Provider names separated by commas, tried in this order.")
     auto_fallback = forms.BooleanField(required=False, label="Fail over automatically")
 
     def __init__(self, *args, names=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.names = list(names)
         self.fields["primary"].choices = [("", "Automatic (by MOMENTS_ENV)")] + [(n, n) for n in self.names]
+        for position in range(1, max(len(self.names), 1) + 1):
+            self.fields[f"fallback_{position}"] = forms.ChoiceField(
+                required=False, label=f"Fallback {position}", choices=[("", "—")] + [(n, n) for n in self.names])
         for env in MOMENTS_ENVS:
             self.fields[f"primary_{env}"] = forms.ChoiceField(
                 required=False, label=f"Primary when MOMENTS_ENV={env}",
                 choices=[("", "Same as above")] + [(n, n) for n in self.names])
+
+    @classmethod
+    def initial_for(cls, routing):
+        initial = {"primary": routing.primary, "auto_fallback": routing.auto_fallback,
+                   **{f"primary_{env}": name for env, name in routing.environment_primary.items()}}
+        initial.update({f"fallback_{i}": name for i, name in enumerate(routing.fallbacks, start=1)})
+        return initial
+
+    @property
+    def fallback_fields(self):
+        return [self[name] for name in self.fields if name.startswith("fallback_")]
 
     @property
     def environment_fields(self):
@@ -187,17 +226,24 @@ class RoutingForm(forms.Form):
     def environment_primary(self):
         return {env: self.cleaned_data.get(f"primary_{env}") or "" for env in MOMENTS_ENVS}
 
-    def clean_fallbacks(self):
-        wanted = [n.strip() for n in self.cleaned_data["fallbacks"].replace("\n", ",").split(",") if n.strip()]
-        unknown = [n for n in wanted if n not in self.names]
-        if unknown:
-            raise forms.ValidationError(f"No provider named {', '.join(unknown)}.")
-        return list(dict.fromkeys(wanted))
-
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("primary") and cleaned.get("primary") in (cleaned.get("fallbacks") or []):
-            self.add_error("fallbacks", "The primary cannot also be a fallback.")
+        missing = [name for name in self.fields if name != "auto_fallback" and name not in self.data]
+        if missing:
+            raise forms.ValidationError(
+                f"The form arrived incomplete (no {', '.join(missing)}): reload the page and choose again.")
+        fallbacks = []
+        for field in self.fallback_fields:
+            name = cleaned.get(field.name)
+            if not name:
+                continue
+            if name in fallbacks:
+                self.add_error(field.name, f"{name} is already fallback {fallbacks.index(name) + 1}.")
+            elif name == cleaned.get("primary"):
+                self.add_error(field.name, "The primary cannot also be a fallback.")
+            else:
+                fallbacks.append(name)
+        cleaned["fallbacks"] = fallbacks
         return cleaned
 
 

@@ -17,7 +17,7 @@ CONFIG_FIELDS = (
     "base_url", "api_key_env", "aws_region", "auth_mode", "aws_profile", "aws_access_key_id",
     "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
-    "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags",
+    "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags", "allow_insecure_http",
 )
 ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary", "rollout",
                   # Circuit-breaker policy and the Status page's manual overrides (providers.breaker, docs/health.md).
@@ -34,6 +34,8 @@ class ProviderConfig(models.Model):
     model_mapping = models.JSONField(default=dict, blank=True)  # logical name -> override of the catalog default
     verify_tls = models.BooleanField(default=True)
     ca_bundle = models.CharField(max_length=500, blank=True)
+    # Send the provider's secret over plain http:// to a non-loopback host (providers/plain_http.py).
+    allow_insecure_http = models.BooleanField(default=False)
 
     # Anthropic
     base_url = models.CharField(max_length=500, blank=True)

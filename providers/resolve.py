@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings as django_settings
 
-from providers import crypto
+from providers import crypto, plain_http
 from providers.clients.base import ProviderSettings, RetryPolicy
 from providers.environment import read_environment
 from providers.kinds import plugin_for
@@ -45,7 +45,12 @@ def build_settings(config, *, environment=None, for_test=False):
     if env.max_thinking_tokens:
         values["max_thinking_tokens"] = env.max_thinking_tokens
         sources["max_thinking_tokens"] = "env MAX_THINKING_TOKENS"
-    values.update(plugin_for(config.kind).settings_values(config, env, sources, problems))
+    plugin = plugin_for(config.kind)
+    values.update(plugin.settings_values(config, env, sources, problems))
+    refused = plain_http.refusals(config, plugin.secret_urls(config))
+    if refused:  # never sent in clear text: the call fails as unconfigured instead (the problem says why)
+        problems[:0] = refused
+        values.update({name: None for name in ("api_key", "bedrock_api_key") if name in values})
     if for_test:
         values["retry"] = RetryPolicy(max_attempts=1)
         values["timeout"] = min(float(config.timeout_seconds or 30), 30.0)
@@ -61,6 +66,8 @@ def fingerprint(config):
     Secrets enter as HMACs under SECRET_KEY, so the digest reveals nothing about them.
     """
     data = {name: getattr(config, name) for name in CONFIG_FIELDS if name not in ("enabled", "position")}
+    if not data.get("allow_insecure_http"):
+        data.pop("allow_insecure_http", None)  # digests taken before the option existed stay equal
     key = django_settings.SECRET_KEY.encode()
     for token_field in SECRET_FIELDS:
         try:

@@ -25,7 +25,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-_ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
+# AWS documents an access key ID only as 16 to 128 word characters (IAM AccessKeyIdType, pattern
+# [\w]+): no prefix rule, so keys of compatible endpoints and proxies are accepted too.
+_ACCESS_KEY_ID = re.compile(r"^\w{16,128}$", re.ASCII)
 _MODEL_ID = re.compile(r"^[\w.:/@-]{1,300}$")
 _LOGICAL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _WORKSPACE_ID = re.compile(r"^wrkspc_[A-Za-z0-9_]{1,90}$")
@@ -133,7 +135,8 @@ def role_duration(value):
 def access_key_id(value):
     value = (value or "").strip()
     if value and not _ACCESS_KEY_ID.match(value):
-        raise ValueError("An access key ID starts with AKIA or ASIA followed by capital letters and digits.")
+        raise ValueError("An access key ID has 16 to 128 letters, digits or underscores, with no spaces "
+                         "(e.g. AKIAIOSFODNN7EXAMPLE).")
     return value
 
 

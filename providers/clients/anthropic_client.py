@@ -236,7 +236,8 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
         super().__init__(settings)
         if not settings.api_key:
             raise ProviderError(ErrorKind.CONFIGURATION, "No Anthropic API key is configured.",
-                                provider=self.kind, hint="Set the environment variable the configuration names.")
+                                provider=self.kind, hint="Set the environment variable the configuration names (in .env at the project root "
+                                     "or the environment of `make run`), or store the key on the provider page.")
         self._client = None
         self._availability_cache = availability_cache
 

@@ -87,7 +87,7 @@ class ModelInfo:
             return "retired", f"{self.display_name} was retired on {retires_on}."
         if retires_on and (retires_on - today).days <= near_days:
             days = (retires_on - today).days
-            return "near_end_of_life", f"{self.display_name} reaches end of life on {retires_on} (in {days} days)."
+            return "near_end_of_life", f"{self.display_name} reaches end of life on {retires_on} (in {days} day{'' if days == 1 else 's'})."
         if self.deprecated:
             when = f" and retires on {retires_on}" if retires_on else ""
             return "deprecated", f"{self.display_name} is deprecated{when}."

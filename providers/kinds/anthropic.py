@@ -14,6 +14,10 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 
 class AnthropicProviderForm(ProviderForm):
+    @staticmethod
+    def secret_urls(config):
+        return {"base_url": "API key"}
+
     kind = "anthropic"
     fields_template = "providers/kinds/anthropic_fields.html"
     destination_fields = {"base_url": "https://api.anthropic.com"}  # a stored secret is only sent here

@@ -5,6 +5,7 @@ adds its own fields (a Bedrock API key and integrations; a workspace and its API
 """
 from django import forms
 
+from moments_admin import dotenv
 from providers import validation
 from providers.aws_profiles import list_profiles
 from providers.environment import env_secret
@@ -132,6 +133,11 @@ def check_stored_keys(v, values, flags, path):
                 "aws_secret_access_key_stored: true after storing it on the provider page.")
 
 
+# AWS's words for a request signed for another region than the endpoint's (STS, Bedrock).
+REGION_MARKERS = ("scoped to a valid region", "AuthorizationHeaderMalformed", "is wrong; expecting",
+                  "region is not valid", "Credential should be scoped to")
+
+
 def aws_settings_values(config, env, sources, problems):
     """Region, auth mode, role and SigV4 credentials of an AWS kind's ProviderSettings."""
     # AWS_REGION only fills in a region the configuration leaves blank: on Lambda, ECS and
@@ -160,7 +166,8 @@ def aws_settings_values(config, env, sources, problems):
         sources["aws_access_key_id"] = "env AWS_ACCESS_KEY_ID" if access else "env AWS_ACCESS_KEY_ID is not set"
         if not (access and secret):
             problems.append(("auth_mode", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set "
-                                          "in this process's environment."))
+                                          "in this process's environment. "
+                             + dotenv.where_to_set("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")))
     elif mode == "profile":
         sources["aws_profile"] = "stored configuration"
     return values
@@ -171,6 +178,8 @@ def aws_credential_fields(error, settings):
     text = f"{error.message} {error.raw_message or ''}"
     if "region" in text.lower() and "needs an AWS region" in text:
         return ["aws_region"]
+    if any(marker in text for marker in REGION_MARKERS):  # signed for one region, sent to another
+        return ["aws_region"] + (["sts_endpoint_url"] if settings.sts_endpoint_url else [])
     if settings.role_arn and ("AssumeRole" in text or "role" in text.lower()):
         return ["role_arn"]
     mode = settings.auth_mode

@@ -37,6 +37,10 @@ def endpoint(settings):
 
 
 class AwsPlatformProviderForm(AwsAuthForm):
+    @staticmethod
+    def secret_urls(config):
+        return {"base_url": "workspace API key"} if config.auth_mode == "api_key" else {}
+
     kind = "aws_platform"
     fields_template = "providers/kinds/aws_platform_fields.html"
     destination_fields = {"aws_region": "", "auth_mode": "", "base_url": "", "workspace_id": "",

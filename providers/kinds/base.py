@@ -6,6 +6,7 @@ plus one client in providers/clients (registered in providers.clients.registry).
 """
 from dataclasses import dataclass, field
 
+from moments_admin import dotenv
 from providers import crypto, secret_env
 from providers.environment import env_secret
 
@@ -31,6 +32,10 @@ class KindPlugin:
     def summary(self, config):
         """One line for the provider list: where it calls and how it authenticates."""
         return ""
+
+    def secret_urls(self, config):
+        """{URL field: the secret sent there} in this configuration (providers.plain_http refuses http://)."""
+        return self.form_class.secret_urls(config)
 
     def iam_policy(self, actions, resources, settings):
         """An IAM policy (dict) granting `actions` on `resources`, or None where IAM does not apply."""
@@ -108,7 +113,8 @@ def resolve_secret(config, env_field, token_field, label, sources, problems, *, 
             sources[label] = f"env {legacy[0]} (legacy name; {env_name} is unset)"
             return legacy[1]
         sources[label] = f"env {env_name} is not set"
-        problems.append((env_field, f"The environment variable {env_name} is not set in this process."))
+        problems.append((env_field, f"The environment variable {env_name} is not set in this process. "
+                                    + dotenv.where_to_set(env_name)))
         return None
     token = getattr(config, token_field)
     if token:

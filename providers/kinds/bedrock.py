@@ -42,6 +42,12 @@ def integration(value):
 
 
 class BedrockProviderForm(AwsAuthForm):
+    @staticmethod
+    def secret_urls(config):
+        if config.auth_mode != "api_key":
+            return {}  # SigV4 sends signatures, not secrets
+        return {field: "Bedrock API key" for field in ("endpoint_url", "control_endpoint_url", "mantle_endpoint_url")}
+
     kind = "bedrock"
     fields_template = "providers/kinds/bedrock_fields.html"
     destination_fields = {"aws_region": "", "auth_mode": "", "endpoint_url": "", "control_endpoint_url": "",
@@ -153,6 +159,8 @@ class BedrockKind(KindPlugin):
     key_source_field = "bedrock_api_key"
 
     def credentials_summary(self, identity, key_shown):
+        if identity.note:  # STS could not be used: a signed control-plane call proved the credentials
+            return "Credentials accepted by the Bedrock control plane (STS could not be used)"
         if identity.account:
             return f"Account {identity.account}, {identity.arn}"
         return f"Bedrock API key {key_shown} accepted".replace("  ", " ")

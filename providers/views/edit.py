@@ -17,8 +17,14 @@ from providers.kinds import form_class, kind_choices, kind_names
 from providers.kinds.aws import AWS_ENV_KEYS
 from providers.models import ProviderConfig
 from providers.resolve import fingerprint
+from providers.save_warnings import save_warnings
 
 SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "csrfmiddlewaretoken")
+
+
+def _warn(request, config):
+    for warning in save_warnings(config):
+        messages.warning(request, f"Saved, but check: {warning}")
 
 
 def _unknown_kind(kind):
@@ -73,10 +79,13 @@ def create_provider(request):
         if form.is_valid():
             config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Added provider {config.name}. Run test connection to check it.")
+            _warn(request, config)
             return redirect("providers:list")
         return _render(request, form, status=400)
     partial = "form-body" if request.htmx else None
-    return _render(request, form_cls(), partial=partial)
+    # Switching kind keeps the name typed so far (the kind buttons send it along).
+    typed_name = (request.GET.get("name") or "").strip()[:50]
+    return _render(request, form_cls(initial={"name": typed_name} if typed_name else None), partial=partial)
 
 
 @require_http_methods(["GET", "POST"])
@@ -91,6 +100,7 @@ def edit_provider(request, pk):
         if form.is_valid():
             config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Saved provider {config.name}.")
+            _warn(request, config)
             return redirect("providers:list")
         return _render(request, form, instance, status=400)
     return _render(request, form_cls(instance=instance), instance)
@@ -139,6 +149,8 @@ def mapping_preview(request):
 @require_POST
 @staff_required
 def routing(request):
+    from providers.views.pages import list_context
+
     names = list(ProviderConfig.objects.values_list("name", flat=True))
     form = RoutingForm(request.POST, names=names)
     if form.is_valid():
@@ -147,11 +159,10 @@ def routing(request):
                                 auto_fallback=form.cleaned_data["auto_fallback"],
                                 environment_primary=form.environment_primary)
         messages.success(request, "Saved the primary provider and fallbacks.")
-    else:
-        errors = "; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}"
-                           for f, e in form.errors.items())
-        messages.error(request, f"Nothing was changed. {errors}")
-    return redirect("providers:list")
+        return redirect("providers:list")
+    # The page again with the values as typed and each error beside its field; nothing was saved.
+    messages.error(request, "Nothing was changed: fix the routing form below.")
+    return render(request, "providers/list.html", list_context(form), status=400)
 
 
 @require_POST

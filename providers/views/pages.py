@@ -26,6 +26,11 @@ def _selection():
 
 @require_GET
 def provider_list(request):
+    return render(request, "providers/list.html", list_context())
+
+
+def list_context(routing_form=None):
+    """The provider list page; `routing_form` is a bound form with errors (its typed values are kept)."""
     providers = list(ProviderConfig.objects.all())
     routing = ProviderRouting.load()
     selection, selection_error = _selection()
@@ -43,13 +48,11 @@ def provider_list(request):
                      "summary": plugin.summary(provider) if plugin else "",
                      "mapping": mapping_rows(provider), "health": _health(provider)})
     logical = [row.logical for row in rows[0]["mapping"]] if rows else []
-    form = RoutingForm(names=[p.name for p in providers], initial={
-        "primary": routing.primary, "fallbacks": ", ".join(routing.fallbacks), "auto_fallback": routing.auto_fallback,
-        **{f"primary_{env}": name for env, name in routing.environment_primary.items()}})
-    return render(request, "providers/list.html", {
+    form = routing_form or RoutingForm(names=[p.name for p in providers], initial=RoutingForm.initial_for(routing))
+    return {
         "rows": rows, "routing": routing, "routing_form": form, "selection": selection,
         "selection_error": selection_error, "logical_names": logical, "kinds": kind_choices(),
-    })
+    }
 
 
 def _health(provider):
