@@ -57,6 +57,16 @@ class ProviderSettings:
     # Bedrock integration: "auto" (each model's, from the catalog), "invoke", "messages" or "mantle"
     bedrock_integration: str = "auto"
     mantle_endpoint_url: str | None = None  # bedrock-mantle endpoint root (default: from the region)
+    # Batch inference on Bedrock: input JSONL is written to and output read from this S3 location; the
+    # service role is the one Bedrock assumes to read and write it.
+    batch_s3_bucket: str | None = None
+    batch_s3_prefix: str = "moments-batch"
+    batch_role_arn: str | None = None
+    s3_endpoint_url: str | None = None  # an S3 VPC endpoint or compatible store
+    # Bedrock Guardrails: applied to every request this provider sends where the integration supports it.
+    guardrail_identifier: str | None = None
+    guardrail_version: str | None = None
+    guardrail_stream_mode: str = "sync"  # "sync" (checked before it reaches you) or "async"
     # Claude Platform on AWS (kind "aws_platform"): api_key holds a workspace API key in auth mode "api_key"
     workspace_id: str | None = None
 
