@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "usage",
     "providers.health",
     "providers.gateway",
+    "providers.batch",
 ]
 
 MIDDLEWARE = [

@@ -51,6 +51,10 @@ class CallRecord:
     failed_over: bool = False
     adaptations: tuple = ()  # request settings changed to suit the model
     inference_geo: str | None = None  # the request's inference_geo ("us" is priced at a premium)
+    batch: bool = False  # a batch result: priced at batch prices
+    # The model an application inference profile ARN routes to (GetInferenceProfile): what it is priced as
+    # when the Prices page has no manual mapping for the ARN.
+    profile_target: str | None = None
     cost_usd: object = None  # a Decimal, set from what the usage sink returns; None when unpriced
 
 

@@ -157,6 +157,7 @@ class _Attempt:
             prompt_prefix_hash=prefix_hash(request), failed_over=self.failed_over,
             adaptations=getattr(resolution, "adaptations", ()),
             inference_geo=request.get("inference_geo") if isinstance(request.get("inference_geo"), str) else None,
+            profile_target=getattr(resolution, "profile_target", None),
         )
         emit(record)
         return record

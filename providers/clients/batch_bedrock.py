@@ -166,5 +166,6 @@ def _result(line, model_id):
         return BatchResult(record_id, "succeeded", message=message, usage=Usage.from_anthropic(message.get("usage")),
                            model_id=model_id)
     error = line.get("error") or {}
-    return BatchResult(record_id, "errored", error={"type": f"bedrock_{error.get('errorCode', 'error')}",
-                                                    "message": error.get("errorMessage", "")})
+    code = error.get("errorCode")
+    kind = {400: "invalid_request_error", 403: "permission_error", 429: "rate_limit_error"}.get(code, "api_error")
+    return BatchResult(record_id, "errored", error={"type": kind, "message": error.get("errorMessage", "")})

@@ -141,11 +141,30 @@ class BedrockClient(SdkClientMixin, ProviderClient):
             return resolution  # e.g. no bedrock:GetInferenceProfile: keep what the catalog says
         model = load_catalog().model(models[0]) if models else None
         return replace(resolution, available=True, base_model_id=models[0] if models else None,
-                       catalog_key=model.key if model else None)
+                       catalog_key=model.key if model else None,
+                       profile_target=self.profile_target(resolution.model_id) if models else None)
 
     def profile_models(self, profile_id):
         """Foundation model IDs behind an inference profile (GetInferenceProfile), cached like availability."""
-        cache_key = f"bedrock-profile:{self.region}:{profile_id}"
+        return [arn.rsplit("/", 1)[-1] for arn in self._profile_model_arns(profile_id)]
+
+    def profile_target(self, profile_id):
+        """The model ID an operator's profile is priced as: its foundation model, as a global profile when
+        a destination has no region, as a geo profile when it spans regions, else in-region."""
+        arns = self._profile_model_arns(profile_id)
+        if not arns:
+            return None
+        base = arns[0].rsplit("/", 1)[-1]
+        regions = {arn.split(":")[3] for arn in arns if arn.count(":") >= 5}
+        if "" in regions:
+            return f"global.{base}"
+        if len(regions) > 1:
+            geo = {"us": "us", "eu": "eu", "ap": "apac", "ca": "us"}.get(sorted(regions)[0][:2], "us")
+            return f"{geo}.{base}"
+        return base
+
+    def _profile_model_arns(self, profile_id):
+        cache_key = f"bedrock-profile-arns:{self.region}:{profile_id}"
         cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
@@ -153,9 +172,9 @@ class BedrockClient(SdkClientMixin, ProviderClient):
             answer = self._control().get_inference_profile(inferenceProfileIdentifier=profile_id)
         except Exception as exc:
             raise _aws_error(exc, self.settings.aws_profile) from exc
-        models = [m["modelArn"].rsplit("/", 1)[-1] for m in answer.get("models", [])]
-        self._cache.set(cache_key, models, AVAILABILITY_TTL)
-        return models
+        arns = [m["modelArn"] for m in answer.get("models", [])]
+        self._cache.set(cache_key, arns, AVAILABILITY_TTL)
+        return arns
 
     def _availability(self):
         """IDs callable here per the control plane, or None (use the catalog) when it cannot be asked.

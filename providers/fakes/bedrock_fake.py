@@ -74,6 +74,7 @@ class FakeBedrock(FakeServer):
         min_cache_tokens: int = 0,
         s3_endpoint_url: str | None = None,
         batch_min_records: int = 100,
+        application_profiles: Mapping[str, str] | None = None,
         guardrails: Mapping[str, Mapping[str, Any]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -85,6 +86,7 @@ class FakeBedrock(FakeServer):
             DEFAULT_CREDENTIALS if credentials is None else credentials, bearer_tokens, account_id, denied_actions
         )
         self.catalog = Catalog(account_id, models=models, region_models=region_models)
+        self.catalog.application_profiles.update(application_profiles or {})
         self.allowed_roles = allowed_roles
         self.external_id = external_id
         self.cache = PromptCache(min_tokens=min_cache_tokens)
@@ -220,7 +222,8 @@ class FakeBedrock(FakeServer):
                 resource = None if listing else self.catalog.model_arn(parts[1], region)
             else:
                 action = "bedrock:ListInferenceProfiles" if listing else "bedrock:GetInferenceProfile"
-                resource = None if listing else self.catalog.profile_arn(parts[1], region)
+                resource = None if listing else (
+                    parts[1] if parts[1].startswith("arn:") else self.catalog.profile_arn(parts[1], region))
             return Call(identity, region, action, bedrock_control.handle, resource=resource)
         raise AwsError(404, "UnknownOperationException", "")
 
