@@ -126,7 +126,7 @@ class _Attempt:
 
     def failed(self, error, inner=None):
         model_id = getattr(inner, "model_id", "") or self._resolved_or_requested()
-        self.record(error.kind.value, model_id, Usage(), resolution=getattr(inner, "resolution", None),
+        self.record(error.kind.value, model_id, error.usage or Usage(), resolution=getattr(inner, "resolution", None),
                     request_id=error.request_id, stream=inner is not None)
         if error.triggers_failover and self.context.purpose not in _NO_BREAKER_PURPOSES:
             breaker.record_failure(self.settings.name, error)

@@ -121,6 +121,10 @@ _TEXT_CHECKS = {
     "auth_mode": validation.auth_mode, "aws_profile": None, "aws_access_key_id": validation.access_key_id,
     "role_arn": validation.role_arn, "external_id": None, "role_session_name": validation.role_session_name,
     "inference_profile": validation.model_id, "geo_preference": validation.geo,
+    "batch_s3_bucket": validation.s3_bucket, "batch_s3_prefix": validation.s3_prefix,
+    "batch_role_arn": validation.role_arn, "s3_endpoint_url": validation.url,
+    "guardrail_identifier": validation.guardrail_identifier, "guardrail_version": validation.guardrail_version,
+    "guardrail_stream_mode": validation.guardrail_stream_mode,
 }
 
 

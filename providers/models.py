@@ -17,6 +17,8 @@ CONFIG_FIELDS = (
     "base_url", "api_key_env", "aws_region", "auth_mode", "aws_profile", "aws_access_key_id",
     "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
+    "batch_s3_bucket", "batch_s3_prefix", "batch_role_arn", "s3_endpoint_url", "guardrail_identifier",
+    "guardrail_version", "guardrail_stream_mode",
 )
 ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
 
@@ -54,6 +56,15 @@ class ProviderConfig(models.Model):
     endpoint_url = models.CharField(max_length=500, blank=True)
     control_endpoint_url = models.CharField(max_length=500, blank=True)
     sts_endpoint_url = models.CharField(max_length=500, blank=True)
+    # Bedrock batch inference: where input and output go, and the role Bedrock assumes to reach them
+    batch_s3_bucket = models.CharField(max_length=63, blank=True)
+    batch_s3_prefix = models.CharField(max_length=200, blank=True, default="moments-batch")
+    batch_role_arn = models.CharField(max_length=300, blank=True)
+    s3_endpoint_url = models.CharField(max_length=500, blank=True)
+    # Bedrock Guardrails, applied to every request this provider sends where the integration supports it
+    guardrail_identifier = models.CharField(max_length=300, blank=True)
+    guardrail_version = models.CharField(max_length=10, blank=True)
+    guardrail_stream_mode = models.CharField(max_length=5, blank=True, default="sync")
 
     # Last test connection
     last_test_at = models.DateTimeField(null=True, blank=True)

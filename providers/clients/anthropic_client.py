@@ -9,6 +9,7 @@ from providers.clients.base import Capabilities, Identity, MessageResult, Permis
 from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import guardrail_error, intervened
 from providers.clients.request_check import PASSED_IN_BODY, check_request, merged_headers
 from providers.clients.resolution import resolve
 from providers.clients.retry import call_with_retries, remaining
@@ -172,8 +173,11 @@ class SdkClientMixin:
             message = raw.parse()
         except Exception as exc:
             raise self._error(exc, model_id) from exc
+        data = message.model_dump(mode="json", exclude_none=True)
+        if intervened(data):
+            raise guardrail_error(data, self.kind, Usage.from_anthropic(message.usage))
         return MessageResult(
-            message=message.model_dump(mode="json", exclude_none=True),
+            message=data,
             usage=Usage.from_anthropic(message.usage),
             provider_kind=self.kind,
             model_id=model_id,
@@ -184,8 +188,13 @@ class SdkClientMixin:
             resolution=resolution,
         )
 
+    def _stream_options(self, options):
+        """Options only streams take (Bedrock: the guardrail's stream processing mode)."""
+        return options
+
     def stream_message(self, request, *, deadline=None):
         body, options, resolution = self._prepare(request)
+        options = self._stream_options(options)
         model_id = resolution.model_id
 
         def open_stream():

@@ -12,6 +12,7 @@ from providers.clients.bedrock_integrations import INTEGRATION_CLIENTS, choose_b
 from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import credential_error, from_client_error
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import guardrail_headers, stream_body
 from providers.clients.resolution import resolve
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,14 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         if self.integration == "invoke":
             # InvokeModel's models (Opus 4.6 and earlier) refuse the SDK's dated API version.
             options["extra_body"] = {**options.get("extra_body", {}), "anthropic_version": BEDROCK_VERSION}
+            headers = guardrail_headers(self.settings)
+            if headers:
+                options["extra_headers"] = {**options.get("extra_headers", {}), **headers}
         return body, options, resolution
+
+    def _stream_options(self, options):
+        extra = stream_body(self.settings) if self.integration == "invoke" else {}
+        return {**options, "extra_body": {**options.get("extra_body", {}), **extra}} if extra else options
 
     # --- model translation -------------------------------------------------
     def resolution(self, model):

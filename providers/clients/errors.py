@@ -66,6 +66,7 @@ class ProviderError(Exception):
     missing_action: str | None = None
     hint: str | None = None
     raw_message: str | None = None
+    usage: object = None  # tokens the failed call still spent (a guardrail intervention), when known
 
     def __post_init__(self):
         super().__init__(self.message)

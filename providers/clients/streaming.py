@@ -10,6 +10,7 @@ import time
 from providers.clients.base import MessageStream
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import guardrail_error, intervened
 from providers.clients.retry import call_with_retries
 from providers.clients.usage import Usage
 
@@ -84,6 +85,8 @@ class SdkMessageStream(MessageStream):
         self._accumulator.add(data)
         self.usage = self._accumulator.usage
         self.message = self._accumulator.message
+        if intervened(data):
+            raise guardrail_error(self.message, self._provider, self.usage)
         return data
 
     def close(self):

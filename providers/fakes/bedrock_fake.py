@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import bedrock_control, bedrock_messages_api, bedrock_runtime, guardrails, sts
-from .bedrock_batch import Jobs
 from .anthropic_models import ModelRegistry, ModelSpec
 from .aws_auth import REST_JSON_CODES, authenticate
 from .aws_errors import AwsError, validation_error
 from .aws_identity import Identity, IdentityStore
+from .bedrock_batch import Jobs
 from .bedrock_call import Call
 from .bedrock_catalog import Catalog, CatalogError
 from .exchange import Exchange

@@ -15,13 +15,15 @@ from providers.models import ProviderConfig
 AWS_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 RECOMMENDED_MAX_OUTPUT_TOKENS = 4096  # Bedrock throttling counts at least this per request
 RECOMMENDED_MAX_THINKING_TOKENS = 1024
+BATCH_GUARDRAIL_FIELDS = ("batch_s3_bucket", "batch_s3_prefix", "batch_role_arn", "s3_endpoint_url",
+                          "guardrail_identifier", "guardrail_version", "guardrail_stream_mode")
 
 
 class BedrockProviderForm(ProviderForm):
     kind = "bedrock"
     fields_template = "providers/kinds/bedrock_fields.html"
     destination_fields = {"aws_region": "", "auth_mode": "", "endpoint_url": "", "control_endpoint_url": "",
-                          "sts_endpoint_url": ""}  # a stored secret is only sent where these were saved
+                          "sts_endpoint_url": "", "s3_endpoint_url": ""}  # a stored secret is only sent where these were saved
     aws_region = forms.ChoiceField(label="Region")
     auth_mode = forms.ChoiceField(choices=list(validation.AUTH_MODE_LABELS.items()), initial="default_chain",
                                   label="Authentication")
@@ -52,6 +54,21 @@ class BedrockProviderForm(ProviderForm):
                                    help_text="A VPC endpoint or proxy for bedrock-runtime.")
     control_endpoint_url = forms.CharField(required=False, label="Control-plane endpoint URL")
     sts_endpoint_url = forms.CharField(required=False, label="STS endpoint URL")
+    batch_s3_bucket = forms.CharField(required=False, label="S3 bucket for batch",
+                                      help_text="Batch input is written here and Bedrock writes the output here.")
+    batch_s3_prefix = forms.CharField(required=False, initial="moments-batch", label="S3 prefix")
+    batch_role_arn = forms.CharField(required=False, label="Batch service role ARN",
+                                     help_text="The role Bedrock assumes to read the input and write the output "
+                                               "(trusts bedrock.amazonaws.com; s3:GetObject, s3:PutObject, "
+                                               "s3:ListBucket on the bucket).")
+    s3_endpoint_url = forms.CharField(required=False, label="S3 endpoint URL",
+                                      help_text="An S3 VPC endpoint; empty for the region's own.")
+    guardrail_identifier = forms.CharField(required=False, label="Guardrail ID or ARN")
+    guardrail_version = forms.CharField(required=False, label="Guardrail version", help_text="A number or DRAFT.")
+    guardrail_stream_mode = forms.ChoiceField(
+        required=False, label="Guardrail on streams", initial="sync",
+        choices=[("sync", "Synchronous: checked before the text reaches the caller (adds latency)"),
+                 ("async", "Asynchronous: text sent at once, blocked when the check catches up")])
     secret_fields = {"aws_secret_access_key": "aws_secret_access_key_encrypted",
                      "aws_session_token": "aws_session_token_encrypted",
                      "bedrock_api_key": "bedrock_api_key_encrypted"}
@@ -95,6 +112,27 @@ class BedrockProviderForm(ProviderForm):
     def clean_control_endpoint_url(self):
         return validated(validation.url, self.cleaned_data["control_endpoint_url"])
 
+    def clean_batch_s3_bucket(self):
+        return validated(validation.s3_bucket, self.cleaned_data["batch_s3_bucket"])
+
+    def clean_batch_s3_prefix(self):
+        return validated(validation.s3_prefix, self.cleaned_data["batch_s3_prefix"])
+
+    def clean_batch_role_arn(self):
+        return validated(validation.role_arn, self.cleaned_data["batch_role_arn"])
+
+    def clean_s3_endpoint_url(self):
+        return validated(validation.url, self.cleaned_data["s3_endpoint_url"])
+
+    def clean_guardrail_identifier(self):
+        return validated(validation.guardrail_identifier, self.cleaned_data["guardrail_identifier"])
+
+    def clean_guardrail_version(self):
+        return validated(validation.guardrail_version, self.cleaned_data["guardrail_version"])
+
+    def clean_guardrail_stream_mode(self):
+        return validated(validation.guardrail_stream_mode, self.cleaned_data["guardrail_stream_mode"])
+
     def clean_sts_endpoint_url(self):
         return validated(validation.url, self.cleaned_data["sts_endpoint_url"])
 
@@ -102,6 +140,10 @@ class BedrockProviderForm(ProviderForm):
         cleaned = super().clean()
         mode = cleaned.get("auth_mode")
         instance = self.instance
+        if bool(cleaned.get("guardrail_identifier")) != bool(cleaned.get("guardrail_version")) \
+                and "guardrail_identifier" not in self.errors and "guardrail_version" not in self.errors:
+            self.add_error("guardrail_version" if cleaned.get("guardrail_identifier") else "guardrail_identifier",
+                           "Give both the guardrail's identifier and its version, or neither.")
         if mode == "profile" and not cleaned.get("aws_profile"):
             self.add_error("aws_profile", "Choose the profile to use.")
         if mode == "static_keys":
@@ -138,7 +180,7 @@ class BedrockProviderForm(ProviderForm):
         config.auth_mode = mode
         config.aws_profile = data["aws_profile"] if mode == "profile" else ""
         for name in ("role_arn", "external_id", "inference_profile", "geo_preference", "endpoint_url",
-                     "control_endpoint_url", "sts_endpoint_url", "role_duration_seconds"):
+                     "control_endpoint_url", "sts_endpoint_url", "role_duration_seconds", *BATCH_GUARDRAIL_FIELDS):
             setattr(config, name, data[name])
         config.role_session_name = data["role_session_name"] or "moments-admin"
         if not data["role_arn"]:
@@ -174,19 +216,20 @@ class BedrockKind(KindPlugin):
     label = "Amazon Bedrock"
     export_keys = ("aws_region", "auth_mode", "aws_profile", "bedrock_api_key_env", "aws_access_key_id", "role_arn",
                    "external_id", "role_session_name", "role_duration_seconds", "inference_profile",
-                   "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url")
+                   "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
+                   *BATCH_GUARDRAIL_FIELDS)
     export_always = ("aws_region", "auth_mode", "inference_profile")
 
     config_fields = frozenset({
         "aws_region", "auth_mode", "aws_profile", "aws_access_key_id", "bedrock_api_key_env", "role_arn", "external_id",
         "role_session_name", "role_duration_seconds", "inference_profile", "geo_preference", "endpoint_url",
         "control_endpoint_url", "sts_endpoint_url", "aws_secret_access_key_encrypted", "aws_session_token_encrypted",
-        "bedrock_api_key_encrypted"})  # ProviderConfig fields this kind reads
+        "bedrock_api_key_encrypted", *BATCH_GUARDRAIL_FIELDS})  # ProviderConfig fields this kind reads
     config_keys = (
         "aws_region", "auth_mode", "aws_profile", "use_bedrock_api_key", "bedrock_api_key_env",
         "bedrock_api_key_stored", "aws_access_key_id", "aws_secret_access_key_stored", "aws_session_token_stored",
         "role_arn", "external_id", "role_session_name", "role_duration_seconds", "inference_profile",
-        "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url")
+        "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url", *BATCH_GUARDRAIL_FIELDS)
 
     def check_config(self, v, values, flags, block, path):
         """Rules of a config.yml block of this kind that span keys; issues go to `v`."""
@@ -229,6 +272,11 @@ class BedrockKind(KindPlugin):
             external_id=config.external_id or None, role_session_name=config.role_session_name or "moments-admin",
             role_duration_seconds=config.role_duration_seconds or 3600,
             geo_preference=config.geo_preference or None, inference_profile=config.inference_profile or None,
+            batch_s3_bucket=config.batch_s3_bucket or None, batch_s3_prefix=config.batch_s3_prefix or "",
+            batch_role_arn=config.batch_role_arn or None, s3_endpoint_url=config.s3_endpoint_url or None,
+            guardrail_identifier=config.guardrail_identifier or None,
+            guardrail_version=config.guardrail_version or None,
+            guardrail_stream_mode=config.guardrail_stream_mode or "sync",
         )
         mode = config.auth_mode
         if mode == "static_keys":
