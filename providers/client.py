@@ -28,6 +28,7 @@ from django.conf import settings as django_settings
 from providers import response_cache, snapshot
 from providers.call_records import CallContext, CallRecord, emit
 from providers.calls import invoke
+from providers.client_batches import Batches
 from providers.client_pool import client_for
 from providers.client_streams import EventStream, message_events
 from providers.clients.errors import ErrorKind, ProviderError
@@ -95,6 +96,7 @@ class Anthropic:
 class Messages:
     def __init__(self, client):
         self._client = client
+        self.batches = Batches(client)  # Message Batches, on the active provider (providers.client_batches)
 
     def create(self, **kwargs):
         if kwargs.get("stream"):
