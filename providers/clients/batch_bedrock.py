@@ -57,6 +57,43 @@ class BedrockBatches:
             raise ProviderError(ErrorKind.UNSUPPORTED, "Bedrock batch inference needs SigV4 credentials (S3 and the "
                                 "control plane do not take Bedrock API keys).", provider="bedrock")
 
+    def check_permissions(self):
+        """Whether the identity may run batch jobs here, spending nothing: a probe object written to and read
+        from the bucket (s3:PutObject, s3:GetObject), a listing (s3:ListBucket), a job lookup that cannot exist
+        (bedrock:GetModelInvocationJob) and a create whose job name is invalid (Bedrock authorizes
+        bedrock:CreateModelInvocationJob and iam:PassRole on the role before it validates the name)."""
+        from providers.clients.base import PermissionCheck
+
+        settings, checks = self.settings, []
+        bucket = settings.batch_s3_bucket
+        prefix = (settings.batch_s3_prefix or "").strip("/")
+        key = f"{prefix}/.moments-permission-check" if prefix else ".moments-permission-check"
+        s3 = self._s3()
+        probes = (("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}",
+                   lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"moments-admin batch permission check")),
+                  ("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", lambda: s3.get_object(Bucket=bucket, Key=key)),
+                  ("s3:ListBucket", f"arn:aws:s3:::{bucket}",
+                   lambda: s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)),
+                  ("bedrock:GetModelInvocationJob", "*",
+                   lambda: self._control().get_model_invocation_job(jobIdentifier="moments-permission-check")),
+                  ("bedrock:CreateModelInvocationJob", "*", lambda: self._control().create_model_invocation_job(
+                      jobName="-invalid name-", roleArn=settings.batch_role_arn, modelId="anthropic.claude",
+                      inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{key}"}},
+                      outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{bucket}/{prefix}/"}})))
+        for action, resource, probe in probes:
+            try:
+                probe()
+            except Exception as exc:
+                error = self._aws(exc)
+                if error.kind in (ErrorKind.PERMISSION, ErrorKind.AUTHENTICATION):
+                    missing = error.missing_action or ("iam:PassRole" if "PassRole" in error.message else action)
+                    checks.append(PermissionCheck(missing, resource, False, error.raw_message or error.message))
+                    continue
+                if error.kind not in (ErrorKind.INVALID_REQUEST, ErrorKind.MODEL_NOT_AVAILABLE):
+                    raise error
+            checks.append(PermissionCheck(action, resource, True))
+        return checks
+
     def submit(self, items, name=""):
         self.check_configured()
         records, models = [], {}

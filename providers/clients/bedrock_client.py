@@ -272,6 +272,10 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                     checks.append(PermissionCheck(action, model_id, True))
                 else:
                     raise error
+        if self.settings.batch_s3_bucket and self.settings.batch_role_arn and not self.credentials.uses_bearer_token:
+            from providers.clients.batch_bedrock import BedrockBatches
+
+            checks.extend(BedrockBatches(self).check_permissions())
         if self.credentials.uses_bearer_token and all(c.allowed for c in checks):
             # Any authorized call with an API key proves bedrock:CallWithBearerToken.
             checks.append(PermissionCheck("bedrock:CallWithBearerToken", "*", True))

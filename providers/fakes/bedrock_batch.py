@@ -122,12 +122,13 @@ class Jobs:
             if key not in body:
                 raise validation_error(f"1 validation error detected: Value null at '{key}' failed to satisfy "
                                        "constraint: Member must not be null")
-        if not JOB_NAME.match(str(body["jobName"])):
-            raise validation_error("1 validation error detected: Value at 'jobName' failed to satisfy constraint")
         if not ROLE_ARN.match(str(body["roleArn"])):
             raise validation_error(f"The provided role ARN is invalid: {body['roleArn']}")
         if fake.identities.is_denied(call.identity, "iam:PassRole"):
+            call.resource = body["roleArn"]
             raise fake.access_denied(call, "iam:PassRole")
+        if not JOB_NAME.match(str(body["jobName"])):
+            raise validation_error("1 validation error detected: Value at 'jobName' failed to satisfy constraint")
         try:
             target = fake.catalog.parse(body["modelId"], call.region)
         except CatalogError as err:
