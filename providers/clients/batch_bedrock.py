@@ -90,7 +90,7 @@ class BedrockBatches:
                     checks.append(PermissionCheck(missing, resource, False, error.raw_message or error.message))
                     continue
                 if error.kind not in (ErrorKind.INVALID_REQUEST, ErrorKind.MODEL_NOT_AVAILABLE):
-                    raise error
+                    raise error from exc
             checks.append(PermissionCheck(action, resource, True))
         return checks
 
