@@ -8,10 +8,11 @@ from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.registry import get_client
 from providers.fakes import FakeBedrock
 from providers.fakes.guardrails import BLOCKED_INPUT, BLOCKED_OUTPUT
-from tests.batch.conftest import direct_usage, prices  # noqa: F401 - fixtures
+from tests.batch import conftest as batch_fixtures
 from tests.fake_providers import AWS_KEY_ID, AWS_SECRET, anthropic_settings, bedrock_settings
 from usage.models import UsageRecord
 
+prices, direct_usage = batch_fixtures.prices, batch_fixtures.direct_usage  # fixtures
 MODEL = "claude-haiku-4-5-20251001"  # served through InvokeModel (the legacy integration)
 GUARDRAIL = {"version": "3", "blocked_input_words": ["forbidden"], "blocked_output_words": ["leakword"]}
 
@@ -86,8 +87,8 @@ def test_no_guardrail_configured_sends_no_guardrail(fake):
 
 
 @pytest.mark.django_db
-def test_a_block_never_fails_over_and_is_counted_on_the_dashboard(fake, anthropic_fake, prices, direct_usage,
-                                                                     staff_client):
+@pytest.mark.usefixtures("prices", "direct_usage")
+def test_a_block_never_fails_over_and_is_counted_on_the_dashboard(fake, anthropic_fake, staff_client):
     chain = [guarded(fake), anthropic_settings(anthropic_fake)]
     with pytest.raises(ProviderError) as caught:
         with invoke(chain, ask("echo: streaming forbidden words"), CallContext(purpose="client"), stream=True) as s:

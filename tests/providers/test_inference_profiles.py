@@ -6,11 +6,12 @@ from providers import validation
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.fakes import FakeBedrock
-from tests.batch.conftest import direct_usage, prices  # noqa: F401 - fixtures
+from tests.batch import conftest as batch_fixtures
 from tests.fake_providers import AWS_KEY_ID, AWS_SECRET, bedrock_settings
 from usage.models import ProfileMapping, UsageRecord
 from usage.pricing import forget_price_book
 
+prices, direct_usage = batch_fixtures.prices, batch_fixtures.direct_usage  # fixtures
 ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/apphaiku01"
 
 
@@ -27,7 +28,8 @@ def ask(model):
 
 
 @pytest.mark.django_db
-def test_an_application_profile_arn_is_routed_and_costed_without_a_mapping(profiled_fake, prices, direct_usage):
+@pytest.mark.usefixtures("prices", "direct_usage")
+def test_an_application_profile_arn_is_routed_and_costed_without_a_mapping(profiled_fake):
     profiled_fake.reset()
     assert not ProfileMapping.objects.exists()
     result = invoke([bedrock_settings(profiled_fake)], ask(ARN), CallContext(purpose="client"))
@@ -44,7 +46,8 @@ def test_an_application_profile_arn_is_routed_and_costed_without_a_mapping(profi
 
 
 @pytest.mark.django_db
-def test_the_prices_pages_manual_mapping_still_wins(profiled_fake, prices, direct_usage):
+@pytest.mark.usefixtures("prices", "direct_usage")
+def test_the_prices_pages_manual_mapping_still_wins(profiled_fake):
     ProfileMapping.objects.create(arn=ARN, model_id="global.anthropic.claude-sonnet-4-6")
     forget_price_book()
     invoke([bedrock_settings(profiled_fake)], ask(ARN), CallContext(purpose="client"))
