@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from providers.batch import costs
 from providers.batch.models import BatchJob, BatchRequestResult
-from providers.batch.submission import settings_named
+from providers.batch.targets import settings_named
 from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
-from providers.clients.batch import batch_api
+from providers.clients.batch_api import batch_api
 from providers.clients.errors import ProviderError
 
 log = logging.getLogger(__name__)

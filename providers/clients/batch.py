@@ -6,7 +6,7 @@ Results, whichever provider ran them, use the Message Batches results shape:
 `{"custom_id": "...", "result": {"type": "succeeded", "message": {...}}}` or
 `{"custom_id": "...", "result": {"type": "errored", "error": {"type": "...", "message": "..."}}}`
 (`canceled` and `expired` carry nothing else). Each provider's module (batch_anthropic,
-batch_bedrock) submits, polls, reads results and cancels; `batch_api(client)` picks it.
+batch_bedrock) submits, polls, reads results and cancels; `batch_api.batch_api(client)` picks it.
 """
 import json
 import re
@@ -150,17 +150,3 @@ def check_limits(kind, count, size_bytes, *, min_records=BEDROCK_MIN_RECORDS):
         if size_bytes > ANTHROPIC_MAX_BYTES:
             raise _invalid(f"The batch is {size_bytes / 1e6:.1f} MB; a Message Batch takes at most 256 MB.",
                            "Split the file into several batches.")
-
-
-def batch_api(client):
-    """The batch operations of a provider client (Anthropic or Bedrock)."""
-    if client.kind == "anthropic":
-        from providers.clients.batch_anthropic import AnthropicBatches
-
-        return AnthropicBatches(client)
-    if client.kind == "bedrock":
-        from providers.clients.batch_bedrock import BedrockBatches
-
-        return BedrockBatches(client)
-    raise ProviderError(ErrorKind.UNSUPPORTED, f"Batch inference is not available on {client.kind} providers.",
-                        provider=client.kind)

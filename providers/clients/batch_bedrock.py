@@ -8,6 +8,7 @@ import secrets
 
 from providers.clients.batch import BatchJob, BatchResult, check_limits
 from providers.clients.batch_anthropic import prepared_params
+from providers.clients.error_mapping import credential_error, from_client_error
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.usage import Usage
 
@@ -36,9 +37,13 @@ class BedrockBatches:
         self.settings = client.settings
 
     def _aws(self, exc):
-        from providers.clients.bedrock_client import _aws_error
+        from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-        return _aws_error(exc, self.settings.aws_profile)
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, (ClientError, EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+            return from_client_error(exc)
+        return credential_error(exc, self.settings.aws_profile)
 
     def _s3(self):
         return self.client.credentials.client("s3", self.settings.s3_endpoint_url)
