@@ -104,7 +104,8 @@ def test_a_block_never_fails_over_and_is_counted_on_the_dashboard(fake, anthropi
     assert 'data-testid="guardrail-interventions">2<' in page
 
 
-def test_guardrail_fields_are_validated_together(db, staff_user):
+@pytest.mark.django_db
+def test_guardrail_fields_are_validated_together():
     from providers.kinds.bedrock import BedrockProviderForm
 
     form = BedrockProviderForm({"name": "b", "aws_region": "us-east-1", "auth_mode": "default_chain",
