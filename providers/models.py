@@ -18,7 +18,7 @@ CONFIG_FIELDS = (
     "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
     "batch_s3_bucket", "batch_s3_prefix", "batch_role_arn", "s3_endpoint_url", "guardrail_identifier",
-    "guardrail_version", "guardrail_stream_mode",
+    "guardrail_version", "guardrail_stream_mode", "guardrail_apply", "guardrail_aws_provider",
 )
 ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
 
@@ -65,6 +65,10 @@ class ProviderConfig(models.Model):
     guardrail_identifier = models.CharField(max_length=300, blank=True)
     guardrail_version = models.CharField(max_length=10, blank=True)
     guardrail_stream_mode = models.CharField(max_length=5, blank=True, default="sync")
+    # Where the integration takes no guardrail (Anthropic API, Bedrock Messages API / mantle): check input and
+    # output with ApplyGuardrail (True), or leave the guardrail off there and say so (False).
+    guardrail_apply = models.BooleanField(default=False)
+    guardrail_aws_provider = models.CharField(max_length=50, blank=True)  # Anthropic: the Bedrock provider to call
 
     # Last test connection
     last_test_at = models.DateTimeField(null=True, blank=True)

@@ -4,6 +4,7 @@ import logging
 import time
 from dataclasses import replace
 
+from providers.clients import apply_guardrail
 from providers.clients.adaptation import adapt_request
 from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog
@@ -159,6 +160,9 @@ class SdkClientMixin:
         body, options, resolution = self._prepare(request)
         model_id = resolution.model_id
         started = time.monotonic()
+        guarded = apply_guardrail.applies(self)
+        if guarded:
+            apply_guardrail.check(self.settings, "INPUT", apply_guardrail.input_texts(body))
 
         def send():
             try:
@@ -176,6 +180,9 @@ class SdkClientMixin:
         data = message.model_dump(mode="json", exclude_none=True)
         if intervened(data):
             raise guardrail_error(data, self.kind, Usage.from_anthropic(message.usage))
+        if guarded:
+            apply_guardrail.check(self.settings, "OUTPUT", apply_guardrail.output_texts(data),
+                                  usage=Usage.from_anthropic(message.usage))
         return MessageResult(
             message=data,
             usage=Usage.from_anthropic(message.usage),
@@ -196,6 +203,13 @@ class SdkClientMixin:
         body, options, resolution = self._prepare(request)
         options = self._stream_options(options)
         model_id = resolution.model_id
+        after_complete = None
+        if apply_guardrail.applies(self):
+            apply_guardrail.check(self.settings, "INPUT", apply_guardrail.input_texts(body))
+
+            def after_complete(stream):  # the output is checked once complete (it has been sent by then)
+                apply_guardrail.check(self.settings, "OUTPUT", apply_guardrail.output_texts(stream.message),
+                                      usage=stream.usage)
 
         def open_stream():
             try:
@@ -208,6 +222,7 @@ class SdkClientMixin:
                                   region=self.region, deadline=deadline, map_error=self._error)
         stream.lifecycle_message = resolution.lifecycle_message
         stream.resolution = resolution
+        stream.after_complete = after_complete
         return stream
 
     def capabilities(self, model_id):

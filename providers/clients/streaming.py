@@ -18,6 +18,8 @@ _NOTHING = object()
 
 
 class SdkMessageStream(MessageStream):
+    after_complete = None  # called with the stream after message_stop (an output check); may raise
+
     def __init__(self, open_stream, retry_policy, *, provider, model_id, region=None, deadline=None, map_error=None):
         super().__init__()
         self._deadline = deadline
@@ -73,6 +75,8 @@ class SdkMessageStream(MessageStream):
         if not self.completed:
             raise ProviderError(ErrorKind.STREAM_INTERRUPTED,
                                 f"The {self._provider} stream ended before message_stop.", provider=self._provider)
+        if self.after_complete is not None:
+            self.after_complete(self)
 
     def _observe(self, event):
         data = event.to_dict() if hasattr(event, "to_dict") else dict(event)

@@ -16,7 +16,7 @@ AWS_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN
 RECOMMENDED_MAX_OUTPUT_TOKENS = 4096  # Bedrock throttling counts at least this per request
 RECOMMENDED_MAX_THINKING_TOKENS = 1024
 BATCH_GUARDRAIL_FIELDS = ("batch_s3_bucket", "batch_s3_prefix", "batch_role_arn", "s3_endpoint_url",
-                          "guardrail_identifier", "guardrail_version", "guardrail_stream_mode")
+                          "guardrail_identifier", "guardrail_version", "guardrail_stream_mode", "guardrail_apply")
 
 
 class BedrockProviderForm(ProviderForm):
@@ -65,6 +65,10 @@ class BedrockProviderForm(ProviderForm):
                                       help_text="An S3 VPC endpoint; empty for the region's own.")
     guardrail_identifier = forms.CharField(required=False, label="Guardrail ID or ARN")
     guardrail_version = forms.CharField(required=False, label="Guardrail version", help_text="A number or DRAFT.")
+    guardrail_apply = forms.BooleanField(
+        required=False, label="Also apply it with ApplyGuardrail to models on the Messages API and mantle",
+        help_text="Those integrations take no guardrail: checked before the call and after it (streams: once they "
+                  "end). Off: the guardrail does not apply to those models.")
     guardrail_stream_mode = forms.ChoiceField(
         required=False, label="Guardrail on streams", initial="sync",
         choices=[("sync", "Synchronous: checked before the text reaches the caller (adds latency)"),

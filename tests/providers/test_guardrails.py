@@ -10,9 +10,11 @@ from providers.fakes import FakeBedrock
 from providers.fakes.guardrails import BLOCKED_INPUT, BLOCKED_OUTPUT
 from tests.batch import conftest as batch_fixtures
 from tests.fake_providers import AWS_KEY_ID, AWS_SECRET, anthropic_settings, bedrock_settings
+from tests.providers import conftest as provider_fixtures
 from usage.models import UsageRecord
 
 prices, direct_usage = batch_fixtures.prices, batch_fixtures.direct_usage  # fixtures
+aws_env = provider_fixtures.aws_env
 MODEL = "claude-haiku-4-5-20251001"  # served through InvokeModel (the legacy integration)
 GUARDRAIL = {"version": "3", "blocked_input_words": ["forbidden"], "blocked_output_words": ["leakword"]}
 
@@ -117,3 +119,56 @@ def test_guardrail_fields_are_validated_together():
     assert not form.is_valid()
     assert "guardrail identifier is its ID" in form.errors["guardrail_identifier"][0]
     assert form.errors["guardrail_version"] == ["A guardrail version is a number (1, 2, ...) or DRAFT."]
+
+
+# --- ApplyGuardrail where the integration has none: the Anthropic API (the operator's choice) ---------------
+
+def applied(anthropic_server, guard_server, **changes):
+    return anthropic_settings(anthropic_server, guardrail_apply=True, guardrail_identifier="gr7abc",
+                              guardrail_version="3", guardrail_aws=bedrock_settings(guard_server), **changes)
+
+
+def applies_calls(server):
+    return [r for r in server.requests if r.path.endswith("/apply")]
+
+
+def test_anthropic_with_apply_guardrail_blocks_the_input_before_the_call(fake, anthropic_fake):
+    with pytest.raises(ProviderError) as caught:
+        get_client(applied(anthropic_fake, fake)).create_message(ask("echo: forbidden text"))
+    assert caught.value.kind is ErrorKind.GUARDRAIL_INTERVENED and BLOCKED_INPUT in caught.value.message
+    assert not anthropic_fake.requests  # the model was never called
+    assert applies_calls(fake)[0].json["source"] == "INPUT"
+
+
+def test_anthropic_with_apply_guardrail_blocks_the_output_of_a_stream_when_it_ends(fake, anthropic_fake):
+    stream = get_client(applied(anthropic_fake, fake)).stream_message(ask("echo: the leakword"))
+    with pytest.raises(ProviderError) as caught:
+        list(stream)
+    assert caught.value.kind is ErrorKind.GUARDRAIL_INTERVENED and BLOCKED_OUTPUT in caught.value.message
+    assert [c.json["source"] for c in applies_calls(fake)] == ["INPUT", "OUTPUT"]
+    assert stream.usage.output_tokens > 0  # the tokens were spent and are recorded
+
+
+def test_anthropic_without_the_choice_applies_no_guardrail(fake, anthropic_fake):
+    settings = anthropic_settings(anthropic_fake, guardrail_identifier="gr7abc", guardrail_version="3",
+                                  guardrail_aws=bedrock_settings(fake))
+    result = get_client(settings).create_message(ask("echo: forbidden leakword"))
+    assert result.message["content"][0]["text"] == "forbidden leakword" and not applies_calls(fake)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("aws_env")
+def test_the_anthropic_provider_uses_the_chosen_bedrock_providers_aws_access(fake, anthropic_fake):
+    from providers.resolve import build_settings
+    from tests.providers.conftest import make_anthropic, make_bedrock
+
+    make_bedrock(name="guard-aws", server=fake)
+    config = make_anthropic(server=anthropic_fake, guardrail_apply=True, guardrail_identifier="gr7abc",
+                            guardrail_version="3", guardrail_aws_provider="guard-aws")
+    resolved = build_settings(config)
+    assert resolved.settings.guardrail_aws.name == "guard-aws"
+    assert resolved.settings.redacted()["guardrail_aws"] == "guard-aws"
+    assert resolved.settings.guardrail_aws.aws_secret_access_key in resolved.secrets  # scrubbed from output
+    config.guardrail_aws_provider = "missing"
+    assert ("guardrail_aws_provider", "Choose the Bedrock provider whose AWS access calls ApplyGuardrail.") in \
+        build_settings(config).problems
