@@ -21,6 +21,7 @@ from providers import breaker, snapshot
 from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import with_agent_guardrail
 from providers.clients.usage import Usage
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
     healthy = [s for s in candidates if not (states and breaker.is_open_state(states[s.name]))] or candidates
     for index, settings in enumerate(healthy):
         # Served by anything but the primary (tried and failed, or skipped for its open circuit) is a failover.
-        attempt = _Attempt(settings, request, context, failed_over=settings is not candidates[0],
+        attempt = _Attempt(with_agent_guardrail(settings, context.guardrail), request, context,
+                           failed_over=settings is not candidates[0],
                            state=states.get(settings.name))
         try:
             return attempt.open_stream(deadline) if stream else attempt.create(deadline)

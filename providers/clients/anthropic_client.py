@@ -160,9 +160,10 @@ class SdkClientMixin:
         body, options, resolution = self._prepare(request)
         model_id = resolution.model_id
         started = time.monotonic()
-        guarded = apply_guardrail.applies(self)
+        guard = self.settings
+        guarded = apply_guardrail.applies(self, guard)
         if guarded:
-            apply_guardrail.check(self.settings, "INPUT", apply_guardrail.input_texts(body))
+            apply_guardrail.check(guard, "INPUT", apply_guardrail.input_texts(body))
 
         def send():
             try:
@@ -181,7 +182,7 @@ class SdkClientMixin:
         if intervened(data):
             raise guardrail_error(data, self.kind, Usage.from_anthropic(message.usage))
         if guarded:
-            apply_guardrail.check(self.settings, "OUTPUT", apply_guardrail.output_texts(data),
+            apply_guardrail.check(guard, "OUTPUT", apply_guardrail.output_texts(data),
                                   usage=Usage.from_anthropic(message.usage))
         return MessageResult(
             message=data,
@@ -204,11 +205,12 @@ class SdkClientMixin:
         options = self._stream_options(options)
         model_id = resolution.model_id
         after_complete = None
-        if apply_guardrail.applies(self):
-            apply_guardrail.check(self.settings, "INPUT", apply_guardrail.input_texts(body))
+        guard = self.settings
+        if apply_guardrail.applies(self, guard):
+            apply_guardrail.check(guard, "INPUT", apply_guardrail.input_texts(body))
 
             def after_complete(stream):  # the output is checked once complete (it has been sent by then)
-                apply_guardrail.check(self.settings, "OUTPUT", apply_guardrail.output_texts(stream.message),
+                apply_guardrail.check(guard, "OUTPUT", apply_guardrail.output_texts(stream.message),
                                       usage=stream.usage)
 
         def open_stream():

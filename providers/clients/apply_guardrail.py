@@ -15,9 +15,9 @@ _clients = {}
 _lock = threading.Lock()
 
 
-def applies(client):
+def applies(client, settings=None):
     """Whether this client checks text with ApplyGuardrail (its integration has no guardrail of its own)."""
-    settings = client.settings
+    settings = settings or client.settings
     native = client.kind == "bedrock" and getattr(client, "integration", "") == "invoke"
     return bool(settings.guardrail_apply and settings.guardrail_identifier and not native)
 

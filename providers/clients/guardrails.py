@@ -11,6 +11,17 @@ STREAM_CONFIG_KEY = "amazon-bedrock-guardrailConfig"
 STREAM_MODES = {"sync": "SYNCHRONOUS", "async": "ASYNCHRONOUS"}
 
 
+def with_agent_guardrail(settings, override):
+    """The provider's settings with an agent's own guardrail ("ID:VERSION") in place of the provider's.
+    Where the provider applies guardrails only through ApplyGuardrail, that operator's choice still decides."""
+    if not override:
+        return settings
+    from dataclasses import replace
+
+    identifier, _, version = override.rpartition(":")
+    return replace(settings, guardrail_identifier=identifier, guardrail_version=version or "DRAFT")
+
+
 def guardrail_headers(settings):
     """The InvokeModel / InvokeModelWithResponseStream headers naming the provider's guardrail, or {}."""
     if not settings.guardrail_identifier:

@@ -172,3 +172,24 @@ def test_the_anthropic_provider_uses_the_chosen_bedrock_providers_aws_access(fak
     config.guardrail_aws_provider = "missing"
     assert ("guardrail_aws_provider", "Choose the Bedrock provider whose AWS access calls ApplyGuardrail.") in \
         build_settings(config).problems
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("direct_usage")
+def test_an_agent_brings_its_own_guardrail(fake):
+    import anthropic as sdk
+
+    from providers.agents import Agent, AgentManager
+    from providers.client import Anthropic
+    from providers.sessions import SessionError
+
+    agents = AgentManager([Agent("screener", model=MODEL, guardrail="gr7abc:3"), Agent("free", model=MODEL)],
+                          client_factory=lambda **options: Anthropic(chain=[bedrock_settings(fake)], **options))
+    with pytest.raises(sdk.BadRequestError, match="guardrail blocked"):
+        agents.client("screener").messages.create(**ask("echo: forbidden"))
+    assert agents.client("free").messages.create(**ask("echo: forbidden")).content[0].text == "forbidden"
+    headers = [{k.lower(): v for k, v in r.headers.items()} for r in invocations(fake)]
+    assert headers[0]["x-amzn-bedrock-guardrailidentifier"] == "gr7abc"
+    assert "x-amzn-bedrock-guardrailidentifier" not in headers[1]
+    with pytest.raises(SessionError, match="guardrail must be 'ID:VERSION'"):
+        Agent("bad", guardrail="gr7abc")
