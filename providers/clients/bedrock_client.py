@@ -13,6 +13,7 @@ from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import credential_error, from_client_error
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.guardrails import guardrail_headers, stream_body
+from providers.clients.model_ids import priced_as
 from providers.clients.resolution import resolve
 
 log = logging.getLogger(__name__)
@@ -157,19 +158,8 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         return [arn.rsplit("/", 1)[-1] for arn in self._profile_model_arns(profile_id)]
 
     def profile_target(self, profile_id):
-        """The model ID an operator's profile is priced as: its foundation model, as a global profile when
-        a destination has no region, as a geo profile when it spans regions, else in-region."""
-        arns = self._profile_model_arns(profile_id)
-        if not arns:
-            return None
-        base = arns[0].rsplit("/", 1)[-1]
-        regions = {arn.split(":")[3] for arn in arns if arn.count(":") >= 5}
-        if "" in regions:
-            return f"global.{base}"
-        if len(regions) > 1:
-            geo = {"us": "us", "eu": "eu", "ap": "apac", "ca": "us"}.get(sorted(regions)[0][:2], "us")
-            return f"{geo}.{base}"
-        return base
+        """The model ID an operator's profile is priced as (providers.clients.model_ids.priced_as)."""
+        return priced_as(self._profile_model_arns(profile_id))
 
     def _profile_model_arns(self, profile_id):
         cache_key = f"bedrock-profile-arns:{self.region}:{profile_id}"

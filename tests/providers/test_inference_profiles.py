@@ -57,3 +57,16 @@ def test_the_prices_pages_manual_mapping_still_wins(profiled_fake):
 
 def test_arns_are_accepted_wherever_a_model_id_is():
     assert validation.model_id(ARN) == ARN
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("prices", "direct_usage")
+def test_a_recompute_keeps_the_model_an_arn_was_priced_as(profiled_fake):
+    from usage.pricing import PriceBook
+    from usage.recompute import reprice
+
+    invoke([bedrock_settings(profiled_fake)], ask(ARN), CallContext(purpose="client"))
+    record = UsageRecord.objects.get(model_id=ARN)
+    cost = record.cost_total
+    assert reprice(record, PriceBook.load()) is False
+    assert (record.base_model, record.cost_total) == ("claude-haiku-4-5", cost)
