@@ -23,7 +23,7 @@ def test_upload_check_and_download_a_batch(login, live_server, staff_user, passw
     page.goto(live_server.url + "/batches/")
     page.set_input_files("#id_file", str(path))
     page.fill("#id_name", "from-the-browser")
-    page.click("text=Submit")
+    page.click("#batch-submit button[type=submit]")
     page.wait_for_load_state()
     assert "Batch from-the-browser" in page.locator("h1").inner_text()
     assert "0 of 3" in page.locator("#batch-summary").inner_text()
