@@ -39,3 +39,44 @@ def test_a_missing_pass_role_is_named(s3_server, batch_settings):
 def test_without_batch_settings_nothing_about_batch_is_checked(s3_server):
     with FakeBedrock(credentials={AWS_KEY_ID: AWS_SECRET}, s3_endpoint_url=s3_server) as fake:
         assert get_client(bedrock_settings(fake)).check_permissions([]) == []
+
+
+CONFIG = """\
+model_provider:
+  type: anthropic
+  anthropic:
+    api_key_env: ANTHROPIC_API_KEY
+    guardrail_apply: true
+    guardrail_identifier: gr7abc
+    guardrail_version: "3"
+    guardrail_aws_provider: bedrock
+  bedrock:
+    aws_region: us-east-1
+    batch_s3_bucket: my-batch-bucket
+    batch_s3_prefix: jobs/
+    batch_role_arn: arn:aws:iam::123456789012:role/BedrockBatch
+    guardrail_identifier: gr7abc
+    guardrail_version: DRAFT
+    guardrail_stream_mode: async
+"""
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("aws_env")
+def test_config_yml_carries_batch_and_guardrail_settings_both_ways():
+    import yaml
+
+    from providers.config_export import export_config
+    from providers.config_yaml import ConfigFileError, import_config
+    from providers.models import ProviderConfig
+
+    import_config(CONFIG, None, source="test")
+    bedrock, anthropic = ProviderConfig.objects.get(name="bedrock"), ProviderConfig.objects.get(name="anthropic")
+    assert (bedrock.batch_s3_bucket, bedrock.batch_s3_prefix, bedrock.guardrail_stream_mode) == \
+        ("my-batch-bucket", "jobs", "async")
+    assert anthropic.guardrail_apply and anthropic.guardrail_aws_provider == "bedrock"
+    exported = yaml.safe_load(export_config())["model_provider"]
+    assert exported["bedrock"]["batch_role_arn"].endswith(":role/BedrockBatch")
+    assert exported["anthropic"]["guardrail_apply"] is True
+    with pytest.raises(ConfigFileError, match="bucket name alone"):
+        import_config(CONFIG.replace("my-batch-bucket", "s3://my-batch-bucket"), None, source="test")
