@@ -116,7 +116,9 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         target = self.for_model(request.get("model") if isinstance(request, dict) else None)
         if target is not self:
             return target.stream_message(request, deadline=deadline)
-        return super().stream_message(request, deadline=deadline)
+        stream = super().stream_message(request, deadline=deadline)
+        stream.guardrail_async = bool(stream_body(self.settings)) and self.integration == "invoke"
+        return stream
 
     def _prepare(self, request):
         body, options, resolution = super()._prepare(request)

@@ -9,6 +9,7 @@ from providers.clients.errors import ErrorKind, ProviderError
 ACTION_KEY = "amazon-bedrock-guardrailAction"
 STREAM_CONFIG_KEY = "amazon-bedrock-guardrailConfig"
 STREAM_MODES = {"sync": "SYNCHRONOUS", "async": "ASYNCHRONOUS"}
+ASYNC_BLOCKED = "the output, after part of it was streamed (asynchronous mode)."
 
 
 def with_agent_guardrail(settings, override):

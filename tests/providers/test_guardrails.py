@@ -78,6 +78,7 @@ def test_asynchronous_stream_mode_is_sent_and_the_block_still_ends_the_stream(fa
     with pytest.raises(ProviderError) as caught:
         list(stream)
     assert caught.value.kind is ErrorKind.GUARDRAIL_INTERVENED
+    assert "leakword" not in caught.value.message and "asynchronous" in caught.value.message
     body = invocations(fake)[-1].json
     assert body["amazon-bedrock-guardrailConfig"] == {"streamProcessingMode": "ASYNCHRONOUS"}
 
