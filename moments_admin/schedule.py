@@ -44,6 +44,12 @@ def beat_schedule():
             "schedule": 3600.0,
             "options": {"expires": 3600 * 0.9},
         },
+        # Batch jobs whose tracker task was lost get a new one (each tracker re-schedules itself).
+        "batch-trackers": {
+            "task": "providers.batch.tasks.track_open_batches",
+            "schedule": 300.0,
+            "options": {"expires": 300 * 0.9},
+        },
     }
     if settings.USAGE_WRITE_BUFFER and settings.USAGE_QUEUE_URL:
         drain_interval = settings.USAGE_QUEUE_DRAIN_SECONDS

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "providers.health",
     "providers.gateway",
     "providers.migration",
+    "providers.batch",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +208,9 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 # --- Provider calls (providers.calls.invoke) ----------------------------------
 # One deadline for a whole call: every retry and every fallback provider fits inside it.
 CALL_DEADLINE_SECONDS = env_float("CALL_DEADLINE_SECONDS", 120.0, minimum=1)
+# Batch jobs: the tracker's first poll after submission, doubling up to the cap (docs/batch.md).
+BATCH_POLL_FIRST_SECONDS = env_float("BATCH_POLL_FIRST_SECONDS", 30.0, minimum=1)
+BATCH_POLL_MAX_SECONDS = env_float("BATCH_POLL_MAX_SECONDS", 1800.0, minimum=1)
 # A timed-out attempt may still have been processed and billed: not retried on the same
 # provider unless this is on (failover to the next provider still happens).
 CALL_RETRY_TIMEOUTS = env_bool("CALL_RETRY_TIMEOUTS", False)

@@ -18,5 +18,6 @@ urlpatterns = [
     path("health/", include("providers.health.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("gateway/", include("providers.gateway.urls")),
+    path("batches/", include("providers.batch.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from providers.client import Anthropic
 from providers.sessions import Session, SessionError
 
-AGENT_FIELDS = ("system", "model", "max_turns", "max_tokens", "tools", "provider", "response_cache")
+AGENT_FIELDS = ("system", "model", "max_turns", "max_tokens", "tools", "provider", "response_cache", "guardrail")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Agent:
     tools: tuple = field(default_factory=tuple)  # tool definitions (dicts), as the Messages API takes them
     provider: str | None = None  # pin one configured provider
     response_cache: bool = False  # serve repeated identical requests from the response cache
+    # A Bedrock guardrail "ID:VERSION" for this agent's calls, in place of the provider's (docs/guardrails.md)
+    guardrail: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 128:
@@ -39,6 +41,8 @@ class Agent:
             raise SessionError(f"Agent {self.name}: max_tokens must be a whole number of at least 1.")
         if not isinstance(self.model, str) or not self.model.strip():
             raise SessionError(f"Agent {self.name}: model must be a logical name such as sonnet, or a model ID.")
+        if self.guardrail is not None and (not isinstance(self.guardrail, str) or ":" not in self.guardrail):
+            raise SessionError(f"Agent {self.name}: guardrail must be 'ID:VERSION', e.g. 'gr7abc:3' or 'gr7abc:DRAFT'.")
         object.__setattr__(self, "tools", tuple(self.tools))
         for tool in self.tools:
             if not isinstance(tool, dict) or not tool.get("name"):
@@ -87,8 +91,9 @@ class AgentManager:
 
     def client(self, name):
         agent = self.get(name)
+        options = {"guardrail": agent.guardrail} if agent.guardrail else {}
         return self._client_factory(agent=agent.name, provider=agent.provider,
-                                    response_cache_mode="use" if agent.response_cache else "skip")
+                                    response_cache_mode="use" if agent.response_cache else "skip", **options)
 
     def session(self, name, *, persist=False, history=()):
         agent = self.get(name)

@@ -22,6 +22,7 @@ class CallContext:
     agent: str | None = None
     deadline_seconds: float | None = None  # overall, across retries and failover; None: the setting
     provider: str | None = None  # pin the call to this provider name (no failover)
+    guardrail: str | None = None  # "ID:VERSION": a Bedrock guardrail in place of each provider's (an agent's own)
 
     def __post_init__(self):
         if self.purpose not in PURPOSES:
@@ -51,6 +52,10 @@ class CallRecord:
     failed_over: bool = False
     adaptations: tuple = ()  # request settings changed to suit the model
     inference_geo: str | None = None  # the request's inference_geo ("us" is priced at a premium)
+    batch: bool = False  # a batch result: priced at batch prices
+    # The model an application inference profile ARN routes to (GetInferenceProfile): what it is priced as
+    # when the Prices page has no manual mapping for the ARN.
+    profile_target: str | None = None
     cost_usd: object = None  # a Decimal, set from what the usage sink returns; None when unpriced
     stop_reason: str | None = None  # the Messages response's stop_reason (traces' finish reasons)
 

@@ -22,6 +22,7 @@ from providers import breaker_gate, snapshot, tracing
 from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import with_agent_guardrail
 from providers.clients.usage import Usage
 from providers.resolve import apply_rollout
 
@@ -60,8 +61,8 @@ def _invoke(chain, request, context, *, stream):
     healthy = breaker_gate.admitted(gate, candidates)
     for index, settings in enumerate(healthy):
         # Served by anything but the primary (tried and failed, or skipped for its open circuit) is a failover.
-        attempt = _Attempt(settings, request, context, failed_over=settings is not candidates[0],
-                           state=gate)
+        attempt = _Attempt(with_agent_guardrail(settings, context.guardrail), request, context,
+                           failed_over=settings is not candidates[0], state=gate)
         try:
             return attempt.open_stream(deadline) if stream else attempt.create(deadline)
         except ProviderError as error:
@@ -135,7 +136,7 @@ class _Attempt:
 
     def failed(self, error, inner=None):
         model_id = getattr(inner, "model_id", "") or self._resolved_or_requested()
-        self.record(error.kind.value, model_id, Usage(), resolution=getattr(inner, "resolution", None),
+        self.record(error.kind.value, model_id, error.usage or Usage(), resolution=getattr(inner, "resolution", None),
                     request_id=error.request_id, stream=inner is not None)
         if error.triggers_failover and self.context.purpose not in _NO_BREAKER_PURPOSES:
             breaker_gate.failed(self.state, self.settings, error)
@@ -167,6 +168,7 @@ class _Attempt:
             adaptations=getattr(resolution, "adaptations", ()),
             inference_geo=request.get("inference_geo") if isinstance(request.get("inference_geo"), str) else None,
             stop_reason=stop_reason if isinstance(stop_reason, str) else None,
+            profile_target=getattr(resolution, "profile_target", None),
         )
         emit(record)
         return record

@@ -28,6 +28,7 @@ from django.conf import settings as django_settings
 from providers import response_cache, snapshot
 from providers.call_records import CallContext, CallRecord, emit
 from providers.calls import invoke
+from providers.client_batches import Batches
 from providers.client_pool import client_for
 from providers.client_streams import EventStream, message_events
 from providers.clients.errors import ErrorKind, ProviderError
@@ -60,7 +61,7 @@ class Anthropic:
 
     def __init__(self, *, provider=None, agent=None, chain=None, prompt_caching=None, response_cache_mode="skip",
                  deadline_seconds=None, timeout=None, purpose="client", api_key=None, base_url=None,
-                 max_retries=None, default_headers=None):
+                 max_retries=None, default_headers=None, guardrail=None):
         del api_key, base_url, max_retries  # credentials and retries come from the stored configuration
         if response_cache_mode not in response_cache.MODES:
             raise ValueError(f"response_cache_mode must be one of {response_cache.MODES}.")
@@ -69,6 +70,7 @@ class Anthropic:
         self.response_cache_mode = response_cache_mode
         self.deadline_seconds = deadline_seconds or (timeout if isinstance(timeout, (int, float)) else None)
         self.purpose = purpose
+        self.guardrail = guardrail  # "ID:VERSION": this client's calls use that Bedrock guardrail (an agent's)
         self.default_headers = dict(default_headers or {})
         self.messages = Messages(self)
 
@@ -77,12 +79,12 @@ class Anthropic:
         options = {"provider": self.provider, "agent": self.agent, "chain": self.chain,
                    "prompt_caching": self.prompt_caching, "response_cache_mode": self.response_cache_mode,
                    "deadline_seconds": self.deadline_seconds, "purpose": self.purpose,
-                   "default_headers": self.default_headers}
+                   "default_headers": self.default_headers, "guardrail": self.guardrail}
         return Anthropic(**{**options, **changes})
 
     def context(self, deadline_seconds=None):
         return CallContext(purpose=self.purpose, agent=self.agent, provider=self.provider,
-                           deadline_seconds=deadline_seconds or self.deadline_seconds)
+                           deadline_seconds=deadline_seconds or self.deadline_seconds, guardrail=self.guardrail)
 
     def candidates(self):
         """The providers a call may reach, primary first (the pinned one alone when pinned)."""
@@ -95,6 +97,7 @@ class Anthropic:
 class Messages:
     def __init__(self, client):
         self._client = client
+        self.batches = Batches(client)  # Message Batches, on the active provider (providers.client_batches)
 
     def create(self, **kwargs):
         if kwargs.get("stream"):

@@ -135,6 +135,10 @@ _TEXT_CHECKS = {
     "role_arn": validation.role_arn, "external_id": None, "role_session_name": validation.role_session_name,
     "inference_profile": validation.model_id, "geo_preference": validation.geo,
     "mantle_endpoint_url": validation.url, "workspace_id": validation.workspace_id,
+    "batch_s3_bucket": validation.s3_bucket, "batch_s3_prefix": validation.s3_prefix,
+    "batch_role_arn": validation.role_arn, "s3_endpoint_url": validation.url,
+    "guardrail_identifier": validation.guardrail_identifier, "guardrail_version": validation.guardrail_version,
+    "guardrail_stream_mode": validation.guardrail_stream_mode, "guardrail_aws_provider": None,
 }
 
 
@@ -156,9 +160,9 @@ def _provider(v, block, path, name, kind, existing):
             continue
         if key not in kind_keys(kind):
             v.unknown(path, key, kind_keys(kind))
-        elif key in ("enabled", "verify_tls", "use_bedrock_api_key") or key in STORED_FLAGS:
+        elif key in ("enabled", "verify_tls", "use_bedrock_api_key", "guardrail_apply") or key in STORED_FLAGS:
             flags[key] = v.boolean(raw, kpath)
-            if key in ("enabled", "verify_tls"):
+            if key in ("enabled", "verify_tls", "guardrail_apply"):
                 values[key] = flags[key]
         elif key == "timeout_seconds":
             values[key] = v.number(raw, kpath, validation.timeout)

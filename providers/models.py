@@ -18,6 +18,8 @@ CONFIG_FIELDS = (
     "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
     "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags", "allow_insecure_http",
+    "batch_s3_bucket", "batch_s3_prefix", "batch_role_arn", "s3_endpoint_url", "guardrail_identifier",
+    "guardrail_version", "guardrail_stream_mode", "guardrail_apply", "guardrail_aws_provider",
 )
 ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary", "rollout",
                   # Circuit-breaker policy and the Status page's manual overrides (providers.breaker, docs/health.md).
@@ -69,6 +71,19 @@ class ProviderConfig(models.Model):
 
     # Anthropic beta flags sent on every request of this provider (those it does not accept are dropped)
     beta_flags = models.JSONField(default=list, blank=True)
+    # Bedrock batch inference: where input and output go, and the role Bedrock assumes to reach them
+    batch_s3_bucket = models.CharField(max_length=63, blank=True)
+    batch_s3_prefix = models.CharField(max_length=200, blank=True, default="moments-batch")
+    batch_role_arn = models.CharField(max_length=300, blank=True)
+    s3_endpoint_url = models.CharField(max_length=500, blank=True)
+    # Bedrock Guardrails, applied to every request this provider sends where the integration supports it
+    guardrail_identifier = models.CharField(max_length=300, blank=True)
+    guardrail_version = models.CharField(max_length=10, blank=True)
+    guardrail_stream_mode = models.CharField(max_length=5, blank=True, default="sync")
+    # Where the integration takes no guardrail (Anthropic API, Bedrock Messages API / mantle): check input and
+    # output with ApplyGuardrail (True), or leave the guardrail off there and say so (False).
+    guardrail_apply = models.BooleanField(default=False)
+    guardrail_aws_provider = models.CharField(max_length=50, blank=True)  # Anthropic: the Bedrock provider to call
 
     # Last test connection
     last_test_at = models.DateTimeField(null=True, blank=True)

@@ -28,8 +28,12 @@ class ResolvedProvider:
     @property
     def secrets(self):
         """Secret values in use, to scrub from anything shown or logged."""
+        found = []
         s = self.settings
-        return [v for v in (s.api_key, s.aws_secret_access_key, s.aws_session_token, s.bedrock_api_key) if v]
+        while s is not None:  # an Anthropic provider's guardrail carries a Bedrock provider's settings
+            found += [v for v in (s.api_key, s.aws_secret_access_key, s.aws_session_token, s.bedrock_api_key) if v]
+            s = s.guardrail_aws
+        return found
 
 
 def build_settings(config, *, environment=None, for_test=False):
@@ -51,6 +55,7 @@ def build_settings(config, *, environment=None, for_test=False):
     if refused:  # never sent in clear text: the call fails as unconfigured instead (the problem says why)
         problems[:0] = refused
         values.update({name: None for name in ("api_key", "bedrock_api_key") if name in values})
+    values.update(_guardrail_values(config, env, problems))
     if for_test:
         values["retry"] = RetryPolicy(max_attempts=1)
         values["timeout"] = min(float(config.timeout_seconds or 30), 30.0)
@@ -58,6 +63,24 @@ def build_settings(config, *, environment=None, for_test=False):
         values["retry"] = RetryPolicy(retry_timeouts=django_settings.CALL_RETRY_TIMEOUTS)
         values["timeout"] = float(config.timeout_seconds or 60)
     return ResolvedProvider(config, ProviderSettings(kind=config.kind, name=config.name, **values), sources, problems)
+
+
+def _guardrail_values(config, env, problems):
+    """The guardrail an Anthropic provider applies through ApplyGuardrail, with the AWS access of the Bedrock
+    provider the operator chose (Bedrock providers use their own; their plugin sets the rest)."""
+    if config.kind == "bedrock":
+        return {"guardrail_apply": bool(config.guardrail_apply)}
+    if not (config.guardrail_apply and config.guardrail_identifier):
+        return {}
+    values = {"guardrail_apply": True, "guardrail_identifier": config.guardrail_identifier,
+              "guardrail_version": config.guardrail_version or None}
+    aws = ProviderConfig.objects.filter(name=config.guardrail_aws_provider, kind="bedrock").first()
+    if aws is None:
+        problems.append(("guardrail_aws_provider", "Choose the Bedrock provider whose AWS access calls "
+                                                   "ApplyGuardrail."))
+        return {}
+    values["guardrail_aws"] = build_settings(aws, environment=env).settings
+    return values
 
 
 def fingerprint(config):

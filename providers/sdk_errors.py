@@ -23,6 +23,7 @@ STATUS_ERRORS = {
     ErrorKind.CONTEXT_TOO_LONG: (anthropic.BadRequestError, 400, "invalid_request_error"),
     ErrorKind.UNSUPPORTED: (anthropic.BadRequestError, 400, "invalid_request_error"),
     ErrorKind.CONFIGURATION: (anthropic.InternalServerError, 500, "api_error"),
+    ErrorKind.GUARDRAIL_INTERVENED: (anthropic.BadRequestError, 400, "invalid_request_error"),
 }
 # A synthetic request: the call went through the configured provider chain, not one URL.
 REQUEST_URL = "http://moments.invalid/v1/messages"

@@ -115,6 +115,50 @@ def role_arn(value):
     return value
 
 
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_GUARDRAIL_ID = re.compile(r"^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$")
+_GUARDRAIL_VERSION = re.compile(r"^(([1-9][0-9]{0,7})|(DRAFT))$")
+GUARDRAIL_STREAM_MODES = ("sync", "async")
+
+
+def s3_bucket(value):
+    value = (value or "").strip()
+    if value.startswith("s3://"):
+        raise ValueError("Give the bucket name alone (no s3://); put the folder in the prefix.")
+    if value and not _BUCKET.match(value):
+        raise ValueError(f"{value!r} is not an S3 bucket name (3 to 63 lowercase letters, digits, dots, hyphens).")
+    return value
+
+
+def s3_prefix(value):
+    value = (value or "").strip().strip("/")
+    if _CONTROL.search(value) or " " in value:
+        raise ValueError("An S3 prefix has no spaces or control characters.")
+    return value
+
+
+def guardrail_identifier(value):
+    value = (value or "").strip()
+    if value and not _GUARDRAIL_ID.match(value):
+        raise ValueError("A guardrail identifier is its ID (lowercase letters and digits) or its ARN "
+                         "(arn:aws:bedrock:REGION:ACCOUNT:guardrail/ID).")
+    return value
+
+
+def guardrail_version(value):
+    value = (value or "").strip()
+    if value and not _GUARDRAIL_VERSION.match(value):
+        raise ValueError("A guardrail version is a number (1, 2, ...) or DRAFT.")
+    return value
+
+
+def guardrail_stream_mode(value):
+    value = (value or "").strip() or "sync"
+    if value not in GUARDRAIL_STREAM_MODES:
+        raise ValueError("The stream processing mode is sync or async.")
+    return value
+
+
 def role_session_name(value):
     value = (value or "").strip() or "moments-admin"
     if not _SESSION_NAME.match(value):

@@ -44,18 +44,20 @@ class ParsedModel:
 normalize_base = model_ids.base_name
 
 
-def parse_model_id(provider_kind, model_id, profile_mappings=None):
+def parse_model_id(provider_kind, model_id, profile_mappings=None, profile_target=None):
     """(base model, scope) for a model ID, or None when it cannot be priced.
 
     `profile_mappings` maps application inference profile ARNs to the model ID
-    they copy; without a mapping such an ARN is unpriced. Provisioned throughput
+    they copy (the Prices page's manual mapping); without one, `profile_target`
+    (the model Bedrock's GetInferenceProfile named for the ARN at call time)
+    prices it; without either such an ARN is unpriced. Provisioned throughput
     and other ARNs are billed by the hour, not by token: unpriced.
     """
     parsed = model_ids.parse_model_id(model_id)
     if parsed is None:
         return None
     if parsed.arn_resource == "application-inference-profile":
-        target = (profile_mappings or {}).get(parsed.raw)
+        target = (profile_mappings or {}).get(parsed.raw) or profile_target
         return parse_model_id(provider_kind, target) if target and not target.startswith("arn:") else None
     if not parsed.is_claude or parsed.price_scope is None:
         return None
@@ -146,8 +148,8 @@ class PriceBook:
 
         return cls(list(ModelPrice.objects.all()), ProfileMapping.objects.values_list("arn", "model_id"))
 
-    def parse(self, provider_kind, model_id):
-        return parse_model_id(provider_kind, model_id, self.mappings)
+    def parse(self, provider_kind, model_id, profile_target=None):
+        return parse_model_id(provider_kind, model_id, self.mappings, profile_target)
 
     def price_for(self, provider_kind, base_model, scope, when=None):
         """The price in force on the date of `when` (UTC), or None."""

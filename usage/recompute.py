@@ -13,7 +13,7 @@ from django.utils import timezone
 from providers.clients.usage import Usage
 from usage import rollups
 from usage.models import RecomputeJob, UsageRecord
-from usage.pricing import PriceBook, compute_cost
+from usage.pricing import ParsedModel, PriceBook, compute_cost
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -32,6 +32,9 @@ def reprice(record, book):
     before = tuple(getattr(record, name) for name in ("base_model", "scope", "long_context", "price_id",
                                                        *COST_COLUMNS))
     parsed = book.parse(record.provider_kind, record.model_id)
+    if parsed is None and record.model_id.startswith("arn:") and record.scope and record.base_model != record.model_id:
+        # An application inference profile priced at call time by the model Bedrock named for it.
+        parsed = ParsedModel(record.base_model, record.scope)
     price = book.price_for(record.provider_kind, parsed.base_model, parsed.scope, record.occurred_at) \
         if parsed else None
     if parsed:

@@ -34,7 +34,8 @@ from usage.sanitize import sanitize_row
 log = logging.getLogger(__name__)
 RECORD_ARGUMENTS = ("provider_name", "provider_kind", "model_id", "logical_model", "usage", "status", "purpose",
                     "latency_ms", "ttft_ms", "gateway_key", "agent", "batch", "stream", "has_tools", "region",
-                    "request_id", "prompt_prefix_hash", "occurred_at", "is_demo", "inference_geo")
+                    "request_id", "prompt_prefix_hash", "occurred_at", "is_demo", "inference_geo",
+                    "profile_target")
 
 
 def record_call(record):
@@ -57,11 +58,13 @@ def record_call(record):
 def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage, status="ok", purpose="gateway",
                  latency_ms=None, ttft_ms=None, gateway_key=None, agent=None, batch=False, stream=False,
                  has_tools=False, region=None, request_id=None, prompt_prefix_hash=None, occurred_at=None,
-                 is_demo=False, inference_geo=None):
+                 is_demo=False, inference_geo=None, profile_target=None):
     """Store one provider call with its cost, priced with the price in force at occurred_at.
 
     A model without a price is stored with NULL costs (flagged unpriced), never 0.
     inference_geo is the request's `inference_geo` ("us" costs the price's us_only_multiplier).
+    profile_target: for an application inference profile ARN, the model ID it routes to (asked of Bedrock);
+    it prices the ARN unless the Prices page maps the ARN by hand (the manual mapping wins).
     Raises ValueError on arguments that can only come from a programming error.
     """
     if provider_kind not in PROVIDER_KINDS:
@@ -78,7 +81,7 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
     status = getattr(status, "value", status) or "ok"
 
     book = price_book()
-    parsed = book.parse(provider_kind, model_id)
+    parsed = book.parse(provider_kind, model_id, profile_target=profile_target)
     price = book.price_for(provider_kind, parsed.base_model, parsed.scope, occurred_at) if parsed else None
     inference_geo = inference_geo if isinstance(inference_geo, str) else ""
     cost = compute_cost(price, usage, batch=batch, inference_geo=inference_geo) if price else None

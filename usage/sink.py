@@ -15,5 +15,6 @@ def record_call(record):
         latency_ms=record.latency_ms, ttft_ms=record.ttft_ms, gateway_key=context.gateway_key, agent=context.agent,
         stream=record.stream, has_tools=record.has_tools, region=record.region, request_id=record.request_id,
         prompt_prefix_hash=record.prompt_prefix_hash, inference_geo=record.inference_geo,
+        batch=getattr(record, "batch", False), profile_target=getattr(record, "profile_target", None),
     )
     return row.cost_total

@@ -4,12 +4,14 @@ import logging
 import time
 from dataclasses import replace
 
+from providers.clients import apply_guardrail
 from providers.clients import betas as beta_policy
 from providers.clients.adaptation import adapt_request
 from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import guardrail_error, intervened
 from providers.clients.request_check import PASSED_IN_BODY, check_request, merged_headers
 from providers.clients.resolution import resolve
 from providers.clients.retry import call_with_retries, remaining
@@ -169,6 +171,10 @@ class SdkClientMixin:
         body, options, resolution = self._prepare(request)
         model_id = resolution.model_id
         started = time.monotonic()
+        guard = self.settings
+        guarded = apply_guardrail.applies(self, guard)
+        if guarded:
+            apply_guardrail.check(guard, "INPUT", apply_guardrail.input_texts(body))
 
         def send():
             try:
@@ -187,6 +193,10 @@ class SdkClientMixin:
             usage = Usage.from_anthropic(message.get("usage"))
         except Exception as exc:
             raise self._error(exc, model_id) from exc
+        if intervened(message):
+            raise guardrail_error(message, self.kind, usage)
+        if guarded:
+            apply_guardrail.check(guard, "OUTPUT", apply_guardrail.output_texts(message), usage=usage)
         return MessageResult(
             message=message,
             usage=usage,
@@ -199,9 +209,22 @@ class SdkClientMixin:
             resolution=resolution,
         )
 
+    def _stream_options(self, options):
+        """Options only streams take (Bedrock: the guardrail's stream processing mode)."""
+        return options
+
     def stream_message(self, request, *, deadline=None):
         body, options, resolution = self._prepare(request)
+        options = self._stream_options(options)
         model_id = resolution.model_id
+        after_complete = None
+        guard = self.settings
+        if apply_guardrail.applies(self, guard):
+            apply_guardrail.check(guard, "INPUT", apply_guardrail.input_texts(body))
+
+            def after_complete(stream):  # the output is checked once complete (it has been sent by then)
+                apply_guardrail.check(guard, "OUTPUT", apply_guardrail.output_texts(stream.message),
+                                      usage=stream.usage)
 
         def open_stream():
             try:
@@ -214,6 +237,7 @@ class SdkClientMixin:
                                   region=self.region, deadline=deadline, map_error=self._error)
         stream.lifecycle_message = resolution.lifecycle_message
         stream.resolution = resolution
+        stream.after_complete = after_complete
         return stream
 
     def capabilities(self, model_id):

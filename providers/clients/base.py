@@ -57,6 +57,20 @@ class ProviderSettings:
     # Bedrock integration: "auto" (each model's, from the catalog), "invoke", "messages" or "mantle"
     bedrock_integration: str = "auto"
     mantle_endpoint_url: str | None = None  # bedrock-mantle endpoint root (default: from the region)
+    # Batch inference on Bedrock: input JSONL is written to and output read from this S3 location; the
+    # service role is the one Bedrock assumes to read and write it.
+    batch_s3_bucket: str | None = None
+    batch_s3_prefix: str = "moments-batch"
+    batch_role_arn: str | None = None
+    s3_endpoint_url: str | None = None  # an S3 VPC endpoint or compatible store
+    # Bedrock Guardrails: applied to every request this provider sends where the integration supports it.
+    guardrail_identifier: str | None = None
+    guardrail_version: str | None = None
+    guardrail_stream_mode: str = "sync"  # "sync" (checked before it reaches you) or "async"
+    # Where the integration takes no guardrail (the Anthropic API, Bedrock's Messages API and mantle): check
+    # input and output with ApplyGuardrail when on; else the guardrail does not apply (the UI says so).
+    guardrail_apply: bool = False
+    guardrail_aws: object = None  # the ProviderSettings of the Bedrock provider whose AWS access calls it
     # Claude Platform on AWS (kind "aws_platform"): api_key holds a workspace API key in auth mode "api_key"
     workspace_id: str | None = None
 
@@ -67,6 +81,8 @@ class ProviderSettings:
         out = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
+            if name == "guardrail_aws":
+                value = value.name if value is not None else None  # its own secrets stay out of it
             out[name] = ("<set>" if value else None) if name in secret_fields else value
         return out
 

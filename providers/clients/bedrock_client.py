@@ -12,6 +12,8 @@ from providers.clients.bedrock_integrations import INTEGRATION_CLIENTS, choose_b
 from providers.clients.catalog import load_catalog
 from providers.clients.error_mapping import credential_error, from_client_error
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import guardrail_headers, stream_body
+from providers.clients.model_ids import priced_as
 from providers.clients.resolution import resolve
 
 log = logging.getLogger(__name__)
@@ -118,14 +120,23 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         target = self.for_model(request.get("model") if isinstance(request, dict) else None)
         if target is not self:
             return target.stream_message(request, deadline=deadline)
-        return super().stream_message(request, deadline=deadline)
+        stream = super().stream_message(request, deadline=deadline)
+        stream.guardrail_async = bool(stream_body(self.settings)) and self.integration == "invoke"
+        return stream
 
     def _prepare(self, request):
         body, options, resolution = super()._prepare(request)
         if self.integration == "invoke":
             # InvokeModel's models (Opus 4.6 and earlier) refuse the SDK's dated API version.
             options["extra_body"] = {**options.get("extra_body", {}), "anthropic_version": BEDROCK_VERSION}
+            headers = guardrail_headers(self.settings)
+            if headers:
+                options["extra_headers"] = {**options.get("extra_headers", {}), **headers}
         return body, options, resolution
+
+    def _stream_options(self, options):
+        extra = stream_body(self.settings) if self.integration == "invoke" else {}
+        return {**options, "extra_body": {**options.get("extra_body", {}), **extra}} if extra else options
 
     # --- model translation -------------------------------------------------
     def resolution(self, model):
@@ -145,11 +156,19 @@ class BedrockClient(SdkClientMixin, ProviderClient):
             return resolution  # e.g. no bedrock:GetInferenceProfile: keep what the catalog says
         model = load_catalog().model(models[0]) if models else None
         return replace(resolution, available=True, base_model_id=models[0] if models else None,
-                       catalog_key=model.key if model else None)
+                       catalog_key=model.key if model else None,
+                       profile_target=self.profile_target(resolution.model_id) if models else None)
 
     def profile_models(self, profile_id):
         """Foundation model IDs behind an inference profile (GetInferenceProfile), cached like availability."""
-        cache_key = f"bedrock-profile:{self.region}:{profile_id}"
+        return [arn.rsplit("/", 1)[-1] for arn in self._profile_model_arns(profile_id)]
+
+    def profile_target(self, profile_id):
+        """The model ID an operator's profile is priced as (providers.clients.model_ids.priced_as)."""
+        return priced_as(self._profile_model_arns(profile_id))
+
+    def _profile_model_arns(self, profile_id):
+        cache_key = f"bedrock-profile-arns:{self.region}:{profile_id}"
         cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
@@ -157,9 +176,9 @@ class BedrockClient(SdkClientMixin, ProviderClient):
             answer = self._control().get_inference_profile(inferenceProfileIdentifier=profile_id)
         except Exception as exc:
             raise _aws_error(exc, self.settings.aws_profile) from exc
-        models = [m["modelArn"].rsplit("/", 1)[-1] for m in answer.get("models", [])]
-        self._cache.set(cache_key, models, AVAILABILITY_TTL)
-        return models
+        arns = [m["modelArn"] for m in answer.get("models", [])]
+        self._cache.set(cache_key, arns, AVAILABILITY_TTL)
+        return arns
 
     def _availability(self):
         """IDs callable here per the control plane, or None (use the catalog) when it cannot be asked.
@@ -280,6 +299,10 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                     checks.append(PermissionCheck(action, model_id, True))
                 else:
                     raise error
+        if self.settings.batch_s3_bucket and self.settings.batch_role_arn and not self.credentials.uses_bearer_token:
+            from providers.clients.batch_bedrock import BedrockBatches
+
+            checks.extend(BedrockBatches(self).check_permissions())
         if self.credentials.uses_bearer_token and all(c.allowed for c in checks):
             # Any authorized call with an API key proves bedrock:CallWithBearerToken.
             checks.append(PermissionCheck("bedrock:CallWithBearerToken", "*", True))

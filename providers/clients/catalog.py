@@ -108,6 +108,9 @@ class Resolution:
     note: str = ""
     integration: str | None = None  # on Bedrock: invoke, messages or mantle; None elsewhere or unknown
     adaptations: tuple = ()  # request settings changed to suit this model (set by the client)
+    # For an operator's profile (an application inference profile ARN): the model ID it is priced as,
+    # from GetInferenceProfile (a geo or global profile ID when it spans regions).
+    profile_target: str | None = None
 
 
 class Catalog:

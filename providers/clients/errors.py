@@ -21,6 +21,9 @@ class ErrorKind(StrEnum):
     STREAM_INTERRUPTED = "stream_interrupted"
     UNSUPPORTED = "unsupported"
     CONFIGURATION = "configuration"
+    # A Bedrock guardrail (or ApplyGuardrail in front of the Anthropic API) blocked the input or output:
+    # the same request would be blocked everywhere, so it is never retried nor failed over.
+    GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 
 # Transient: the same request may succeed if sent again.
@@ -48,6 +51,7 @@ WHAT_TO_DO = {
     ErrorKind.STREAM_INTERRUPTED: "The stream broke after it started; the client must retry the request.",
     ErrorKind.UNSUPPORTED: "This provider does not offer that feature.",
     ErrorKind.CONFIGURATION: "Fix the provider configuration.",
+    ErrorKind.GUARDRAIL_INTERVENED: "The guardrail blocked this content; change the request or the guardrail's policy.",
 }
 
 
@@ -62,6 +66,7 @@ class ProviderError(Exception):
     missing_action: str | None = None
     hint: str | None = None
     raw_message: str | None = None
+    usage: object = None  # tokens the failed call still spent (a guardrail intervention), when known
 
     def __post_init__(self):
         super().__init__(self.message)

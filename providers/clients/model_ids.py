@@ -126,3 +126,19 @@ def profile_scope(model_id):
 def mantle_id(api_id):
     """The bedrock-mantle ID of a Claude API model: `anthropic.<model>`, never a profile prefix."""
     return f"{VENDOR_PREFIX}{api_id}"
+
+
+def priced_as(model_arns):
+    """The model ID an application inference profile is priced as, from the foundation-model ARNs
+    GetInferenceProfile lists: a global profile when a destination has no region, a geo profile when they
+    span regions (every geo costs the same), else the in-region base ID. None without ARNs."""
+    if not model_arns:
+        return None
+    base = model_arns[0].rsplit("/", 1)[-1]
+    regions = {arn.split(":")[3] for arn in model_arns if arn.count(":") >= 5}
+    if "" in regions:
+        return f"global.{base}"
+    if len(regions) > 1:
+        geo = {"eu": "eu", "ap": "apac"}.get(sorted(regions)[0][:2], "us")
+        return f"{geo}.{base}"
+    return base

@@ -12,6 +12,7 @@ from anthropic import Stream
 from providers.clients.base import MessageStream
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.guardrails import ASYNC_BLOCKED, guardrail_error, intervened
 from providers.clients.retry import call_with_retries
 from providers.clients.usage import Usage
 
@@ -19,6 +20,9 @@ _NOTHING = object()
 
 
 class SdkMessageStream(MessageStream):
+    after_complete = None  # called with the stream after message_stop (an output check); may raise
+    guardrail_async = False  # Bedrock's asynchronous guardrail mode: blocked text may have been sent
+
     def __init__(self, open_stream, retry_policy, *, provider, model_id, region=None, deadline=None, map_error=None):
         super().__init__()
         self._deadline = deadline
@@ -75,6 +79,8 @@ class SdkMessageStream(MessageStream):
         if not self.completed:
             raise ProviderError(ErrorKind.STREAM_INTERRUPTED,
                                 f"The {self._provider} stream ended before message_stop.", provider=self._provider)
+        if self.after_complete is not None:
+            self.after_complete(self)
 
     def _observe(self, event):
         data = event if type(event) is dict else event.to_dict()
@@ -87,6 +93,11 @@ class SdkMessageStream(MessageStream):
         self._accumulator.add(data)
         self.usage = self._accumulator.usage
         self.message = self._accumulator.message
+        if intervened(data):
+            if self.guardrail_async:  # the content is the model's own (blocked) text: never repeat it
+                raise guardrail_error({"content": [{"type": "text", "text": ASYNC_BLOCKED}]}, self._provider,
+                                      self.usage)
+            raise guardrail_error(self.message, self._provider, self.usage)
         return data
 
     def close(self):

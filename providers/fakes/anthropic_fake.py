@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from .anthropic_batches import Batches
 from .anthropic_models import ModelRegistry, ModelSpec
 from .exchange import Exchange
 from .faults import Fault
@@ -53,6 +54,7 @@ class FakeAnthropic(FakeServer):
         self.api_keys = set(api_keys)
         self.models = ModelRegistry(models)
         self.cache = PromptCache(min_tokens=min_cache_tokens)
+        self.batches = Batches(self)  # the Message Batches API; progresses on demand (advance())
 
     def _check_fault(self, fault: Fault) -> None:
         if fault.kind in _BEDROCK_ONLY:
@@ -107,6 +109,8 @@ class FakeAnthropic(FakeServer):
     def _route(self, ex: Exchange, path: str, fault: Fault | None) -> None:
         if ex.method == "POST" and path == "/v1/messages":
             return self._messages(ex, fault)
+        if path.startswith("/v1/messages/batches"):
+            return self.batches.route(ex, path)
         if ex.method == "POST" and path == "/v1/messages/count_tokens":
             return self._count_tokens(ex)
         if ex.method == "GET" and path == "/v1/models":

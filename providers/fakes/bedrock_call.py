@@ -22,4 +22,5 @@ class Call:
     resource: str | None = None
     streaming: bool = False
     fault: Fault | None = None
+    resource_id: str | None = None  # a job's ID or ARN, from the URL
     messages_api: bool = False  # the Messages-API paths answer past the front door in Anthropic's error shape

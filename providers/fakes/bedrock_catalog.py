@@ -108,6 +108,8 @@ class Catalog:
         region_models: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.account_id = account_id
+        # Application inference profiles (CreateInferenceProfile): id -> the model or system profile it copies.
+        self.application_profiles: dict[str, str] = {}
         self.models = {k: dict(v) for k, v in (models or BEDROCK_MODELS).items()}
         self._region_models = {r: set(ids) for r, ids in region_models.items()} if region_models is not None else None
         self.regions = (
@@ -153,6 +155,12 @@ class Catalog:
             if len(parts) != 6 or parts[2] != "bedrock" or "/" not in parts[5]:
                 raise CatalogError(INVALID_MODEL)
             kind, _, rid = parts[5].partition("/")
+            if kind == "application-inference-profile":
+                source = self.application_profiles.get(rid)
+                if source is None or parts[3] != region or parts[4] != self.account_id:
+                    raise CatalogError(INVALID_MODEL)
+                inner = self.parse(source, region)
+                return Target(inner.model_id, inner.profile_id, identifier)
             if parts[3] != region or kind not in ("foundation-model", "inference-profile"):
                 raise CatalogError(INVALID_MODEL)
             if kind == "inference-profile" and parts[4] != self.account_id:
@@ -213,6 +221,23 @@ class Catalog:
             "inferenceProfileId": profile_id,
             "status": "ACTIVE",
             "type": "SYSTEM_DEFINED",
+        }
+
+    def application_profile_arn(self, profile_id: str, region: str) -> str:
+        return f"arn:aws:bedrock:{region}:{self.account_id}:application-inference-profile/{profile_id}"
+
+    def application_profile(self, profile_id: str, region: str) -> dict[str, Any] | None:
+        source = self.application_profiles.get(profile_id)
+        if source is None:
+            return None
+        copied = self.profile(source, region) if source.partition(".")[0] in GEOS else None
+        target = self.parse(source, region)
+        models = copied["models"] if copied else [{"modelArn": self.model_arn(target.model_id, region)}]
+        return {
+            "inferenceProfileName": f"app-{profile_id}", "description": f"Copies {source}.",
+            "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+            "inferenceProfileArn": self.application_profile_arn(profile_id, region), "models": models,
+            "inferenceProfileId": profile_id, "status": "ACTIVE", "type": "APPLICATION",
         }
 
     def profiles(self, region: str) -> list[dict[str, Any]]:

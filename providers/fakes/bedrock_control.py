@@ -44,13 +44,15 @@ def handle(fake: FakeBedrock, ex: Exchange, call: Call) -> None:
 
     if ident is not None:
         profile_id = ident.rsplit("/", 1)[-1] if ident.startswith("arn:") else ident
-        profile = catalog.profile(profile_id, region)
+        profile = (catalog.application_profile(profile_id, region)
+                   if ":application-inference-profile/" in ident or profile_id in catalog.application_profiles
+                   else catalog.profile(profile_id, region))
         if profile is None:
             raise _not_found("The specified inference profile does not exist.")
         return ex.send_json(200, profile, headers)
     profiles = catalog.profiles(region)
     if ex.query_one("type") == "APPLICATION":
-        profiles = []  # only system-defined profiles exist here
+        profiles = [p for pid in catalog.application_profiles if (p := catalog.application_profile(pid, region))]
     try:
         start = int(ex.query_one("nextToken") or 0)
         size = int(ex.query_one("maxResults") or 1000)

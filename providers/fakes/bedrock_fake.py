@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from . import bedrock_control, bedrock_messages_api, bedrock_runtime, sts
+from . import bedrock_control, bedrock_messages_api, bedrock_runtime, guardrails, sts
 from .anthropic_models import ModelRegistry, ModelSpec
 from .aws_auth import REST_JSON_CODES, authenticate
 from .aws_errors import AwsError, validation_error
 from .aws_identity import Identity, IdentityStore
+from .bedrock_batch import Jobs
 from .bedrock_call import Call
 from .bedrock_catalog import Catalog, CatalogError
 from .exchange import Exchange
@@ -71,6 +72,10 @@ class FakeBedrock(FakeServer):
         region_models: Mapping[str, Iterable[str]] | None = None,
         models: Mapping[str, Mapping[str, Any]] | None = None,
         min_cache_tokens: int = 0,
+        s3_endpoint_url: str | None = None,
+        batch_min_records: int = 100,
+        application_profiles: Mapping[str, str] | None = None,
+        guardrails: Mapping[str, Mapping[str, Any]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -81,10 +86,15 @@ class FakeBedrock(FakeServer):
             DEFAULT_CREDENTIALS if credentials is None else credentials, bearer_tokens, account_id, denied_actions
         )
         self.catalog = Catalog(account_id, models=models, region_models=region_models)
+        self.catalog.application_profiles.update(application_profiles or {})
         self.allowed_roles = allowed_roles
         self.external_id = external_id
         self.cache = PromptCache(min_tokens=min_cache_tokens)
         self._anthropic_models = ModelRegistry()
+        self.s3_endpoint_url = s3_endpoint_url  # batch jobs read and write S3 there (moto's server mode)
+        self.jobs = Jobs(self, min_records=batch_min_records)
+        # guardrail id -> {"version", "blocked_words", "blocked_input_message", "blocked_output_message"}
+        self.guardrails = {k: dict(v) for k, v in (guardrails or {}).items()}
 
     def anthropic_spec(self, model_id: str) -> ModelSpec:
         """Limits of the Anthropic model behind a Bedrock id (context window, max output)."""
@@ -195,6 +205,16 @@ class FakeBedrock(FakeServer):
             if action is not None:
                 target = self.catalog.parse(parts[1], region)
                 return Call(identity, region, action, handler, target, target.resource_arn, streaming)
+        job_route = self._job_route(ex.method, parts)
+        if job_route is not None:
+            action, handler, resource_id = job_route
+            resource = (resource_id if resource_id and resource_id.startswith("arn:") else
+                        f"arn:aws:bedrock:{region}:{self.account_id}:model-invocation-job/{resource_id or '*'}")
+            return Call(identity, region, action, handler, resource=resource, resource_id=resource_id)
+        if ex.method == "POST" and len(parts) == 5 and parts[0] == "guardrail" and parts[4] == "apply":
+            return Call(identity, region, "bedrock:ApplyGuardrail", guardrails.apply_guardrail,
+                        resource=f"arn:aws:bedrock:{region}:{self.account_id}:guardrail/{parts[1]}",
+                        resource_id=parts[1])
         if ex.method == "GET" and parts[0] in ("foundation-models", "inference-profiles") and len(parts) <= 2:
             listing = len(parts) == 1 or not parts[1]
             if parts[0] == "foundation-models":
@@ -202,6 +222,19 @@ class FakeBedrock(FakeServer):
                 resource = None if listing else self.catalog.model_arn(parts[1], region)
             else:
                 action = "bedrock:ListInferenceProfiles" if listing else "bedrock:GetInferenceProfile"
-                resource = None if listing else self.catalog.profile_arn(parts[1], region)
+                resource = None if listing else (
+                    parts[1] if parts[1].startswith("arn:") else self.catalog.profile_arn(parts[1], region))
             return Call(identity, region, action, bedrock_control.handle, resource=resource)
         raise AwsError(404, "UnknownOperationException", "")
+
+    def _job_route(self, method: str, parts: list[str]):
+        """(IAM action, handler, job id) of a batch-inference path, or None."""
+        if parts == ["model-invocation-job"] and method == "POST":
+            return "bedrock:CreateModelInvocationJob", self.jobs.create, None
+        if parts == ["model-invocation-jobs"] and method == "GET":
+            return "bedrock:ListModelInvocationJobs", self.jobs.list, None
+        if len(parts) == 2 and parts[0] == "model-invocation-job" and method == "GET":
+            return "bedrock:GetModelInvocationJob", self.jobs.get, parts[1]
+        if len(parts) == 3 and parts[0] == "model-invocation-job" and parts[2] == "stop" and method == "POST":
+            return "bedrock:StopModelInvocationJob", self.jobs.stop, parts[1]
+        return None

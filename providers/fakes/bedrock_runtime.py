@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import converse as converse_mod
+from . import guardrails
 from .aws_errors import validation_error
 from .bedrock_betas import INVALID_BETA, RUNTIME_BETAS, refused_beta
 from .eventstream import chunk_event, exception_event
@@ -83,15 +84,34 @@ def _usage_headers(ex: Exchange, usage: Any, output_tokens: int, started: float)
 def invoke(fake: FakeBedrock, ex: Exchange, call: Call) -> None:
     started = time.monotonic()
     fake.catalog.check_invocable(call.target, call.region)
-    body = validate_bedrock_body(fake, ex.json, call.target.model_id)
+    guardrail = guardrails.from_headers(fake, ex)
+    raw = ex.json
+    stream_mode = "SYNCHRONOUS"
+    if isinstance(raw, dict) and "amazon-bedrock-guardrailConfig" in raw:
+        raw = dict(raw)
+        stream_mode = (raw.pop("amazon-bedrock-guardrailConfig") or {}).get("streamProcessingMode", stream_mode)
+    body = validate_bedrock_body(fake, raw, call.target.model_id)
     spec = fake.anthropic_spec(call.target.model_id)
     usage = fake.cache.account(call.target.model_id, body)
     reply = build_reply(body, spec.id, GREETING)
+    intervened = None  # the guardrail's source when it blocks: INPUT or OUTPUT
+    if guardrail is not None:
+        if guardrails.blocks(guardrail, guardrails.input_text(body), "INPUT"):
+            intervened = "INPUT"
+        elif guardrails.blocks(guardrail, guardrails.reply_text(reply), "OUTPUT"):
+            intervened = "OUTPUT"
+    sent_reply = reply
+    if intervened and not (call.streaming and intervened == "OUTPUT" and stream_mode == "ASYNCHRONOUS"):
+        sent_reply = build_reply({"messages": [{"role": "user", "content": "echo: "
+                                                + guardrails.message(guardrail, intervened)}],
+                                  "max_tokens": 4096}, spec.id, GREETING)
+    reply = sent_reply
     msg_id = new_id("msg")
     if not call.streaming:
-        ex.send_json(
-            200, message_json(msg_id, spec.id, reply, usage), _usage_headers(ex, usage, reply.output_tokens, started)
-        )
+        answer = message_json(msg_id, spec.id, reply, usage)
+        if intervened:
+            answer["amazon-bedrock-guardrailAction"] = "INTERVENED"
+        ex.send_json(200, answer, _usage_headers(ex, usage, reply.output_tokens, started))
         return
 
     events = stream_events(msg_id, spec.id, reply, usage, ping=False)  # Bedrock forwards no pings
@@ -123,6 +143,8 @@ def invoke(fake: FakeBedrock, ex: Exchange, call: Call) -> None:
                 ex.write_chunk(chunk_event(event, corrupt_crc=True))
                 break
         if event["type"] == "message_stop":
+            if intervened:
+                event["amazon-bedrock-guardrailAction"] = "INTERVENED"
             event["amazon-bedrock-invocationMetrics"] = {
                 "inputTokenCount": usage.input_tokens,
                 "outputTokenCount": reply.output_tokens,

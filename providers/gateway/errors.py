@@ -45,6 +45,7 @@ STATUS_BY_KIND = {
     ErrorKind.CONNECTION: (500, "api_error"),
     ErrorKind.STREAM_INTERRUPTED: (500, "api_error"),
     ErrorKind.CONFIGURATION: (500, "api_error"),
+    ErrorKind.GUARDRAIL_INTERVENED: (400, "invalid_request_error"),  # the content was refused, as a 400 is
 }
 
 

@@ -11,6 +11,7 @@ from providers.kinds.base import ClaudeCodeBlock, KindPlugin, resolve_secret, se
 from providers.models import ProviderConfig
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
+GUARDRAIL_FIELDS = ("guardrail_apply", "guardrail_identifier", "guardrail_version", "guardrail_aws_provider")
 
 
 class AnthropicProviderForm(ProviderForm):
@@ -28,8 +29,26 @@ class AnthropicProviderForm(ProviderForm):
     api_key_env = forms.CharField(required=False, initial="ANTHROPIC_API_KEY", label="Env var with the API key")
     api_key = forms.CharField(required=False, label="API key", strip=True,
                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+    guardrail_apply = forms.BooleanField(
+        required=False, label="Apply a Bedrock guardrail with ApplyGuardrail",
+        help_text="Checks every request's input before the call and its output after it (on streams, once the "
+                  "stream ends). Off: Bedrock guardrails do not apply to this provider.")
+    guardrail_identifier = forms.CharField(required=False, label="Guardrail ID or ARN")
+    guardrail_version = forms.CharField(required=False, label="Guardrail version", help_text="A number or DRAFT.")
+    guardrail_aws_provider = forms.ChoiceField(required=False, label="Bedrock provider whose AWS access calls it")
     secret_fields = {"api_key": "api_key_encrypted"}
     refresh_fields = ("api_key_source",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = ProviderConfig.objects.filter(kind="bedrock").values_list("name", flat=True)
+        self.fields["guardrail_aws_provider"].choices = [("", "—")] + [(n, n) for n in names]
+
+    def clean_guardrail_identifier(self):
+        return validated(validation.guardrail_identifier, self.cleaned_data["guardrail_identifier"])
+
+    def clean_guardrail_version(self):
+        return validated(validation.guardrail_version, self.cleaned_data["guardrail_version"])
 
     @classmethod
     def initial_from(cls, instance):
@@ -53,6 +72,12 @@ class AnthropicProviderForm(ProviderForm):
         elif cleaned.get("api_key_source") == "stored":
             if not cleaned.get("api_key") and not self.instance.api_key_encrypted:
                 self.add_error("api_key", "Enter the API key to store.")
+        if cleaned.get("guardrail_apply"):
+            for name, message in (("guardrail_identifier", "Give the guardrail to apply."),
+                                  ("guardrail_version", "Give the guardrail's version (a number or DRAFT)."),
+                                  ("guardrail_aws_provider", "Choose the Bedrock provider that calls ApplyGuardrail.")):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, message)
         self.require_secrets_for_new_destination()
         return cleaned
 
@@ -61,6 +86,8 @@ class AnthropicProviderForm(ProviderForm):
 
     def apply_kind_fields(self, config, data):
         config.base_url = data["base_url"]
+        for name in ("guardrail_apply", "guardrail_identifier", "guardrail_version", "guardrail_aws_provider"):
+            setattr(config, name, data[name])
         if data["api_key_source"] == "env":
             config.api_key_env = data["api_key_env"]
             config.api_key_encrypted = ""
@@ -76,11 +103,11 @@ class AnthropicKind(KindPlugin):
     name = "anthropic"
     form_class = AnthropicProviderForm
     label = "Anthropic API"
-    export_keys = ("api_key_env", "base_url")
+    export_keys = ("api_key_env", "base_url", *GUARDRAIL_FIELDS)
     export_always = ("api_key_env", "base_url")
 
-    config_fields = frozenset({"base_url", "api_key_env", "api_key_encrypted"})  # ProviderConfig fields this kind reads
-    config_keys = ("api_key_env", "api_key_stored", "base_url")
+    config_fields = frozenset({"base_url", "api_key_env", "api_key_encrypted", *GUARDRAIL_FIELDS})  # ProviderConfig fields this kind reads
+    config_keys = ("api_key_env", "api_key_stored", "base_url", *GUARDRAIL_FIELDS)
 
     def check_config(self, v, values, flags, block, path):
         """Rules of a config.yml block of this kind that span keys; issues go to `v`."""

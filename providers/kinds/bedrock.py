@@ -31,6 +31,8 @@ INTEGRATION_LABELS = {"auto": "Automatic (each model's documented integration)",
 assert tuple(INTEGRATION_LABELS) == OVERRIDES
 RECOMMENDED_MAX_OUTPUT_TOKENS = 4096  # Bedrock throttling counts at least this per request
 RECOMMENDED_MAX_THINKING_TOKENS = 1024
+BATCH_GUARDRAIL_FIELDS = ("batch_s3_bucket", "batch_s3_prefix", "batch_role_arn", "s3_endpoint_url",
+                          "guardrail_identifier", "guardrail_version", "guardrail_stream_mode", "guardrail_apply")
 
 
 def integration(value):
@@ -51,7 +53,8 @@ class BedrockProviderForm(AwsAuthForm):
     kind = "bedrock"
     fields_template = "providers/kinds/bedrock_fields.html"
     destination_fields = {"aws_region": "", "auth_mode": "", "endpoint_url": "", "control_endpoint_url": "",
-                          "sts_endpoint_url": "", "mantle_endpoint_url": ""}  # a stored secret is only sent here
+                          "sts_endpoint_url": "", "mantle_endpoint_url": "",
+                          "s3_endpoint_url": ""}  # a stored secret is only sent here
     bedrock_api_key_source = forms.ChoiceField(choices=SOURCE_CHOICES, widget=forms.RadioSelect, initial="env",
                                                label="Bedrock API key", required=False)
     bedrock_api_key_env = forms.CharField(required=False, initial="AWS_BEARER_TOKEN_BEDROCK",
@@ -71,6 +74,25 @@ class BedrockProviderForm(AwsAuthForm):
     mantle_endpoint_url = forms.CharField(required=False, label="bedrock-mantle endpoint URL",
                                           help_text="Blank: https://bedrock-mantle.{region}.api.aws")
     secret_fields = {**AwsAuthForm.secret_fields, "bedrock_api_key": "bedrock_api_key_encrypted"}
+    batch_s3_bucket = forms.CharField(required=False, label="S3 bucket for batch",
+                                      help_text="Batch input is written here and Bedrock writes the output here.")
+    batch_s3_prefix = forms.CharField(required=False, initial="moments-batch", label="S3 prefix")
+    batch_role_arn = forms.CharField(required=False, label="Batch service role ARN",
+                                     help_text="The role Bedrock assumes to read the input and write the output "
+                                               "(trusts bedrock.amazonaws.com; s3:GetObject, s3:PutObject, "
+                                               "s3:ListBucket on the bucket).")
+    s3_endpoint_url = forms.CharField(required=False, label="S3 endpoint URL",
+                                      help_text="An S3 VPC endpoint; empty for the region's own.")
+    guardrail_identifier = forms.CharField(required=False, label="Guardrail ID or ARN")
+    guardrail_version = forms.CharField(required=False, label="Guardrail version", help_text="A number or DRAFT.")
+    guardrail_apply = forms.BooleanField(
+        required=False, label="Also apply it with ApplyGuardrail to models on the Messages API and mantle",
+        help_text="Those integrations take no guardrail: checked before the call and after it (streams: once they "
+                  "end). Off: the guardrail does not apply to those models.")
+    guardrail_stream_mode = forms.ChoiceField(
+        required=False, label="Guardrail on streams", initial="sync",
+        choices=[("sync", "Synchronous: checked before the text reaches the caller (adds latency)"),
+                 ("async", "Asynchronous: text sent at once, blocked when the check catches up")])
     refresh_fields = ("auth_mode", "bedrock_api_key_source")
 
     @classmethod
@@ -98,9 +120,34 @@ class BedrockProviderForm(AwsAuthForm):
     def clean_mantle_endpoint_url(self):
         return validated(validation.url, self.cleaned_data["mantle_endpoint_url"])
 
+    def clean_batch_s3_bucket(self):
+        return validated(validation.s3_bucket, self.cleaned_data["batch_s3_bucket"])
+
+    def clean_batch_s3_prefix(self):
+        return validated(validation.s3_prefix, self.cleaned_data["batch_s3_prefix"])
+
+    def clean_batch_role_arn(self):
+        return validated(validation.role_arn, self.cleaned_data["batch_role_arn"])
+
+    def clean_s3_endpoint_url(self):
+        return validated(validation.url, self.cleaned_data["s3_endpoint_url"])
+
+    def clean_guardrail_identifier(self):
+        return validated(validation.guardrail_identifier, self.cleaned_data["guardrail_identifier"])
+
+    def clean_guardrail_version(self):
+        return validated(validation.guardrail_version, self.cleaned_data["guardrail_version"])
+
+    def clean_guardrail_stream_mode(self):
+        return validated(validation.guardrail_stream_mode, self.cleaned_data["guardrail_stream_mode"])
+
     def clean(self):
         cleaned = super().clean()
         self.clean_aws_auth(cleaned)
+        if bool(cleaned.get("guardrail_identifier")) != bool(cleaned.get("guardrail_version")) \
+                and "guardrail_identifier" not in self.errors and "guardrail_version" not in self.errors:
+            self.add_error("guardrail_version" if cleaned.get("guardrail_identifier") else "guardrail_identifier",
+                           "Give both the guardrail's identifier and its version, or neither.")
         if cleaned.get("auth_mode") == "api_key":
             if cleaned.get("bedrock_api_key_source") == "env":
                 try:
@@ -121,7 +168,7 @@ class BedrockProviderForm(AwsAuthForm):
     def apply_kind_fields(self, config, data):
         self.apply_aws_auth(config, data)
         for name in ("inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url",
-                     "bedrock_integration", "mantle_endpoint_url"):
+                     "bedrock_integration", "mantle_endpoint_url", *BATCH_GUARDRAIL_FIELDS):
             setattr(config, name, data[name])
         if data["auth_mode"] == "api_key":
             if data["bedrock_api_key_source"] == "env":
@@ -145,15 +192,15 @@ class BedrockKind(KindPlugin):
     export_keys = ("aws_region", "auth_mode", "aws_profile", "bedrock_api_key_env", "aws_access_key_id", "role_arn",
                    "external_id", "role_session_name", "role_duration_seconds", "inference_profile",
                    "geo_preference", "bedrock_integration", "endpoint_url", "control_endpoint_url",
-                   "mantle_endpoint_url", "sts_endpoint_url")
+                   "mantle_endpoint_url", "sts_endpoint_url", *BATCH_GUARDRAIL_FIELDS)
     export_always = ("aws_region", "auth_mode", "inference_profile")
 
     config_fields = AWS_CONFIG_FIELDS | {
         "bedrock_api_key_env", "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url",
-        "bedrock_api_key_encrypted", "bedrock_integration", "mantle_endpoint_url"}  # ProviderConfig fields it reads
+        "bedrock_api_key_encrypted", "bedrock_integration", "mantle_endpoint_url", *BATCH_GUARDRAIL_FIELDS}  # ProviderConfig fields it reads
     config_keys = (*AWS_CONFIG_KEYS, "use_bedrock_api_key", "bedrock_api_key_env", "bedrock_api_key_stored",
                    "inference_profile", "geo_preference", "bedrock_integration", "endpoint_url",
-                   "control_endpoint_url", "mantle_endpoint_url")
+                   "control_endpoint_url", "mantle_endpoint_url", *BATCH_GUARDRAIL_FIELDS)
     text_checks = {"bedrock_integration": integration}
 
     key_source_field = "bedrock_api_key"
@@ -195,6 +242,11 @@ class BedrockKind(KindPlugin):
             geo_preference=config.geo_preference or None, inference_profile=config.inference_profile or None,
             bedrock_integration=config.bedrock_integration or "auto",
             mantle_endpoint_url=config.mantle_endpoint_url or None,
+            batch_s3_bucket=config.batch_s3_bucket or None, batch_s3_prefix=config.batch_s3_prefix or "",
+            batch_role_arn=config.batch_role_arn or None, s3_endpoint_url=config.s3_endpoint_url or None,
+            guardrail_identifier=config.guardrail_identifier or None,
+            guardrail_version=config.guardrail_version or None,
+            guardrail_stream_mode=config.guardrail_stream_mode or "sync",
         )
         if config.auth_mode == "api_key":
             values["bedrock_api_key"] = resolve_secret(config, "bedrock_api_key_env", "bedrock_api_key_encrypted",

@@ -17,6 +17,8 @@ from usage.overview import build_overview, filter_options, quick_ranges
 from usage.pricing import as_utc_date
 from usage.queries import Filters
 
+GUARDRAIL_STATUS = "guardrail_intervened"  # the provider layer's ErrorKind.GUARDRAIL_INTERVENED
+
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = ("id", "occurred_at", "provider_name", "provider_kind", "model_id", "base_model", "scope",
                   "logical_model", "purpose", "status", "gateway_key", "agent", "region", "request_id", "batch",
@@ -49,9 +51,16 @@ def dashboard(request):
                "quick_ranges": quick_ranges(as_utc_date(now)),
                "query": request.GET.urlencode(), "kept_filters": _kept_filters(filters),
                "batchable_agents": BatchableAgent.objects.order_by("name"),
-               "agent_form": BatchableAgentForm(), **build_overview(filters, now)}
+               "agent_form": BatchableAgentForm(), **build_overview(filters, now),
+               "guardrail_interventions": guardrail_interventions(filters)}
     template = "usage/dashboard.html#usage-body" if request.htmx else "usage/dashboard.html"
     return render(request, template, context)
+
+
+def guardrail_interventions(filters):
+    """Calls a Bedrock guardrail blocked in the period (their status; read from the records, not the rollups)."""
+    return UsageRecord.objects.filter(occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_at,
+                                      status=GUARDRAIL_STATUS, **filters.lookups()).count()
 
 
 def _kept_filters(filters):

@@ -1,0 +1,155 @@
+"""Batch end to end on both providers, against the fakes (Bedrock's with a local S3): submit, progress,
+results with failures per request, cancel, and usage recorded once at batch prices."""
+import json
+from decimal import Decimal
+
+import pytest
+
+from providers.batch import submission, tracking
+from providers.batch.models import BatchJob
+from providers.batch.tasks import track_batch
+from providers.clients.errors import ProviderError
+from providers.clients.usage import Usage
+from tests.batch.conftest import BUCKET, request_line
+from usage.models import UsageRecord
+from usage.pricing import compute_cost, price_book
+
+pytestmark = pytest.mark.django_db
+LONG = "echo: " + "word " * 800  # about 1,000 tokens in and out, so costs are well above a micro-dollar
+
+
+def jsonl(lines):
+    return "\n".join(json.dumps(line) for line in lines).encode()
+
+
+def requests_for(count, bad=()):
+    lines = [request_line(f"req-{i}", LONG) for i in range(count)]
+    for i in bad:  # valid to our checks, refused by the model: a failure per request, not per batch
+        lines[i]["params"]["messages"] = [{"role": "assistant", "content": "starts with the assistant"}]
+    return lines
+
+
+def advance(kind, fake, n=None):
+    (fake.batches if kind == "anthropic" else fake.jobs).advance(n)
+
+
+@pytest.fixture(params=["anthropic", "bedrock"])
+def active(request):
+    fake = request.getfixturevalue(f"{request.param}_active")
+    return request.param, fake
+
+
+def test_submit_progress_results_failures_and_usage_at_batch_prices(active):
+    kind, fake = active
+    count = 100 if kind == "bedrock" else 5  # Bedrock's minimum records per job is 100
+    job = submission.submit_file(jsonl(requests_for(count, bad=(3,))), name="nightly", agent="summarizer")
+    assert job.provider_kind == kind and job.total == count and job.state == "in_progress"
+    assert job.provider_batch_id.startswith("msgbatch_" if kind == "anthropic" else "arn:aws:bedrock:")
+
+    advance(kind, fake, 2)
+    assert tracking.poll(job.pk) is not None  # still running: the tracker comes back later
+    job.refresh_from_db()
+    assert job.counts["processing"] == count - 2 and job.done == 2 and job.cost_usd is None
+    assert UsageRecord.objects.filter(purpose="batch").count() == 0  # usage is recorded when results arrive
+
+    advance(kind, fake)
+    assert tracking.poll(job.pk) is None  # ended: results stored, nothing more to track
+    job.refresh_from_db()
+    assert job.state == "ended" and job.results_stored
+    assert job.counts["succeeded"] == count - 1 and job.counts["errored"] == 1
+
+    failure = job.results.get(outcome="errored")
+    assert failure.custom_id == "req-3" and "user" in failure.error["message"]
+    records = UsageRecord.objects.filter(purpose="batch")
+    assert records.count() == count - 1
+    assert all(r.batch and r.agent == "summarizer" and r.cost_total is not None for r in records)
+    first = records.first()
+    price = price_book().price_for(first.provider_kind, first.base_model, first.scope, first.occurred_at)
+    usage = Usage(first.input_tokens, first.output_tokens)
+    assert first.input_tokens > 500 and first.output_tokens > 500
+    assert first.cost_total == compute_cost(price, usage, batch=True).total
+    assert compute_cost(price, usage).total == pytest.approx(2 * first.cost_total, abs=Decimal("0.000002"))
+    assert job.cost_usd == sum(r.cost_total for r in records)
+    assert job.on_demand_cost_usd > job.cost_usd and job.saving_usd == job.on_demand_cost_usd - job.cost_usd
+
+    tracking.store_results(job)  # a second tracker finds the results stored: nothing recorded twice
+    assert UsageRecord.objects.filter(purpose="batch").count() == count - 1
+
+
+def test_cancel_ends_unprocessed_requests_as_canceled(active):
+    kind, fake = active
+    count = 100 if kind == "bedrock" else 4
+    job = submission.submit_file(jsonl(requests_for(count)))
+    advance(kind, fake, 1)
+    tracking.poll(job.pk)
+    status = tracking.cancel(BatchJob.objects.get(pk=job.pk))
+    assert status.state == "canceling"
+    advance(kind, fake)
+    assert tracking.poll(job.pk) is None
+    job.refresh_from_db()
+    assert job.counts == {"processing": 0, "succeeded": 1, "errored": 0, "canceled": count - 1, "expired": 0}
+    assert job.results.filter(outcome="canceled").count() == count - 1
+    assert UsageRecord.objects.filter(purpose="batch").count() == 1
+
+
+def test_results_download_in_one_format_whichever_provider(active, staff_client):
+    kind, fake = active
+    count = 100 if kind == "bedrock" else 3
+    job = submission.submit_file(jsonl(requests_for(count, bad=(1,))))
+    advance(kind, fake)
+    tracking.poll(job.pk)
+    response = staff_client.get(f"/batches/{job.pk}/results.jsonl")
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    assert len(lines) == count
+    by_id = {line["custom_id"]: line["result"] for line in lines}
+    assert by_id["req-0"]["type"] == "succeeded" and by_id["req-0"]["message"]["content"][0]["text"].startswith("word")
+    assert by_id["req-1"]["type"] == "errored" and by_id["req-1"]["error"]["type"] == "invalid_request_error"
+
+
+def test_bedrock_refuses_fewer_records_than_its_minimum_before_submitting(bedrock_active):
+    with pytest.raises(ProviderError, match="at least 100 records per job; this batch has 5"):
+        submission.submit_file(jsonl(requests_for(5)))
+    assert not BatchJob.objects.exists()
+    assert not [r for r in bedrock_active.requests if "model-invocation-job" in r.path]
+
+
+def test_bedrock_job_runs_one_model(bedrock_active):
+    lines = requests_for(100)
+    lines[7]["params"]["model"] = "sonnet"
+    with pytest.raises(ProviderError, match="runs one model; this batch uses 2"):
+        submission.submit_file(jsonl(lines))
+
+
+def test_bedrock_input_is_written_to_s3_and_the_job_names_the_role(bedrock_active, s3_server):
+    import boto3
+
+    job = submission.submit_file(jsonl(requests_for(100)), name="s3check")
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1", aws_access_key_id="t",
+                      aws_secret_access_key="t")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="jobs/")["Contents"]]
+    assert any(k.endswith("/input.jsonl") for k in keys)
+    create = [r for r in bedrock_active.requests if r.path == "/model-invocation-job"][-1]
+    assert create.json["roleArn"].endswith(":role/BedrockBatchRole")
+    assert create.json["modelId"] == job.model_id
+    first = json.loads(s3.get_object(Bucket=BUCKET, Key=next(k for k in keys if k.endswith("input.jsonl")))["Body"]
+                       .read().decode().splitlines()[0])
+    assert first["recordId"] == "req-0" and first["modelInput"]["anthropic_version"] == "bedrock-2023-05-31"
+    assert "model" not in first["modelInput"]
+
+
+def test_bad_file_gets_a_clear_error_naming_the_line(anthropic_active):
+    with pytest.raises(ProviderError, match="Line 2 is not valid JSON"):
+        submission.submit_file(b'{"model": "haiku", "max_tokens": 5, "messages": []}\n{not json\n')
+    with pytest.raises(ProviderError, match="custom_id 'a' is used twice"):
+        submission.submit_file(jsonl([request_line("a", "x"), request_line("a", "y")]))
+
+
+def test_tracker_task_polls_once_per_run_and_backs_off(anthropic_active, settings):
+    settings.BATCH_POLL_FIRST_SECONDS, settings.BATCH_POLL_MAX_SECONDS = 30, 600
+    job = submission.submit_file(jsonl(requests_for(2)))
+    assert track_batch.apply((job.pk,)).get() == "next poll in 60s"  # eager: one poll, no loop
+    assert track_batch.apply((job.pk,)).get() == "next poll in 120s"
+    assert [tracking.next_delay(n) for n in (0, 1, 2, 5, 10)] == [30, 60, 120, 600, 600]
+    anthropic_active.batches.advance()
+    assert track_batch.apply((job.pk,)).get() == "ended"
