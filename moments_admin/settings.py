@@ -241,6 +241,12 @@ JOB_LOCK_TTL_SECONDS = env_float("JOB_LOCK_TTL_SECONDS", 15.0, minimum=1.0)
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, minimum=5)
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
+# Retention (usage/retention.py, docs/usage.md): raw rows feed re-pricing, the CSV export and the 30-day
+# recommendations; daily rollups every view longer than two days (at least 92 days: the 90-day views stay whole).
+USAGE_RAW_RETENTION_DAYS = env_int("USAGE_RAW_RETENTION_DAYS", 90, minimum=31)
+USAGE_HOURLY_RETENTION_DAYS = env_int("USAGE_HOURLY_RETENTION_DAYS", 35, minimum=2)
+USAGE_DAILY_RETENTION_DAYS = env_int("USAGE_DAILY_RETENTION_DAYS", 400, minimum=92)
+USAGE_PRUNE_BATCH_ROWS = env_int("USAGE_PRUNE_BATCH_ROWS", 5000, minimum=100)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com
 MOMENTS_BASE_URL = env_str("MOMENTS_BASE_URL", "")
 

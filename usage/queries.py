@@ -26,6 +26,7 @@ from usage.models import (
     UsageHourly,
     UsageRecord,
 )
+from usage.retention import hourly_kept_from
 from usage.rollups import COST_FIELDS, STATE, TOKEN_FIELDS
 
 TAIL_MAX_PAGE = 5_000  # pages stay fast: a bigger tail waits for the next rollup run
@@ -50,7 +51,8 @@ class Filters:
 
     @property
     def hourly(self):
-        return (self.end - self.start).days < 2
+        # Hourly rollups are kept USAGE_HOURLY_RETENTION_DAYS: an older short range reads the daily ones.
+        return (self.end - self.start).days < 2 and self.start_at >= hourly_kept_from()
 
     @property
     def start_at(self):

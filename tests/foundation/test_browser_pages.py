@@ -108,10 +108,10 @@ def _problems_on(page, url):
             + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''))""")
         problems.append(f"scrollWidth {widths[0]} > {widths[1]} (too wide: {', '.join(wide)})")
     page.add_script_tag(path=str(AXE))
-    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-        .violations.filter(v => %s.includes(v.impact))
-        .map(v => v.impact + ' ' + v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))"""
-                               % list(BLOCKING))
+    violations = page.evaluate("""async (blocking) => (await axe.run(document, {resultTypes: ['violations']}))
+        .violations.filter(v => blocking.includes(v.impact))
+        .map(v => v.impact + ' ' + v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))""",
+                               list(BLOCKING))
     problems.extend(violations)
     return problems
 
