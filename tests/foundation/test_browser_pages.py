@@ -38,7 +38,7 @@ PAGES = {
     "gateway:key-edit": "/gateway/keys/{key}/edit/",
 }
 # Variants of a page worth their own look: other provider kinds' forms, a long usage range.
-EXTRA_PAGES = ("/providers/new/?kind=bedrock", "/providers/new/?kind=aws_platform",
+EXTRA_PAGES = ("/providers/new/?kind=bedrock",
                "/usage/?start={start90}&end={today}", "/accounts/login/")
 # URL names that never answer a GET with a page: POST-only actions, htmx partials, files and probes.
 NOT_PAGES = {
