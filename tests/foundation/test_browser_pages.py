@@ -106,12 +106,32 @@ def _problems_on(page, url):
             .slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
             + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''))""")
         problems.append(f"scrollWidth {widths[0]} > {widths[1]} (too wide: {', '.join(wide)})")
+    # Charts have text equivalents: a table with their data in the same section.
+    bare = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div, [data-plotly-figure], [data-figure]')]
+        .filter(chart => !(chart.closest('section') || chart.parentElement).querySelector('table')).map(chart => chart.id)""")
+    problems.extend(f"chart without a data table: {chart or '(no id)'}" for chart in bare)
+    problems.extend(_focus_problems(page))
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate("""async (blocking) => (await axe.run(document, {resultTypes: ['violations']}))
         .violations.filter(v => blocking.includes(v.impact))
         .map(v => v.impact + ' ' + v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))""",
                                list(BLOCKING))
     problems.extend(violations)
+    return problems
+
+
+def _focus_problems(page, stops=6):
+    """The first few Tab stops each show a visible focus outline."""
+    problems = []
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => { const e = document.activeElement; if (!e || e === document.body) return null;
+            const style = getComputedStyle(e);
+            return {name: e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + (e.textContent || '').trim().slice(0, 30),
+                    visible: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2};}""")
+        if focused and not focused["visible"]:
+            problems.append(f"focus not visible on {focused['name']}")
     return problems
 
 
