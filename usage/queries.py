@@ -26,7 +26,7 @@ from usage.models import (
     UsageHourly,
     UsageRecord,
 )
-from usage.retention import hourly_kept_from
+from usage.retention import hourly_pruned_before
 from usage.rollups import COST_FIELDS, STATE, TOKEN_FIELDS
 
 TAIL_MAX_PAGE = 5_000  # pages stay fast: a bigger tail waits for the next rollup run
@@ -49,10 +49,16 @@ class Filters:
     by: str = "provider"
     metric: str = "cost"
 
+    _hourly: bool = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def hourly(self):
-        # Hourly rollups are kept USAGE_HOURLY_RETENTION_DAYS: an older short range reads the daily ones.
-        return (self.end - self.start).days < 2 and self.start_at >= hourly_kept_from()
+        # Hourly rollups are pruned after USAGE_HOURLY_RETENTION_DAYS: an older short range reads the daily ones.
+        if self._hourly is None:
+            pruned_before = hourly_pruned_before() if (self.end - self.start).days < 2 else None
+            self._hourly = (self.end - self.start).days < 2 and (pruned_before is None or
+                                                                  self.start_at >= pruned_before)
+        return self._hourly
 
     @property
     def start_at(self):

@@ -4,7 +4,8 @@
   (id <= RollupState.last_id), so pruning never loses a figure. Re-pricing (recompute.py) and the CSV
   export read raw rows, recommendations the last 30 days of them.
 - Hourly rollups (UsageHourly, ProviderHourly): USAGE_HOURLY_RETENTION_DAYS. Ranges of up to two days read
-  them (queries.Filters.hourly); an older short range reads the daily rollups instead.
+  them (queries.Filters.hourly); a short range older than what was pruned (RetentionState) reads the
+  daily rollups instead.
 - Daily rollups (UsageDaily, ProviderDaily, KeyDaily, KeyModelDaily): USAGE_DAILY_RETENTION_DAYS, at least 92,
   so every 90-day view (and the month against its budget) stays whole.
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Min
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from moments_admin.locks import job_lock
@@ -25,6 +26,7 @@ from usage.models import (
     KeyModelDaily,
     ProviderDaily,
     ProviderHourly,
+    RetentionState,
     RollupState,
     UsageDaily,
     UsageHourly,
@@ -64,8 +66,16 @@ def raw_kept_from(now=None):
     return kept_from(settings.USAGE_RAW_RETENTION_DAYS, now)
 
 
-def hourly_kept_from(now=None):
-    return kept_from(settings.USAGE_HOURLY_RETENTION_DAYS, now)
+def hourly_pruned_before():
+    """The time before which hourly rollups have been pruned, or None when they never were."""
+    tables = [UsageHourly._meta.db_table, ProviderHourly._meta.db_table]
+    return RetentionState.objects.filter(table__in=tables).aggregate(before=Max("pruned_before"))["before"]
+
+
+def _record_pruned(table, cutoff):
+    state, created = RetentionState.objects.get_or_create(table=table, defaults={"pruned_before": cutoff})
+    if not created and state.pruned_before < cutoff:
+        RetentionState.objects.filter(table=table, pruned_before__lt=cutoff).update(pruned_before=cutoff)
 
 
 def _expired(rule, now):
@@ -99,7 +109,12 @@ def prune(now=None, *, dry_run=False, batch=None):
     with job_lock(LOCK_NAME) as held:
         if not held:
             return {"skipped": "another run holds the lock"}
-        return {rule.model._meta.db_table: _delete_in_batches(_expired(rule, now), batch) for rule in RULES}
+        deleted = {}
+        for rule in RULES:
+            table = rule.model._meta.db_table
+            deleted[table] = _delete_in_batches(_expired(rule, now), batch)
+            _record_pruned(table, kept_from(getattr(settings, rule.setting), now))
+        return deleted
 
 
 def table_report(now=None):

@@ -52,6 +52,7 @@ def test_pruning_keeps_every_90_day_view_whole(staff_client, history, short_rete
     one_old_day = _days_ago(40)
     old_day_before = _dashboard_totals(staff_client, one_old_day, one_old_day)
     assert old_day_before[0] == 1
+    assert Filters(start=one_old_day, end=one_old_day).hourly  # nothing pruned yet: hourly rollups
 
     result = retention.prune(batch=100)
 
@@ -59,8 +60,8 @@ def test_pruning_keeps_every_90_day_view_whole(staff_client, history, short_rete
     assert result[UsageHourly._meta.db_table] == 5  # all but the last minute's (hourly kept 5 days)
     assert result[UsageDaily._meta.db_table] == 1  # 300 days ago only (daily kept 200 days)
     assert UsageRecord.objects.count() == 2  # 10 days ago and the last minute
-    assert not UsageHourly.objects.filter(bucket__lt=retention.hourly_kept_from()).exists()
-    assert not ProviderHourly.objects.filter(bucket__lt=retention.hourly_kept_from()).exists()
+    assert not UsageHourly.objects.filter(bucket__lt=retention.kept_from(5)).exists()
+    assert not ProviderHourly.objects.filter(bucket__lt=retention.kept_from(5)).exists()
     assert not ProviderDaily.objects.filter(bucket__lt=retention.kept_from(200)).exists()
     assert KeyDaily.objects.count() == 5
     # The figures every view shows are unchanged: 90 days from the daily rollups, and one day 40 days ago
@@ -69,6 +70,7 @@ def test_pruning_keeps_every_90_day_view_whole(staff_client, history, short_rete
     assert _dashboard_totals(staff_client, one_old_day, one_old_day) == old_day_before
     assert not Filters(start=one_old_day, end=one_old_day).hourly
     assert Filters(start=_days_ago(1), end=_days_ago(0)).hourly
+    assert retention.hourly_pruned_before() == retention.kept_from(5)
 
 
 def test_rows_not_rolled_up_yet_are_never_pruned(record, short_retention):
