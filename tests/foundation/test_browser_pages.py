@@ -149,6 +149,8 @@ def test_every_page_fits_the_width_and_passes_axe(width, chromium_browser, live_
     forget_price_book()
     ids = _seed(staff_user)
     client.force_login(staff_user)
+    # The first request imports every view module (plotly, boto3, the SDK): do it here, not under goto's timeout.
+    assert client.get("/providers/").status_code == 200
     # The policy would refuse the injected axe script; tests/hardening/test_browser_csp.py checks pages under it.
     context = chromium_browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     try:
