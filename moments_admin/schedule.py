@@ -50,6 +50,12 @@ def beat_schedule():
             "schedule": 300.0,
             "options": {"expires": 300 * 0.9},
         },
+        # Rows older than their retention, deleted in small batches (USAGE_*_RETENTION_DAYS).
+        "usage-retention": {
+            "task": "usage.tasks.prune_usage_data",
+            "schedule": 3600.0,
+            "options": {"expires": 3600 * 0.9},
+        },
     }
     if settings.USAGE_WRITE_BUFFER and settings.USAGE_QUEUE_URL:
         drain_interval = settings.USAGE_QUEUE_DRAIN_SECONDS

@@ -252,6 +252,12 @@ USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, min
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
 # How often a gradual rollout of the migration wizard compares its target's error rate with its threshold.
 MIGRATION_ROLLOUT_CHECK_SECONDS = env_int("MIGRATION_ROLLOUT_CHECK_SECONDS", 15, minimum=5)
+# Retention (usage/retention.py, docs/usage.md): raw rows feed re-pricing, the CSV export and the 30-day
+# recommendations; daily rollups every view longer than two days (at least 92 days: the 90-day views stay whole).
+USAGE_RAW_RETENTION_DAYS = env_int("USAGE_RAW_RETENTION_DAYS", 90, minimum=31)
+USAGE_HOURLY_RETENTION_DAYS = env_int("USAGE_HOURLY_RETENTION_DAYS", 35, minimum=2)
+USAGE_DAILY_RETENTION_DAYS = env_int("USAGE_DAILY_RETENTION_DAYS", 400, minimum=92)
+USAGE_PRUNE_BATCH_ROWS = env_int("USAGE_PRUNE_BATCH_ROWS", 5000, minimum=100)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com
 MOMENTS_BASE_URL = env_str("MOMENTS_BASE_URL", "")
 

@@ -3,6 +3,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -56,3 +57,10 @@ def _cache_ok():
         return cache.get("healthz:probe") == "1"
     except Exception:
         return False
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to the static icon."""
+    return redirect(static("favicon.ico"))

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from moments_admin.chart_tables import figure_table
 from usage.histogram import percentile
 from usage.queries import HISTOGRAM_MEASURES
 from usage.rollups import TOKEN_FIELDS
@@ -42,15 +43,17 @@ def _label(moment, hourly):
     return moment.strftime("%Y-%m-%d %H:00") if hourly else moment.strftime("%Y-%m-%d")
 
 
-def _html(traces, layout, div_id, drill=False):
-    """The chart's div and its figure as JSON; drill: clicking a day opens that day by hour (app.js)."""
+def _html(traces, layout, div_id, caption, drill=False):
+    """The chart's div, its figure as JSON and its data as a table (the text equivalent);
+    drill: clicking a day opens that day by hour (app.js)."""
     fig = go.Figure(data=traces, layout={**LAYOUT, **layout})
     figure = fig.to_json(validate=False).translate(_JSON_ESCAPES)
     config = json.dumps(CONFIG)
-    return format_html('<div id="{}" class="plotly-graph-div"></div>'
-                       '<script type="application/json" class="plotly-figure" data-target="{}" data-config="{}"{}>'
-                       "{}</script>", div_id, div_id, config, mark_safe(" data-drill" if drill else ""),  # noqa: S308
-                       mark_safe(figure))  # noqa: S308 - escaped above
+    return format_html('<div id="{}" class="plotly-graph-div" role="img" aria-label="{} (chart; its data follows as a table)">'
+                       '</div><script type="application/json" class="plotly-figure" data-target="{}" data-config="{}"{}>'
+                       "{}</script>{}", div_id, caption, div_id, config,
+                       mark_safe(" data-drill" if drill else ""),  # noqa: S308
+                       mark_safe(figure), figure_table(traces, caption))  # noqa: S308 - escaped above
 
 
 def tokens_of(row):
@@ -90,7 +93,8 @@ def over_time(rows, dimension, filters, names=None):
                                         "%{customdata[2]:,} tokens<extra>%{fullData.name}</extra>"})
     layout = {"barmode": "stack", "showlegend": True,
               "yaxis": {"tickprefix": "$" if filters.metric == "cost" else ""}}
-    return _html(traces, layout, "chart-over-time", drill=not filters.hourly)
+    caption = f"{'Cost' if filters.metric == 'cost' else 'Tokens'} by {dimension.replace('_', ' ')}"
+    return _html(traces, layout, "chart-over-time", caption, drill=not filters.hourly)
 
 
 def cost_by_kind(totals):
@@ -103,7 +107,7 @@ def cost_by_kind(totals):
              "hovertemplate": "$%{x:,.4f} for %{customdata:,} tokens<extra></extra>"}
     layout = {"xaxis": {"tickprefix": "$"}, "yaxis": {"autorange": "reversed", "automargin": True}, "hovermode": "closest",
               "showlegend": False, "height": 220, "margin": {"l": 90, "r": 10, "t": 10, "b": 30}}
-    return _html([trace], layout, "chart-cost-by-kind")
+    return _html([trace], layout, "chart-cost-by-kind", "Cost by token kind")
 
 
 def latency(rows, filters):
@@ -134,7 +138,8 @@ def latency(rows, filters):
                         "p95": percentile([overall[name] for name in lat_names], 0.95),
                         "ttft_p50": percentile([overall[name] for name in ttft_names], 0.5),
                         "ttft_p95": percentile([overall[name] for name in ttft_names], 0.95)})
-    return _html(traces, {"yaxis": {"ticksuffix": " ms", "rangemode": "tozero"}}, "chart-latency"), summary
+    layout = {"yaxis": {"ticksuffix": " ms", "rangemode": "tozero"}}
+    return _html(traces, layout, "chart-latency", "Latency by provider, in ms"), summary
 
 
 def month_vs_budget(days, today, budget_amount, projected):
@@ -161,4 +166,4 @@ def month_vs_budget(days, today, budget_amount, projected):
                        "line": {"color": PALETTE[3]}, "hovertemplate": "$%{y:,.2f}<extra>Budget</extra>"})
     layout = {"yaxis": {"tickprefix": "$", "rangemode": "tozero"},
               "xaxis": {"range": [first.isoformat(), last.isoformat()]}, "height": 260}
-    return _html(traces, layout, "chart-month")
+    return _html(traces, layout, "chart-month", "Spend this month, projection and budget")

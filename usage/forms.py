@@ -4,6 +4,7 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.core.validators import validate_email
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from usage.models import (
     UsageRecord,
 )
 from usage.pricing import SCOPES, normalize_base, parse_model_id
+from usage.retention import raw_kept_from
 
 MAX_RANGE_DAYS = 400
 BY_CHOICES = (("provider", "Provider"), ("model", "Model"), ("key", "Gateway key"))
@@ -141,6 +143,12 @@ class RecomputeForm(forms.Form):
                 raise forms.ValidationError(f"Recompute at most {MAX_RANGE_DAYS} days at a time.")
             if start > today_utc():
                 raise forms.ValidationError("Nothing was recorded in the future.")
+            # Re-pricing rebuilds the rollups from raw rows: a period whose raw rows are pruned would lose its figures.
+            kept = raw_kept_from().date()
+            if start < kept:
+                raise forms.ValidationError(
+                    f"Raw usage is kept {settings.USAGE_RAW_RETENTION_DAYS} days (USAGE_RAW_RETENTION_DAYS): "
+                    f"start on {kept:%Y-%m-%d} or later.")
         if data.get("model"):
             data["model"] = normalize_base(data["model"])
         return data

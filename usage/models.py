@@ -229,6 +229,16 @@ class RollupState(models.Model):
         return f"{self.name} through #{self.last_id}"
 
 
+class RetentionState(models.Model):
+    """Rows of `table` older than `pruned_before` are gone (usage/retention.py): readers avoid that range."""
+
+    table = models.CharField(max_length=64, primary_key=True)
+    pruned_before = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.table} pruned before {self.pruned_before:%Y-%m-%d}"
+
+
 class ModelPrice(models.Model):
     """USD per million tokens for one provider, model and scope, from a date on."""
 

@@ -26,6 +26,7 @@ from usage.models import (
     UsageHourly,
     UsageRecord,
 )
+from usage.retention import hourly_pruned_before
 from usage.rollups import COST_FIELDS, STATE, TOKEN_FIELDS
 from usage.traffic import APPLICATION_PURPOSES, CHECK_PURPOSES
 
@@ -52,9 +53,16 @@ class Filters:
     by: str = "provider"
     metric: str = "cost"
 
+    _hourly: bool = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def hourly(self):
-        return (self.end - self.start).days < 2
+        # Hourly rollups are pruned after USAGE_HOURLY_RETENTION_DAYS: an older short range reads the daily ones.
+        if self._hourly is None:
+            pruned_before = hourly_pruned_before() if (self.end - self.start).days < 2 else None
+            self._hourly = (self.end - self.start).days < 2 and (pruned_before is None or
+                                                                  self.start_at >= pruned_before)
+        return self._hourly
 
     @property
     def start_at(self):

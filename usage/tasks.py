@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from moments_admin.locks import job_lock
-from usage import budgets, notify, recommendations, recompute, rollups, services
+from usage import budgets, notify, recommendations, recompute, retention, rollups, services
 from usage.ingest import flush_usage_buffer
 from usage.models import BudgetAlert
 from usage.queue import usage_queue
@@ -44,6 +44,12 @@ def check_usage_budgets():
 @shared_task(ignore_result=True)
 def refresh_usage_recommendations():
     return recommendations.refresh_recommendations()
+
+
+@shared_task(ignore_result=True)
+def prune_usage_data():
+    """Delete usage rows older than their retention (usage/retention.py), in small batches."""
+    return retention.prune()
 
 
 @shared_task(ignore_result=True)

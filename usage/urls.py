@@ -1,6 +1,6 @@
 from django.urls import path
 
-from usage.views import budgets, dashboard, prices
+from usage.views import budgets, dashboard, prices, retention
 
 app_name = "usage"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("budgets/<int:pk>/edit/", budgets.budget_edit, name="budget-edit"),
     path("budgets/<int:pk>/delete/", budgets.budget_delete, name="budget-delete"),
     path("budgets/<int:pk>/test-alert/", budgets.budget_test_alert, name="budget-test-alert"),
+    path("retention/", retention.retention, name="retention"),
 ]
