@@ -36,6 +36,10 @@ PAGES = {
     "usage:retention": "/usage/retention/",
     "gateway:keys": "/gateway/keys/",
     "gateway:key-edit": "/gateway/keys/{key}/edit/",
+    "setup": "/setup/",
+    "batch:list": "/batches/",
+    "batch:detail": "/batches/{batch}/",
+    "migration:detail": "/providers/migration/{migration}/",
 }
 # Variants of a page worth their own look: other provider kinds' forms, a long usage range.
 EXTRA_PAGES = ("/providers/new/?kind=bedrock",
@@ -51,6 +55,12 @@ NOT_PAGES = {
     "usage:budget-add", "usage:budget-delete", "usage:budget-test-alert",
     "health:settings", "health:test-alert",
     "gateway:key-add", "gateway:key-rotate", "gateway:key-revoke",
+    "health:breaker-policy", "health:force-out", "health:pin-primary", "health:reset-breaker",
+    "batch:submit", "batch:refresh", "batch:cancel", "batch:results",
+    "migration:start", "migration:go", "migration:direction", "migration:mapping", "migration:fix-mapping",
+    "migration:start-job", "migration:job-progress", "migration:acknowledge", "migration:checklist",
+    "migration:switch", "migration:rollback", "migration:cancel", "migration:rollout", "migration:rollout-stop",
+    "migration:rollout-live",
 }
 
 
@@ -76,7 +86,9 @@ def _seed(staff_user):
     """Demo providers (with their revisions), demo usage and one of everything a page lists."""
     from django.core.management import call_command
 
+    from providers.batch.models import BatchJob
     from providers.gateway.services import create_key
+    from providers.migration.models import Migration
     from providers.models import ConfigRevision, ProviderConfig
     from usage.models import Budget, RecomputeJob
 
@@ -86,9 +98,14 @@ def _seed(staff_user):
     budget = Budget.objects.create(name="Monthly", amount_usd=Decimal("100"))
     today = datetime.date.today()
     RecomputeJob.objects.create(start=today - datetime.timedelta(days=3), end=today, status="done")
+    batch = BatchJob.objects.create(name="nightly-summaries", provider_name="demo-anthropic", provider_kind="anthropic",
+                                    provider_batch_id="msgbatch_pages_test", model_id="claude-haiku-4-5-20251001",
+                                    total=120, counts={"processing": 20, "succeeded": 95, "errored": 5})
+    migration = Migration.objects.create(direction="to_bedrock", source="demo-anthropic",
+                                         target="demo-bedrock", step=3, started_by=staff_user)
     return {"provider": ProviderConfig.objects.order_by("pk").first().pk,
             "revision": ConfigRevision.objects.order_by("-pk").first().pk,
-            "budget": budget.pk, "key": gateway_key.pk, "today": today.isoformat(),
+            "budget": budget.pk, "key": gateway_key.pk, "batch": batch.pk, "migration": migration.pk, "today": today.isoformat(),
             "start90": (today - datetime.timedelta(days=89)).isoformat()}
 
 
