@@ -22,6 +22,7 @@ class CallContext:
     agent: str | None = None
     deadline_seconds: float | None = None  # overall, across retries and failover; None: the setting
     provider: str | None = None  # pin the call to this provider name (no failover)
+    prompt_caching: bool = True  # automatic breakpoints where the serving provider's policy has them on
 
     def __post_init__(self):
         if self.purpose not in PURPOSES:

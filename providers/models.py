@@ -17,7 +17,12 @@ CONFIG_FIELDS = (
     "base_url", "api_key_env", "aws_region", "auth_mode", "aws_profile", "aws_access_key_id",
     "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
+    "prompt_caching", "prompt_caching_ttl",
 )
+# Automatic prompt caching per provider: blank follows the global default (PROMPT_CACHING_AUTO / _TTL).
+PROMPT_CACHING_CHOICES = (("", "Default (the PROMPT_CACHING_AUTO setting)"), ("on", "On"), ("off", "Off"))
+PROMPT_CACHING_TTL_CHOICES = (("", "Default (the PROMPT_CACHING_TTL setting)"), ("5m", "5 minutes"),
+                              ("1h", "1 hour"))
 ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
 
 
@@ -30,6 +35,8 @@ class ProviderConfig(models.Model):
     model_mapping = models.JSONField(default=dict, blank=True)  # logical name -> override of the catalog default
     verify_tls = models.BooleanField(default=True)
     ca_bundle = models.CharField(max_length=500, blank=True)
+    prompt_caching = models.CharField(max_length=3, blank=True, choices=PROMPT_CACHING_CHOICES)
+    prompt_caching_ttl = models.CharField(max_length=2, blank=True, choices=PROMPT_CACHING_TTL_CHOICES)
 
     # Anthropic
     base_url = models.CharField(max_length=500, blank=True)
@@ -163,6 +170,13 @@ class ResponseCacheEntry(models.Model):
 
     def __str__(self):
         return f"{self.model} {self.cache_key[-12:]}"
+GATEWAY_RESPONSE_CACHE_CHOICES = (
+    ("request", "As each request asks (x-moments-cache header; default skip)"),
+    ("use", "Use for every request (a request may still send skip or refresh)"),
+    ("off", "Never (the header is ignored)"),
+)
+
+
 class GatewayKey(models.Model):
     """A key for the Anthropic-compatible endpoint (/v1/). Only a SHA-256 of the key is stored.
 
@@ -177,6 +191,10 @@ class GatewayKey(models.Model):
     allowed_models = models.JSONField(default=list, blank=True)  # logical names or model IDs; empty: all
     monthly_budget_usd = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Cache policy of the key's calls (see docs/gateway.md, "Caching").
+    response_cache = models.CharField(max_length=8, default="request", choices=GATEWAY_RESPONSE_CACHE_CHOICES)
+    response_cache_ttl_seconds = models.PositiveIntegerField(null=True, blank=True)  # None: RESPONSE_CACHE_TTL_SECONDS
+    prompt_caching = models.BooleanField(default=True)  # automatic breakpoints, where the provider has them on
     revoked_at = models.DateTimeField(null=True, blank=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -192,3 +210,22 @@ class GatewayKey(models.Model):
     @property
     def revoked(self):
         return self.revoked_at is not None
+
+
+class AgentDefinition(models.Model):
+    """A sub-agent defined in configuration (config.yml `agents:`); providers.agents runs it."""
+
+    name = models.CharField(max_length=128, unique=True)
+    system = models.JSONField(null=True, blank=True)  # a string or a list of text blocks
+    model = models.CharField(max_length=200, default="sonnet")
+    max_turns = models.PositiveIntegerField(null=True, blank=True, default=10)
+    max_tokens = models.PositiveIntegerField(default=1024)
+    tools = models.JSONField(default=list, blank=True)
+    provider = models.CharField(max_length=50, blank=True)
+    response_cache = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -16,7 +16,10 @@ breakpoint is never placed below the minimum.
 import copy
 import json
 
+from providers.clients.resolution import resolve
+
 MAX_BREAKPOINTS = 4
+HEADER = "x-moments-prompt-caching"  # "off" turns automatic breakpoints off for one call
 TTLS = ("5m", "1h")
 # Minimum cacheable prompt length per model, (anthropic, bedrock). From the Anthropic prompt
 # caching docs as quoted in anthropic-sdk-python issue 1194 (4,096 Opus 4.6 and 4.5 and Haiku
@@ -47,6 +50,28 @@ def minimum_cacheable_tokens(catalog_key, provider_kind="anthropic"):
         return UNKNOWN_MODEL_MINIMUM
     anthropic_min, bedrock_min = MINIMUM_TOKENS[max(matches, key=len)]
     return bedrock_min if provider_kind == "bedrock" else anthropic_min
+
+
+def header_allows(value):
+    """What the x-moments-prompt-caching header says: "off" (or 0, false, no) is off; anything else is auto."""
+    return str(value).strip().lower() not in ("off", "0", "false", "no")
+
+
+def for_provider(settings, request):
+    """`request` with automatic breakpoints for the provider `settings` describe, when its policy
+    (settings.prompt_caching, settings.prompt_caching_ttl) has them on; else `request` itself."""
+    if not settings.prompt_caching or not isinstance(request, dict):
+        return request
+    model = request.get("model")
+    if not isinstance(model, str) or not model:
+        return request  # the call path reports the missing model
+    try:
+        catalog_key = resolve(settings, model).catalog_key
+    except Exception:
+        catalog_key = None  # unknown here: the largest minimum applies
+    minimum = minimum_cacheable_tokens(catalog_key, settings.kind)
+    ttl = settings.prompt_caching_ttl if settings.prompt_caching_ttl in TTLS else "5m"
+    return place_breakpoints(request, minimum_tokens=minimum, ttl=ttl)[0]
 
 
 def estimate_tokens(value):
