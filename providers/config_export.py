@@ -82,6 +82,10 @@ def _export_provider(p, *, with_kind, show_access_keys=True):
             continue
         if key in plugin.export_always or value != getattr(defaults, key):
             out[key] = value if value != "" else None
+    if p.prompt_caching:
+        out["prompt_caching"] = p.prompt_caching == "on"
+    if p.prompt_caching_ttl:
+        out["prompt_caching_ttl"] = p.prompt_caching_ttl
     out.update(plugin.exported(p))
     if out.get("aws_access_key_id") and not show_access_keys:
         out["aws_access_key_id"] = HIDDEN_ACCESS_KEY

@@ -29,7 +29,7 @@ STORED_FLAGS = {
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROUTING_KEYS = ("type", "fallback_provider", "fallback_providers", "auto_fallback", "environments",
                 "anthropic", "bedrock", "providers", "model_mapping")
-COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle")
+COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", "prompt_caching", "prompt_caching_ttl")
 def kind_keys(kind):
     """config.yml keys of a provider block of `kind`: the common ones and the kind plugin's own."""
     return COMMON_KEYS + plugin_for(kind).config_keys
@@ -146,6 +146,10 @@ def _provider(v, block, path, name, kind, existing):
             flags[key] = v.boolean(raw, kpath)
             if key in ("enabled", "verify_tls"):
                 values[key] = flags[key]
+        elif key == "prompt_caching":  # true / false; absent or null: the global default
+            values[key] = "" if raw is None else {True: "on", False: "off", None: ""}[v.boolean(raw, kpath)]
+        elif key == "prompt_caching_ttl":
+            values[key] = v.text(raw, kpath, validation.prompt_caching_ttl)
         elif key == "timeout_seconds":
             values[key] = v.number(raw, kpath, validation.timeout)
         elif key == "role_duration_seconds":

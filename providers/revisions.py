@@ -22,7 +22,8 @@ from providers.models import (
 )
 
 SNAPSHOT_FIELDS = CONFIG_FIELDS + SECRET_FIELDS
-COMMON_FIELDS = {"name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle"}
+COMMON_FIELDS = {"name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle",
+                 "prompt_caching", "prompt_caching_ttl"}
 
 
 def snapshot():

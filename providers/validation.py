@@ -185,3 +185,11 @@ def timeout(value):
     if not 1 <= number <= 600:
         raise ValueError("Use 1 to 600 seconds.")
     return number
+
+
+def prompt_caching_ttl(value):
+    """The prompt cache lifetime: 5m or 1h; blank follows the PROMPT_CACHING_TTL setting."""
+    value = (value or "").strip()
+    if value and value not in ("5m", "1h"):
+        raise ValueError(f"Unknown prompt cache lifetime {value!r}: use 5m or 1h (or leave it out for the default).")
+    return value
