@@ -27,7 +27,7 @@ class GatewayKeyEditForm(forms.Form):
     expires_on = forms.DateField(required=False, label="Expires on", help_text="YYYY-MM-DD (end of day, UTC).",
                                  widget=forms.DateInput(attrs={"type": "date"}))
     response_cache = forms.ChoiceField(
-        choices=GATEWAY_RESPONSE_CACHE_CHOICES, initial="request", label="Response cache",
+        choices=GATEWAY_RESPONSE_CACHE_CHOICES, initial="request", required=False, label="Response cache",
         help_text="Whether identical requests are answered from the response cache (no upstream call, no cost).")
     response_cache_ttl_seconds = forms.IntegerField(
         min_value=1, max_value=30 * 86400, required=False, label="Response cache TTL (seconds)",
@@ -35,6 +35,9 @@ class GatewayKeyEditForm(forms.Form):
     prompt_caching = forms.BooleanField(
         required=False, initial=True, label="Automatic prompt caching",
         help_text="Place cache_control breakpoints where the serving provider's policy has them on.")
+
+    def clean_response_cache(self):
+        return self.cleaned_data["response_cache"] or "request"
 
     def cache_policy(self):
         """The cleaned cache policy, as create_key / update_key take it."""
