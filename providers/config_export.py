@@ -13,6 +13,7 @@ from providers import validation
 from providers.clients.catalog import load_catalog
 from providers.clients.errors import ProviderError
 from providers.clients.resolution import resolve
+from providers.config_agents import exported_agents
 from providers.config_yaml import STORED_FLAGS, kind_keys
 from providers.display import routing_settings
 from providers.kinds import plugin_for
@@ -68,7 +69,8 @@ def export_config(user=None):
             except ProviderError:
                 resolved.append(f"{p.name}=(none)")
         header.append(f"#   {logical}: {', '.join(resolved) or '-'}")
-    body = yaml.safe_dump({"model_provider": doc}, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    body = yaml.safe_dump({"model_provider": doc, "agents": exported_agents()}, sort_keys=False,
+                          default_flow_style=False, allow_unicode=True)
     return "\n".join(header) + "\n" + body
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from moments_admin.limits import DEFAULT_TEXT_LIMIT, model_max_length
 from providers import validation
+from providers.config_agents import parse_agents
 from providers.environment import MOMENTS_ENVS
 from providers.kinds import plugin_for
 from providers.models import CONFIG_FIELDS, ProviderConfig
@@ -200,8 +201,8 @@ def parse_config(text, existing=None):
     v = _Validator(lines)
     root = v.mapping(data, ())
     for key in root:
-        if key != "model_provider":
-            v.unknown((), key, ["model_provider"])
+        if key not in ("model_provider", "agents"):
+            v.unknown((), key, ["model_provider", "agents"])
     if "model_provider" not in root and not v.issues:
         v.issue(("model_provider",), "The file needs a top-level model_provider: mapping.")
     mp = v.mapping(root.get("model_provider"), ("model_provider",), required=False) if root else {}
@@ -240,9 +241,12 @@ def parse_config(text, existing=None):
         values["position"] = position
     routing = _routing(v, mp, base, providers)
     _mapping(v, mp.get("model_mapping"), (*base, "model_mapping"), providers)
+    snap = {"routing": routing, "providers": providers}
+    if "agents" in root:  # absent: the stored agents stay as they are
+        snap["agents"] = parse_agents(v, root["agents"], ("agents",), [p["name"] for p in providers])
     if v.issues:
         raise ConfigFileError(v.issues)
-    return {"routing": routing, "providers": providers}
+    return snap
 
 
 def _resolve_name(v, value, path, providers):
