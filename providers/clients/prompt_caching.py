@@ -38,6 +38,7 @@ MINIMUM_TOKENS = {
     "claude-opus": (1024, 1024),
     "claude-fable": (1024, 1024),
 }
+SMALLEST_MINIMUM = min(min(pair) for pair in MINIMUM_TOKENS.values())
 UNKNOWN_MODEL_MINIMUM = 4096  # the largest minimum any current model has: never too low
 UNCACHEABLE_BLOCKS = {"thinking", "redacted_thinking"}
 
@@ -60,8 +61,11 @@ def header_allows(value):
 def for_provider(settings, request):
     """`request` with automatic breakpoints for the provider `settings` describe, when its policy
     (settings.prompt_caching, settings.prompt_caching_ttl) has them on; else `request` itself."""
-    if not settings.prompt_caching or not isinstance(request, dict):
+    if not settings.prompt_caching or not isinstance(request, dict) or has_caller_breakpoints(request):
         return request
+    positions = _candidate_positions(request)
+    if not positions or positions[-1][0] < SMALLEST_MINIMUM:  # prefix totals only grow
+        return request  # too short for any model: no need to resolve the model (the common small request)
     model = request.get("model")
     if not isinstance(model, str) or not model:
         return request  # the call path reports the missing model
