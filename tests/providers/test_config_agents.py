@@ -102,7 +102,7 @@ def test_parse_config_gives_the_agents_only_when_the_file_has_them():
     assert [agent["name"] for agent in parse_config(PROVIDERS + AGENTS)["agents"]] == ["summarizer", "dictionary"]
 
 
-def test_a_configured_agent_runs_and_is_recorded_under_its_name(anthropic_fake, transactional_db):
+def test_a_configured_agent_runs_and_is_recorded_under_its_name(anthropic_fake):
     import_config(PROVIDERS + AGENTS)
     chain = [anthropic_settings(anthropic_fake, name="primary")]
     manager = AgentManager(client_factory=lambda **options: Anthropic(chain=chain, **options))
