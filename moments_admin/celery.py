@@ -2,6 +2,9 @@ import os
 
 from celery import Celery
 
+from moments_admin import dotenv
+
+dotenv.load()  # .env at the project root; the real environment wins
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moments_admin.settings")
 
 app = Celery("moments_admin")

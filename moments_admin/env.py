@@ -16,7 +16,8 @@ def env_str(name, default=None, *, required=False):
     value = os.environ.get(name)
     if value is None or value == "":
         if required:
-            raise ImproperlyConfigured(f"Set the environment variable {name}.")
+            raise ImproperlyConfigured(f"Set the environment variable {name} (in .env at the project root or in "
+                                       "the environment).")
         return default
     return value
 

@@ -21,6 +21,9 @@ def manage(*args, env):
 
 
 def main():
+    from moments_admin import dotenv
+
+    dotenv.load()  # .env at the project root (HOST, PORT, DEMO_*…); the real environment wins
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--demo", action="store_true", help="start fake providers and seed demo data")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))

@@ -11,11 +11,16 @@ Elsewhere: a cache entry holding an owner token for JOB_LOCK_TTL_SECONDS, renewe
 the holder every third of that; release deletes it only when it still holds our token
 (compare-and-delete, atomic in Redis with a script), so no run ever frees another run's lock.
 A dead holder blocks the next run for at most the TTL.
+
+For "once per interval across every worker and beat" (the health checks), `claim_interval` takes
+the current epoch-aligned slot of an interval: the first claim wins, every other one in the same
+slot gets None, and the key expires with its slot.
 """
 import contextlib
 import hashlib
 import logging
 import threading
+import time
 import uuid
 
 import redis
@@ -154,3 +159,19 @@ class CacheLock(_RenewedLock):
 
     def _thread_done(self):
         connections.close_all()  # the renewal thread's own database connection (database cache)
+
+
+def claim_interval(name, interval_seconds, *, now=None):
+    """Claim the current interval slot of `name`: an owner token, or None when another process
+    already claimed it, or when the cache is unreachable (skipping a round is safer than every
+    worker running it). Slots are aligned on the epoch, so beats started at different moments
+    still share one slot."""
+    now = time.time() if now is None else now
+    slot = int(now // interval_seconds)
+    owner = uuid.uuid4().hex
+    ttl = max(1, int((slot + 1) * interval_seconds - now) + 1)
+    try:
+        return owner if cache.add(f"{PREFIX}{name}:{interval_seconds}:{slot}", owner, ttl) else None
+    except Exception as exc:
+        log.warning("Interval claim %s: the cache is unreachable (%s); skipping", name, type(exc).__name__)
+        return None

@@ -33,6 +33,12 @@ def beat_schedule():
             "schedule": float(budget_interval),
             "options": {"expires": budget_interval * 0.9},
         },
+        # A gradual rollout of the migration wizard stops by itself when its target fails too often.
+        "migration-rollouts": {
+            "task": "providers.migration.tasks.check_rollouts",
+            "schedule": float(settings.MIGRATION_ROLLOUT_CHECK_SECONDS),
+            "options": {"expires": settings.MIGRATION_ROLLOUT_CHECK_SECONDS * 0.9},
+        },
         "usage-recommendations": {
             "task": "usage.tasks.refresh_usage_recommendations",
             "schedule": 3600.0,

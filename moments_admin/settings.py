@@ -10,9 +10,11 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from moments_admin import dotenv
 from moments_admin.env import env_bool, env_choice, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+dotenv.load()  # .env at the project root; a variable already in the environment wins
 VAR_DIR = Path(env_str("MOMENTS_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -21,7 +23,8 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for a local run).")
+        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for a local run) in .env at the project root "
+                                   "or in the environment.")
     SECRET_KEY = "insecure-development-key-only-for-debug"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "usage",
     "providers.health",
     "providers.gateway",
+    "providers.migration",
 ]
 
 MIDDLEWARE = [
@@ -160,7 +164,8 @@ CONTENT_SECURITY_POLICY = {
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY")
 if not FIELD_ENCRYPTION_KEYS:
     if DATABASE_URL:
-        raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEY (a Fernet key) when DATABASE_URL is set.")
+        raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEY (a Fernet key) when DATABASE_URL is set, in .env "
+                                   "at the project root or in the environment.")
     _key_file = VAR_DIR / "field_encryption.key"
     if not _key_file.exists():
         from cryptography.fernet import Fernet
@@ -243,6 +248,8 @@ JOB_LOCK_TTL_SECONDS = env_float("JOB_LOCK_TTL_SECONDS", 15.0, minimum=1.0)
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 USAGE_ROLLUP_INTERVAL_SECONDS = env_int("USAGE_ROLLUP_INTERVAL_SECONDS", 30, minimum=5)
 USAGE_BUDGET_CHECK_INTERVAL_SECONDS = env_int("USAGE_BUDGET_CHECK_INTERVAL_SECONDS", 60, minimum=5)
+# How often a gradual rollout of the migration wizard compares its target's error rate with its threshold.
+MIGRATION_ROLLOUT_CHECK_SECONDS = env_int("MIGRATION_ROLLOUT_CHECK_SECONDS", 15, minimum=5)
 # Absolute base URL for links in alert e-mails and webhooks, e.g. https://admin.example.com
 MOMENTS_BASE_URL = env_str("MOMENTS_BASE_URL", "")
 
@@ -266,12 +273,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"forbidden_without_traceback": {"()": "moments_admin.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # One handler for Django's records too: its default console handler (DEBUG) would print each twice.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # A 403 (PermissionDenied) is logged as one line, without the traceback Django attaches.
+        "django.request": {"filters": ["forbidden_without_traceback"]},
         # SDK internals log request headers at DEBUG (SigV4 names the access key ID): never below INFO.
         **{name: {"level": "INFO"} for name in ("botocore", "boto3", "urllib3", "httpx", "httpcore", "anthropic")},
     },

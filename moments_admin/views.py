@@ -2,14 +2,32 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 
 @require_GET
 def home(request):
-    return redirect("providers:list")
+    """The set-up checklist until a provider has passed a test and served a call; then the providers."""
+    from moments_admin import onboarding
+
+    if onboarding.complete():
+        return redirect("providers:list")
+    return setup(request)
+
+
+@require_GET
+def setup(request):
+    """The set-up checklist, also reachable once everything is done (/setup/)."""
+    from moments_admin import onboarding
+
+    steps = onboarding.steps()
+    return render(request, "onboarding.html", {
+        "steps": steps, "done_count": sum(step.done for step in steps),
+        "snippets": onboarding.snippets(request.build_absolute_uri("/").rstrip("/")),
+        "has_gateway_key": onboarding.has_gateway_key(), "complete": onboarding.complete(),
+    })
 
 
 @login_not_required

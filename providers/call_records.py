@@ -53,6 +53,7 @@ class CallRecord:
     adaptations: tuple = ()  # request settings changed to suit the model
     inference_geo: str | None = None  # the request's inference_geo ("us" is priced at a premium)
     cost_usd: object = None  # a Decimal, set from what the usage sink returns; None when unpriced
+    stop_reason: str | None = None  # the Messages response's stop_reason (traces' finish reasons)
 
 
 _sink = None

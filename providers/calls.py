@@ -12,17 +12,19 @@ nothing has reached the caller yet. Only ProviderError leaves this module.
 import hashlib
 import json
 import logging
+import random
 import time
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
 
-from providers import breaker, snapshot
+from providers import breaker_gate, snapshot, tracing
 from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.prompt_caching import for_provider as with_prompt_caching
 from providers.clients.usage import Usage
+from providers.resolve import apply_rollout
 
 log = logging.getLogger(__name__)
 DEFAULT_CONTEXT = CallContext()
@@ -45,16 +47,22 @@ class CallResult:
 
 
 def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
+    if tracing.enabled:  # a module flag: tracing off costs one attribute read
+        return tracing.traced_call(_invoke, chain, request, context, stream)
+    return _invoke(chain, request, context, stream=stream)
+
+
+def _invoke(chain, request, context, *, stream):
     started = time.monotonic()
     deadline = started + (context.deadline_seconds or django_settings.CALL_DEADLINE_SECONDS)
     candidates = _candidates(chain, context)
     use_breaker = context.purpose not in _NO_BREAKER_PURPOSES
-    states = breaker.states([s.name for s in candidates]) if use_breaker else {}
-    healthy = [s for s in candidates if not (states and breaker.is_open_state(states[s.name]))] or candidates
+    gate = breaker_gate.read(candidates, request) if use_breaker else None
+    healthy = breaker_gate.admitted(gate, candidates)
     for index, settings in enumerate(healthy):
         # Served by anything but the primary (tried and failed, or skipped for its open circuit) is a failover.
         attempt = _Attempt(settings, request, context, failed_over=settings is not candidates[0],
-                           state=states.get(settings.name))
+                           state=gate)
         try:
             return attempt.open_stream(deadline) if stream else attempt.create(deadline)
         except ProviderError as error:
@@ -72,7 +80,7 @@ def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
 def _candidates(chain, context):
     if chain is None:
         current = snapshot.current()
-        chain, empty_reason = current.chain, current.error
+        chain, empty_reason = apply_rollout(current.chain, current.rollout, random.random()), current.error
     else:
         empty_reason = "No provider is configured."
     chain = list(chain)
@@ -105,7 +113,8 @@ class _Attempt:
             self.failed(error)
             raise error from exc
         record = self.record("ok", result.model_id, result.usage, resolution=result.resolution,
-                             request_id=result.request_id, latency_ms=result.latency_ms)
+                             request_id=result.request_id, latency_ms=result.latency_ms,
+                             stop_reason=result.message.get("stop_reason"))
         self.succeeded()
         return CallResult(result.message, result.usage, self.settings.name, self.settings.kind, result.model_id,
                           result.request_id, result.latency_ms, self.failed_over, record)
@@ -132,11 +141,11 @@ class _Attempt:
         self.record(error.kind.value, model_id, Usage(), resolution=getattr(inner, "resolution", None),
                     request_id=error.request_id, stream=inner is not None)
         if error.triggers_failover and self.context.purpose not in _NO_BREAKER_PURPOSES:
-            breaker.record_failure(self.settings.name, error)
+            breaker_gate.failed(self.state, self.settings, error)
 
     def succeeded(self):
         if self.context.purpose not in _NO_BREAKER_PURPOSES:
-            breaker.record_success(self.settings.name, self.state)
+            breaker_gate.succeeded(self.state, self.settings)
 
     def _resolved_or_requested(self):
         model = self.request.get("model") if isinstance(self.request, dict) else None
@@ -146,7 +155,7 @@ class _Attempt:
             return str(model or "")[:200]
 
     def record(self, status, model_id, usage, *, resolution=None, request_id=None, latency_ms=None, ttft_ms=None,
-               stream=False):
+               stream=False, stop_reason=None):
         request = self.request if isinstance(self.request, dict) else {}
         requested = str(request.get("model") or "")[:200]
         record = CallRecord(
@@ -160,6 +169,7 @@ class _Attempt:
             prompt_prefix_hash=prefix_hash(request), failed_over=self.failed_over,
             adaptations=getattr(resolution, "adaptations", ()),
             inference_geo=request.get("inference_geo") if isinstance(request.get("inference_geo"), str) else None,
+            stop_reason=stop_reason if isinstance(stop_reason, str) else None,
         )
         emit(record)
         return record
@@ -222,7 +232,8 @@ class CallStream:
             usage = Usage(usage.input_tokens, inner.deltas, usage.cache_write_5m_tokens,
                           usage.cache_write_1h_tokens, usage.cache_read_tokens)
         self.record = attempt.record(status, inner.model_id, usage, resolution=inner.resolution,
-                                     request_id=inner.request_id, ttft_ms=inner.ttft_ms, stream=True)
+                                     request_id=inner.request_id, ttft_ms=inner.ttft_ms, stream=True,
+                                     stop_reason=(getattr(inner, "message", None) or {}).get("stop_reason"))
         if error is None:
             attempt.succeeded()  # abandoned by the caller is not the provider's fault
 

@@ -9,8 +9,10 @@ def claude_code_env(resolved, environment):
     """(variables, notes): ordered [(name, value, comment)] without any secret value."""
     config, settings = resolved.config, resolved.settings
     # The same resolved settings as the exported region: model IDs and AWS_REGION always agree.
-    models = {row.logical: row.model_id for row in mapping_rows(config, settings=settings) if row.model_id}
-    block = plugin_for(config.kind).claude_code(resolved, environment)
+    plugin = plugin_for(config.kind)
+    models = {row.logical: plugin.claude_code_model_id(settings, row.model_id)
+              for row in mapping_rows(config, settings=settings) if row.model_id}
+    block = plugin.claude_code(resolved, environment)
     env, notes = block.env, block.notes
     max_output = environment.max_output_tokens or block.max_output_tokens
     max_thinking = environment.max_thinking_tokens or block.max_thinking_tokens

@@ -24,7 +24,13 @@ _pool_lock = threading.Lock()
 
 
 def settings_key(settings):
-    return hashlib.sha256(json.dumps(asdict(settings), sort_keys=True, default=str).encode()).hexdigest()
+    # ProviderSettings is frozen: its digest is computed once per object (a snapshot's chain is
+    # reused by every call), kept beside the fields so asdict, eq and replace ignore it.
+    key = settings.__dict__.get("_pool_key")
+    if key is None:
+        key = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True, default=str).encode()).hexdigest()
+        settings.__dict__["_pool_key"] = key
+    return key
 
 
 def _expiring(client):

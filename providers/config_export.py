@@ -78,7 +78,7 @@ def _export_provider(p, *, with_kind, show_access_keys=True):
     defaults = ProviderConfig()
     plugin = plugin_for(p.kind)
     out = {"kind": p.kind} if with_kind else {}
-    for key in ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", *plugin.export_keys):
+    for key in ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags", *plugin.export_keys):
         value = getattr(p, key)
         if plugin.skip_export(key, p):
             continue

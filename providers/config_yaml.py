@@ -29,8 +29,9 @@ STORED_FLAGS = {
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROUTING_KEYS = ("type", "fallback_provider", "fallback_providers", "auto_fallback", "environments",
-                "anthropic", "bedrock", "providers", "model_mapping")
-COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", "prompt_caching", "prompt_caching_ttl")
+                *validation.KINDS, "providers", "model_mapping")
+COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags", "prompt_caching",
+               "prompt_caching_ttl")
 def kind_keys(kind):
     """config.yml keys of a provider block of `kind`: the common ones and the kind plugin's own."""
     return COMMON_KEYS + plugin_for(kind).config_keys
@@ -91,6 +92,19 @@ class _Validator:
             return None
         return value
 
+    def names(self, value, path, check):
+        """A list of names (null: none)."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.issue(path, f"Expected a list, got {_describe(value)}.")
+            return None
+        try:
+            return check(value)
+        except ValueError as exc:
+            self.issue(path, str(exc))
+            return None
+
     def number(self, value, path, check):
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             self.issue(path, f"Expected a number, got {_describe(value)}.")
@@ -122,6 +136,7 @@ _TEXT_CHECKS = {
     "auth_mode": validation.auth_mode, "aws_profile": None, "aws_access_key_id": validation.access_key_id,
     "role_arn": validation.role_arn, "external_id": None, "role_session_name": validation.role_session_name,
     "inference_profile": validation.model_id, "geo_preference": validation.geo,
+    "mantle_endpoint_url": validation.url, "workspace_id": validation.workspace_id,
 }
 
 
@@ -155,8 +170,10 @@ def _provider(v, block, path, name, kind, existing):
             values[key] = v.number(raw, kpath, validation.timeout)
         elif key == "role_duration_seconds":
             values[key] = v.number(raw, kpath, validation.role_duration)
+        elif key == "beta_flags":
+            values[key] = v.names(raw, kpath, validation.beta_flags)
         else:
-            values[key] = v.text(raw, kpath, _TEXT_CHECKS.get(key),
+            values[key] = v.text(raw, kpath, plugin_for(kind).text_checks.get(key, _TEXT_CHECKS.get(key)),
                                  limit=model_max_length(ProviderConfig, key) or DEFAULT_TEXT_LIMIT)
     plugin_for(kind).check_config(v, values, flags, block, path)
     for key, token_field in STORED_FLAGS.items():
@@ -232,11 +249,11 @@ def parse_config(text, existing=None):
         try:
             kind = validation.kind(block.get("kind"))
         except ValueError as exc:
-            v.issue((*path, "kind"), str(exc) if "kind" in block else "Each entry needs kind: anthropic or bedrock.")
+            v.issue((*path, "kind"), str(exc) if "kind" in block else f"Each entry needs kind: one of {', '.join(validation.KINDS)}.")
             continue
         providers.append(_provider(v, block, path, name, kind, existing))
     if not providers and not v.issues:
-        v.issue(base, "No provider is configured: add an anthropic: or bedrock: block.")
+        v.issue(base, "No provider is configured: add an anthropic:, bedrock: or aws_platform: block.")
     for position, values in enumerate(providers):
         values["position"] = position
     routing = _routing(v, mp, base, providers)

@@ -11,12 +11,16 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
+from django.template.defaultfilters import pluralize
+
+from providers import tls_diagnosis
 from providers.aws_profiles import config_paths, find_profile, list_profiles, sso_message, sso_state
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.client_pool import client_for
-from providers.clients.catalog import iam_policy_for, load_catalog
+from providers.clients.catalog import load_catalog
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.registry import kind_info
 from providers.clients.resolution import resolve
 from providers.curl import PING
 from providers.kinds import plugin_for
@@ -77,8 +81,12 @@ def scrub(value, secrets):
     return value
 
 
+def _where(settings):
+    return f" in {settings.aws_region}" if kind_info(settings.kind).regional else ""
+
+
 def covers(settings):
-    where = f" in {settings.aws_region}" if settings.kind == "bedrock" else ""
+    where = _where(settings)
     return (f"credentials, permissions for each mapped model, model access{where}, "
             "one live request (1 output token) and one streaming request with time to first token")
 
@@ -119,7 +127,7 @@ def _credentials(resolved):
     if resolved.problems:
         field_name, message = resolved.problems[0]
         return StepResult("credentials", False, message, fields=[[f, m] for f, m in resolved.problems])
-    if settings.kind == "bedrock" and settings.auth_mode == "profile":
+    if settings.auth_mode == "profile":
         profile = find_profile(settings.aws_profile)
         if profile is None:
             found = ", ".join(p.name for p in list_profiles()) or "none"
@@ -131,21 +139,20 @@ def _credentials(resolved):
             return StepResult("credentials", False, message, fields=[["aws_profile", message]],
                               lines=[f"Then run the test again. Command: {profile.login_command}"])
     identity = _client(resolved).identity()
-    key_source = resolved.sources.get("api_key" if settings.kind == "anthropic" else "bedrock_api_key", "")
+    plugin = plugin_for(settings.kind)
+    key_source = resolved.sources.get(plugin.key_source_field, "")
     # Nothing of an env var's value is shown, not even in part: say which variable instead.
     shown = key_source.split(" (")[0] if key_source.startswith("env") else (identity.key_hint or "")
-    if settings.kind == "anthropic":
-        summary = f"API key {shown} accepted".replace("  ", " ")
-    elif identity.account:
-        summary = f"Account {identity.account}, {identity.arn}"
-    else:
-        summary = f"Bedrock API key {shown} accepted".replace("  ", " ")
+    summary = plugin.credentials_summary(identity, shown)
     lines = [f"Auth mode: {identity.auth_mode}"] if identity.auth_mode else []
+    if identity.note:
+        lines.append(identity.note)
     if identity.expires_at:
         lines.append(f"Credentials expire at {identity.expires_at}; they are refreshed before then.")
     for name, source in resolved.sources.items():
         lines.append(f"{name}: {source}")
-    return StepResult("credentials", True, summary, lines=lines)
+    fields = [["sts_endpoint_url", identity.note]] if identity.note else []  # passed, but STS needs a look
+    return StepResult("credentials", True, summary, lines=lines, fields=fields)
 
 
 def mapped_models(resolved, client=None):
@@ -172,16 +179,18 @@ def _permissions(resolved):
     lines = [f"{'allowed' if c.allowed else 'DENIED'}: {c.action} on {c.resource}" for c in checks]
     denied = [c for c in checks if not c.allowed]
     if not denied:
-        return StepResult("permissions", True, f"{len(checks)} checks allowed", lines=lines)
+        return StepResult("permissions", True, f"{len(checks)} check{pluralize(len(checks))} allowed", lines=lines)
     actions = sorted({c.action for c in denied})
     resources = sorted({c.resource for c in denied})
     summary = f"Missing permission {', '.join(actions)} on {', '.join(resources)}."
     policy = ""
     fields = [["permissions", summary]]
-    if settings.kind == "bedrock":
-        policy = json.dumps(iam_policy_for(actions, [r for r in resources if r != "*"], settings.aws_region),
-                            indent=2)
-        summary += " Grant it to the identity in use (the policy below does)."
+    iam = plugin_for(settings.kind).iam_policy(actions, [r for r in resources if r != "*"], settings)
+    if iam is not None:
+        policy = json.dumps(iam, indent=2)
+        # The summary is also shown on the provider list, where no policy is: it names none.
+        summary += " Grant it to the identity in use."
+        lines.append("The minimal IAM policy shown with this step grants it.")
         fields.append(["role_arn" if settings.role_arn else "auth_mode", summary])
     first = denied[0]
     return StepResult("permissions", False, summary, lines=lines, fields=fields, policy=policy,
@@ -199,7 +208,7 @@ def _models(resolved):
             lines.append(message)
             continue
         if resolution.available is False:
-            where = f" in {settings.aws_region}" if settings.kind == "bedrock" else ""
+            where = _where(settings)
             message = f"{logical}: {resolution.model_id} is not available{where}. {resolution.note}".strip()
             fields.append([f"map_{logical}", message])
             lines.append(message)
@@ -208,10 +217,10 @@ def _models(resolved):
                                     resolution.lifecycle_message) if x)
         lines.append(f"{logical} → {resolution.model_id} ({resolution.scope}){' — ' + note if note else ''}")
     if fields:
-        if settings.kind == "bedrock":
+        if kind_info(settings.kind).regional:
             fields.append(["aws_region", f"Not every mapped model is served in {settings.aws_region}."])
         return StepResult("models", False, fields[0][1], lines=lines, fields=fields)
-    return StepResult("models", True, f"{len(lines)} models available", lines=lines)
+    return StepResult("models", True, f"{len(lines)} model{pluralize(len(lines))} available", lines=lines)
 
 
 def _test_model(resolved):
@@ -254,17 +263,24 @@ def _failure(step, error, resolved):
     message = error.message
     hint = error.hint or error.what_to_do
     summary = f"{message} {hint}".strip() if hint and hint not in message else message
-    fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
+    curl = plugin_for(settings.kind).curl(step, settings)
+    if error.kind is ErrorKind.CONNECTION and tls_diagnosis.is_certificate_error(error):
+        summary = f"{tls_diagnosis.explain(tls_diagnosis.first_https_url(curl), resolved.config.ca_bundle)} " \
+                  f"({message})"
+        fields = [["ca_bundle", summary]] + [[name, summary] for name in fields_at_fault(step, error, resolved)]
+    else:
+        fields = [[name, summary] for name in fields_at_fault(step, error, resolved)]
     policy = ""
-    if error.kind is ErrorKind.PERMISSION and settings.kind == "bedrock" and error.missing_action == "sts:AssumeRole":
+    if error.kind is ErrorKind.PERMISSION and settings.role_arn and error.missing_action == "sts:AssumeRole":
         # The base identity may not assume the role: its policy must allow that, and the role's
         # trust policy must name the base identity. Bedrock model ARNs have nothing to do with it.
         policy = json.dumps(assume_role_policy(settings.role_arn), indent=2)
         summary += (" Also check the role's trust policy: it must allow the base identity to assume it"
                     + (" with this external ID." if settings.external_id else "."))
-    elif error.kind is ErrorKind.PERMISSION and settings.kind == "bedrock" and error.missing_action:
+    elif error.kind is ErrorKind.PERMISSION and error.missing_action:
         models = [r.model_id for _, r in mapped_models(resolved) if not isinstance(r, ProviderError)]
-        policy = json.dumps(iam_policy_for([error.missing_action], models, settings.aws_region), indent=2)
+        iam = plugin_for(settings.kind).iam_policy([error.missing_action], models, settings)
+        policy = json.dumps(iam, indent=2) if iam is not None else ""
     raw = error.as_dict() | {"raw_message": error.raw_message}
     model_id = None
     if step in ("live", "streaming"):
@@ -291,7 +307,9 @@ def fields_at_fault(step, error, resolved):
     if kind is ErrorKind.MODEL_NOT_AVAILABLE:
         return plugin.model_fields(f"map_{_test_model(resolved)}")  # the model the failing step asked for
     if kind is ErrorKind.PERMISSION:
-        return ["permissions", "role_arn" if settings.role_arn else "auth_mode"]
+        return plugin.permission_fields(error, resolved)
     if kind in (ErrorKind.AUTHENTICATION, ErrorKind.CONFIGURATION):
         return plugin.credential_fields(error, resolved)
+    if step == "credentials":  # an answer that is no verdict on the credentials: the wrong endpoint answered
+        return plugin.connection_fields(step, settings)
     return []

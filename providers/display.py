@@ -13,6 +13,14 @@ from providers.models import ProviderConfig
 
 DISPLAY_REGION = "us-east-1"  # shown for a Bedrock provider with no region anywhere (a call would refuse it)
 
+def beta_rows():
+    """The beta flags table: (flag, [(target label, verdict)]) for every beta the layer knows."""
+    from providers.clients import betas
+
+    return {"targets": [betas.TARGET_LABELS[t] for t in betas.TARGETS],
+            "rows": [(flag, [cells[t] for t in betas.TARGETS]) for flag, cells in betas.table()]}
+
+
 SCOPE_LABELS = {"in_region": "in-region", "global": "global profile", "custom": "the configured profile",
                 "anthropic": "Anthropic API"}
 
@@ -76,7 +84,8 @@ def routing_settings(config):
     return ProviderSettings(kind=config.kind if config.kind in KINDS else "anthropic", name=config.name,
                             model_mapping={k: v for k, v in (config.model_mapping or {}).items() if v},
                             aws_region=region, geo_preference=config.geo_preference or None,
-                            inference_profile=config.inference_profile or None)
+                            inference_profile=config.inference_profile or None,
+                            bedrock_integration=config.bedrock_integration or "auto")
 
 
 def read_environment_leniently():

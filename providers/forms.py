@@ -53,6 +53,13 @@ class ProviderForm(forms.Form):
                                                  "turns of calls this provider serves, unless the caller placed its own.")
     prompt_caching_ttl = forms.ChoiceField(choices=PROMPT_CACHING_TTL_CHOICES, required=False,
                                            label="Prompt cache lifetime")
+    beta_flags = forms.CharField(required=False, label="Beta flags",
+                                 help_text="Anthropic beta flags sent on every request, separated by commas; "
+                                           "those this provider does not accept are dropped (see Beta flags).")
+    allow_insecure_http = forms.BooleanField(
+        required=False, label="Allow secrets over plain HTTP (insecure)",
+        help_text="Only for a trusted network: sends the API key or Bedrock API key to an http:// URL on "
+                  "another machine, where anyone on the path can read it. Loopback never needs it.")
     secret_fields = {}  # form field -> model token field
     refresh_fields = ()  # fields whose value decides which others are shown
 
@@ -76,8 +83,10 @@ class ProviderForm(forms.Form):
 
     @classmethod
     def initial_from(cls, instance):
-        return {name: getattr(instance, name) for name in cls.base_fields if hasattr(instance, name)
-                and name not in cls.secret_fields}
+        initial = {name: getattr(instance, name) for name in cls.base_fields if hasattr(instance, name)
+                   and name not in cls.secret_fields}
+        initial["beta_flags"] = ", ".join(instance.beta_flags or [])
+        return initial
 
     @property
     def mapping_fields(self):
@@ -103,6 +112,9 @@ class ProviderForm(forms.Form):
             raise forms.ValidationError(f"A provider named {name} already exists.")
         return name
 
+    def clean_beta_flags(self):
+        return validated(validation.beta_flags, self.cleaned_data["beta_flags"])
+
     def clean_ca_bundle(self):
         return validated(validation.ca_bundle, self.cleaned_data["ca_bundle"])
 
@@ -115,6 +127,22 @@ class ProviderForm(forms.Form):
                 except ValueError as exc:
                     self.add_error(name, str(exc))
         return cleaned
+
+    @staticmethod
+    def secret_urls(config):
+        """{URL field: the secret sent there} in this configuration; each kind's form names its own."""
+        return {}
+
+    def _post_clean(self):
+        """After the kind's own rules: a secret bound for plain http:// on another machine is refused."""
+        super()._post_clean()
+        if self.errors:
+            return
+        from providers import plain_http
+
+        config = self.to_config()
+        for field, message in plain_http.refusals(config, self.secret_urls(config)):
+            self.add_error(field if field in self.fields else None, message)
 
     def changed_destination(self):
         """Labels of the destination fields whose cleaned value differs from the saved provider's."""
@@ -151,8 +179,9 @@ class ProviderForm(forms.Form):
         config = copy.copy(self.instance)
         config.kind = self.kind
         data = self.cleaned_data
-        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle"):
-            setattr(config, name, data[name])
+        for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags",
+                     "allow_insecure_http"):
+            setattr(config, name, data.get(name, False) if name == "allow_insecure_http" else data[name])
         config.prompt_caching = data.get("prompt_caching") or ""
         config.prompt_caching_ttl = data.get("prompt_caching_ttl") or ""
         config.model_mapping = {name[len(MAPPING_PREFIX):]: value for name, value in data.items()
@@ -165,19 +194,37 @@ class ProviderForm(forms.Form):
 
 
 class RoutingForm(forms.Form):
+    """Primary and ordered fallbacks, chosen from the configured providers (one select per position).
+
+    A POST that lacks any of the selects (an empty or truncated request) is refused as a whole,
+    so it can never reset routing to automatic; a browser always sends every select.
+    """
+
     primary = forms.ChoiceField(required=False, label="Primary provider")
-    fallbacks = forms.CharField(required=False, label="Fallbacks, in order",
-                                help_text="Provider names separated by commas, tried in this order.")
     auto_fallback = forms.BooleanField(required=False, label="Fail over automatically")
 
     def __init__(self, *args, names=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.names = list(names)
         self.fields["primary"].choices = [("", "Automatic (by MOMENTS_ENV)")] + [(n, n) for n in self.names]
+        for position in range(1, max(len(self.names), 1) + 1):
+            self.fields[f"fallback_{position}"] = forms.ChoiceField(
+                required=False, label=f"Fallback {position}", choices=[("", "—")] + [(n, n) for n in self.names])
         for env in MOMENTS_ENVS:
             self.fields[f"primary_{env}"] = forms.ChoiceField(
                 required=False, label=f"Primary when MOMENTS_ENV={env}",
                 choices=[("", "Same as above")] + [(n, n) for n in self.names])
+
+    @classmethod
+    def initial_for(cls, routing):
+        initial = {"primary": routing.primary, "auto_fallback": routing.auto_fallback,
+                   **{f"primary_{env}": name for env, name in routing.environment_primary.items()}}
+        initial.update({f"fallback_{i}": name for i, name in enumerate(routing.fallbacks, start=1)})
+        return initial
+
+    @property
+    def fallback_fields(self):
+        return [self[name] for name in self.fields if name.startswith("fallback_")]
 
     @property
     def environment_fields(self):
@@ -187,17 +234,24 @@ class RoutingForm(forms.Form):
     def environment_primary(self):
         return {env: self.cleaned_data.get(f"primary_{env}") or "" for env in MOMENTS_ENVS}
 
-    def clean_fallbacks(self):
-        wanted = [n.strip() for n in self.cleaned_data["fallbacks"].replace("\n", ",").split(",") if n.strip()]
-        unknown = [n for n in wanted if n not in self.names]
-        if unknown:
-            raise forms.ValidationError(f"No provider named {', '.join(unknown)}.")
-        return list(dict.fromkeys(wanted))
-
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("primary") and cleaned.get("primary") in (cleaned.get("fallbacks") or []):
-            self.add_error("fallbacks", "The primary cannot also be a fallback.")
+        missing = [name for name in self.fields if name != "auto_fallback" and name not in self.data]
+        if missing:
+            raise forms.ValidationError(
+                f"The form arrived incomplete (no {', '.join(missing)}): reload the page and choose again.")
+        fallbacks = []
+        for field in self.fallback_fields:
+            name = cleaned.get(field.name)
+            if not name:
+                continue
+            if name in fallbacks:
+                self.add_error(field.name, f"{name} is already fallback {fallbacks.index(name) + 1}.")
+            elif name == cleaned.get("primary"):
+                self.add_error(field.name, "The primary cannot also be a fallback.")
+            else:
+                fallbacks.append(name)
+        cleaned["fallbacks"] = fallbacks
         return cleaned
 
 

@@ -17,13 +17,17 @@ CONFIG_FIELDS = (
     "base_url", "api_key_env", "aws_region", "auth_mode", "aws_profile", "aws_access_key_id",
     "bedrock_api_key_env", "role_arn", "external_id", "role_session_name", "role_duration_seconds",
     "inference_profile", "geo_preference", "endpoint_url", "control_endpoint_url", "sts_endpoint_url",
+    "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags", "allow_insecure_http",
     "prompt_caching", "prompt_caching_ttl",
 )
 # Automatic prompt caching per provider: blank follows the global default (PROMPT_CACHING_AUTO / _TTL).
 PROMPT_CACHING_CHOICES = (("", "Default (the PROMPT_CACHING_AUTO setting)"), ("on", "On"), ("off", "Off"))
 PROMPT_CACHING_TTL_CHOICES = (("", "Default (the PROMPT_CACHING_TTL setting)"), ("5m", "5 minutes"),
                               ("1h", "1 hour"))
-ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary")
+ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary", "rollout",
+                  # Circuit-breaker policy and the Status page's manual overrides (providers.breaker, docs/health.md).
+                  "breaker_failures", "breaker_error_rate", "breaker_window_seconds", "breaker_min_calls",
+                  "breaker_open_seconds", "forced_out", "pinned_primary")
 
 
 class ProviderConfig(models.Model):
@@ -35,6 +39,8 @@ class ProviderConfig(models.Model):
     model_mapping = models.JSONField(default=dict, blank=True)  # logical name -> override of the catalog default
     verify_tls = models.BooleanField(default=True)
     ca_bundle = models.CharField(max_length=500, blank=True)
+    # Send the provider's secret over plain http:// to a non-loopback host (providers/plain_http.py).
+    allow_insecure_http = models.BooleanField(default=False)
     prompt_caching = models.CharField(max_length=3, blank=True, choices=PROMPT_CACHING_CHOICES)
     prompt_caching_ttl = models.CharField(max_length=2, blank=True, choices=PROMPT_CACHING_TTL_CHOICES)
 
@@ -61,6 +67,15 @@ class ProviderConfig(models.Model):
     endpoint_url = models.CharField(max_length=500, blank=True)
     control_endpoint_url = models.CharField(max_length=500, blank=True)
     sts_endpoint_url = models.CharField(max_length=500, blank=True)
+    # auto (each model's, from the catalog), invoke, messages or mantle (providers.clients.bedrock_integrations)
+    bedrock_integration = models.CharField(max_length=10, blank=True, default="auto")
+    mantle_endpoint_url = models.CharField(max_length=500, blank=True)
+
+    # Claude Platform on AWS (kind aws_platform; shares the AWS auth fields, and api_key_* for a workspace API key)
+    workspace_id = models.CharField(max_length=100, blank=True)
+
+    # Anthropic beta flags sent on every request of this provider (those it does not accept are dropped)
+    beta_flags = models.JSONField(default=list, blank=True)
 
     # Last test connection
     last_test_at = models.DateTimeField(null=True, blank=True)
@@ -105,6 +120,18 @@ class ProviderRouting(models.Model):
     fallbacks = models.JSONField(default=list, blank=True)
     auto_fallback = models.BooleanField(default=True)
     environment_primary = models.JSONField(default=dict, blank=True)  # MOMENTS_ENV -> provider name
+    # A gradual rollout (the migration wizard): {"target": name, "percent": 1..100, ...}; {} when none.
+    rollout = models.JSONField(default=dict, blank=True)
+    # Circuit breakers (per provider and per provider and model): open after this many consecutive
+    # failures, or when at least breaker_min_calls calls in the window fail at this percentage (0: off).
+    breaker_failures = models.PositiveIntegerField(default=3)
+    breaker_error_rate = models.PositiveIntegerField(default=50)  # percent
+    breaker_window_seconds = models.PositiveIntegerField(default=60)
+    breaker_min_calls = models.PositiveIntegerField(default=10)
+    breaker_open_seconds = models.PositiveIntegerField(default=60)  # then one trial call (half-open)
+    # Manual overrides from the Status page (each change is a revision).
+    forced_out = models.JSONField(default=list, blank=True)  # provider names taken out of traffic
+    pinned_primary = models.CharField(max_length=50, blank=True)  # wins over the configured primary
 
     def __str__(self):
         return f"primary={self.primary or 'automatic'} fallbacks={self.fallbacks}"

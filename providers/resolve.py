@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings as django_settings
 
-from providers import crypto
+from providers import crypto, plain_http
 from providers.clients.base import ProviderSettings, RetryPolicy
 from providers.environment import read_environment
 from providers.kinds import plugin_for
-from providers.models import CONFIG_FIELDS, SECRET_FIELDS, ProviderConfig
+from providers.models import CONFIG_FIELDS, SECRET_FIELDS, ProviderConfig, ProviderRouting
 from providers.selection import select_providers
 
 # Fields a test connection does not exercise: changing them leaves its result current.
@@ -41,6 +41,7 @@ def build_settings(config, *, environment=None, for_test=False):
     sources, problems, values = {}, [], {}
     values["model_mapping"] = {k: v for k, v in (config.model_mapping or {}).items() if v}
     values["verify"] = config.ca_bundle or bool(config.verify_tls)
+    values["beta_flags"] = tuple(config.beta_flags or ())
     values.update(prompt_caching_values(config))
     if env.max_output_tokens:
         values["max_output_tokens"] = env.max_output_tokens
@@ -48,7 +49,12 @@ def build_settings(config, *, environment=None, for_test=False):
     if env.max_thinking_tokens:
         values["max_thinking_tokens"] = env.max_thinking_tokens
         sources["max_thinking_tokens"] = "env MAX_THINKING_TOKENS"
-    values.update(plugin_for(config.kind).settings_values(config, env, sources, problems))
+    plugin = plugin_for(config.kind)
+    values.update(plugin.settings_values(config, env, sources, problems))
+    refused = plain_http.refusals(config, plugin.secret_urls(config))
+    if refused:  # never sent in clear text: the call fails as unconfigured instead (the problem says why)
+        problems[:0] = refused
+        values.update({name: None for name in ("api_key", "bedrock_api_key") if name in values})
     if for_test:
         values["retry"] = RetryPolicy(max_attempts=1)
         values["timeout"] = min(float(config.timeout_seconds or 30), 30.0)
@@ -72,6 +78,8 @@ def fingerprint(config):
     Secrets enter as HMACs under SECRET_KEY, so the digest reveals nothing about them.
     """
     data = {name: getattr(config, name) for name in CONFIG_FIELDS if name not in UNTESTED_FIELDS}
+    if not data.get("allow_insecure_http"):
+        data.pop("allow_insecure_http", None)  # digests taken before the option existed stay equal
     key = django_settings.SECRET_KEY.encode()
     for token_field in SECRET_FIELDS:
         try:
@@ -92,3 +100,21 @@ def active_chain(environ=None):
 def active_settings(environ=None):
     """ProviderSettings of the primary and fallbacks, in order."""
     return [resolved.settings for resolved in active_chain(environ)]
+
+
+def active_rollout(chain_names):
+    """The stored gradual rollout, when its target is in the active chain: {"target", "percent"}; else None."""
+    rollout = ProviderRouting.load().rollout or {}
+    target, percent = rollout.get("target"), rollout.get("percent")
+    if target not in chain_names or not isinstance(percent, int) or not 0 < percent <= 100:
+        return None
+    return {"target": target, "percent": percent}
+
+
+def apply_rollout(chain, rollout, draw):
+    """`chain` (ProviderSettings) with the rollout's target first when `draw` (0 <= draw < 1) falls in
+    its share; the others keep their order, so the source stays the next in line."""
+    if not rollout or draw * 100 >= rollout["percent"]:
+        return chain
+    first = [s for s in chain if s.name == rollout["target"]]
+    return first + [s for s in chain if s.name != rollout["target"]] if first else chain

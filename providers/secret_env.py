@@ -19,14 +19,15 @@ APP_SETTING_NAMES = frozenset({
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_LEVEL", "DATABASE_URL", "CACHE_URL", "DEFAULT_FROM_EMAIL",
     "HEALTH_CHECK_INTERVAL_SECONDS", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_MAX_OUTPUT_TOKENS",
     "MAX_THINKING_TOKENS", "PROVIDER_SECRET_ENV_ALLOWLIST", "DJANGO_SETTINGS_MODULE", "PGPASSWORD",
-    "PGPASSFILE", "PGSERVICEFILE", "REDIS_URL", "BROKER_URL",
+    "PGPASSFILE", "PGSERVICEFILE", "REDIS_URL", "BROKER_URL", "HOST", "PORT",
     # Demo ports (the demo's own key variable, DEMO_ANTHROPIC_API_KEY, is a provider secret and allowed).
     "DEMO_ANTHROPIC_PORT", "DEMO_BEDROCK_PORT", "DEMO_MANTLE_PORT", "DEMO_AWS_PLATFORM_PORT",
 })
 APP_SETTING_PREFIXES = ("SECRET_", "FIELD_ENCRYPTION_", "DATABASE_", "CACHE_", "CELERY_", "EMAIL_", "MOMENTS_",
                         "USAGE_", "OUTBOUND_", "SESSION_", "CSRF_", "SECURE_", "DJANGO_", "LOGIN_", "REDIS_",
                         "POSTGRES_", "PG", "HEALTH_", "PROMETHEUS_", "CLAUDE_CODE_", "GATEWAY_", "ALLOWED_",
-                        "LOG_", "CALL_", "JOB_", "ALLOW_", "TRUST_", "PROMPT_", "RESPONSE_", "WORKER_", "METRICS_", "GATEWAY_")
+                        "LOG_", "CALL_", "JOB_", "ALLOW_", "TRUST_", "PROMPT_", "RESPONSE_", "WORKER_", "METRICS_", "GATEWAY_",
+                        "OTEL_")  # OpenTelemetry (providers/tracing.py): OTLP headers may carry a collector's token
 # Read by botocore as SigV4 credentials (auth mode "env"), never to be sent as a bearer token.
 AWS_PREFIX = "AWS_"
 

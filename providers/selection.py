@@ -50,9 +50,10 @@ def select_providers(environ=None, *, log=True):
     routing = ProviderRouting.load()
     providers = list(ProviderConfig.objects.all())
     ordered = _chain_order(providers, routing)
-    enabled = [p for p in ordered if p.enabled]
-    by_name = {p.name: p for p in providers}
-    reasons = []
+    forced_out = set(routing.forced_out or [])
+    enabled = [p for p in ordered if p.enabled and p.name not in forced_out]
+    by_name = {p.name: p for p in providers if p.name not in forced_out}
+    reasons = [f"{name} skipped: forced out on the Status page" for name in sorted(forced_out)]
 
     def first_of(kind):
         return next((p for p in enabled if p.kind == kind), None)
@@ -65,6 +66,13 @@ def select_providers(environ=None, *, log=True):
             state = "is disabled" if primary else "names no provider (neither a name nor a kind)"
             raise SelectionError(f"MOMENTS_PROVIDER_OVERRIDE={wanted} {state}. Fix or unset it.")
         reasons.append(f"primary {primary.name}: forced by MOMENTS_PROVIDER_OVERRIDE={wanted}")
+    if primary is None and routing.pinned_primary:
+        pinned = by_name.get(routing.pinned_primary)
+        if pinned is not None and pinned.enabled:
+            primary = pinned
+            reasons.append(f"primary {primary.name}: pinned on the Status page")
+        else:
+            reasons.append(f"pinned primary {routing.pinned_primary} is disabled, forced out or gone; ignored")
     configured = routing.environment_primary.get(env.moments_env) or routing.primary
     configured_source = (f"configured for MOMENTS_ENV={env.moments_env}"
                          if routing.environment_primary.get(env.moments_env) else "configured primary")
@@ -101,7 +109,9 @@ def select_providers(environ=None, *, log=True):
         if not routing.auto_fallback:
             reasons.append("no fallbacks: auto_fallback is off")
         else:
-            for name in routing.fallbacks:
+            # A pinned primary puts the configured one first among the fallbacks.
+            pinned_over = [routing.primary] if routing.pinned_primary and primary.name == routing.pinned_primary else []
+            for name in dict.fromkeys([*pinned_over, *routing.fallbacks]):
                 candidate = by_name.get(name)
                 if candidate is None or candidate == primary:
                     continue

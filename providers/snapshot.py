@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from providers.resolve import active_settings
+from providers.breaker import DEFAULT_POLICY, Policy
+from providers.models import ProviderRouting
+from providers.resolve import active_rollout, active_settings
 from providers.selection import SelectionError
 from providers.shared_cache import shared_cache
 
@@ -31,6 +33,8 @@ class Snapshot:
     version: str | None
     built_at: float
     checked_at: float
+    rollout: dict | None = None  # {"target": name, "percent": n}: that share of calls goes to the target first
+    breaker: Policy = DEFAULT_POLICY  # the stored breaker policy (providers.breaker)
 
 
 _current = None
@@ -43,7 +47,14 @@ def _build(version):
         chain, error = active_settings(), ""
     except SelectionError as exc:
         chain, error = [], str(exc)
-    return Snapshot(chain, error or ("" if chain else "No provider is configured."), version, now, now)
+    return Snapshot(chain, error or ("" if chain else "No provider is configured."), version, now, now,
+                    rollout=active_rollout([s.name for s in chain]), breaker=breaker_policy(ProviderRouting.load()))
+
+
+def breaker_policy(routing):
+    return Policy(failures=max(1, routing.breaker_failures), error_rate=min(100, routing.breaker_error_rate),
+                  window_seconds=max(1, routing.breaker_window_seconds), min_calls=max(1, routing.breaker_min_calls),
+                  open_seconds=max(1, routing.breaker_open_seconds))
 
 
 def current():

@@ -1,4 +1,5 @@
 """The stored outcome of the last test connection run of each provider."""
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from providers.connection_test import next_step
@@ -17,7 +18,7 @@ def record_step(config_pk, run_id, result, config_fingerprint):
     if not result.ok:
         summary = f"Failed at {result.label.lower()}: {result.summary}"[:500]
     elif finished:
-        summary = f"Passed {len(steps)} checks in {total:.1f} s"
+        summary = f"Passed {len(steps)} check{pluralize(len(steps))} in {total:.1f} s"
     else:
         summary = f"Running: {result.label.lower()} passed"
     ProviderConfig.objects.filter(pk=config_pk).update(

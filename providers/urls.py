@@ -1,6 +1,7 @@
 from django.urls import path
 
 from providers import views
+from providers.migration.views import wizard as migration_wizard
 
 app_name = "providers"
 
@@ -24,7 +25,7 @@ urlpatterns = [
     path("revisions/<int:pk>/", views.revision_detail, name="revision"),
     path("revisions/<int:pk>/restore/", views.revision_restore, name="revision-restore"),
     path("status/", views.status, name="status"),
-    path("migration/", views.migration, name="migration"),
+    path("migration/", migration_wizard, name="migration"),
     path("response-cache/", views.response_cache_page, name="response-cache"),
     path("response-cache/flush/", views.response_cache_flush, name="response-cache-flush"),
     path("response-cache/export/", views.response_cache_export, name="response-cache-export"),

@@ -25,9 +25,14 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-_ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
+# AWS documents an access key ID only as 16 to 128 word characters (IAM AccessKeyIdType, pattern
+# [\w]+): no prefix rule, so keys of compatible endpoints and proxies are accepted too.
+_ACCESS_KEY_ID = re.compile(r"^\w{16,128}$", re.ASCII)
 _MODEL_ID = re.compile(r"^[\w.:/@-]{1,300}$")
 _LOGICAL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_WORKSPACE_ID = re.compile(r"^wrkspc_[A-Za-z0-9_]{1,90}$")
+_BETA = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+MAX_BETA_FLAGS = 20
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 MAX_CA_BUNDLE_BYTES = 5_000_000
 
@@ -130,7 +135,8 @@ def role_duration(value):
 def access_key_id(value):
     value = (value or "").strip()
     if value and not _ACCESS_KEY_ID.match(value):
-        raise ValueError("An access key ID starts with AKIA or ASIA followed by capital letters and digits.")
+        raise ValueError("An access key ID has 16 to 128 letters, digits or underscores, with no spaces "
+                         "(e.g. AKIAIOSFODNN7EXAMPLE).")
     return value
 
 
@@ -185,6 +191,28 @@ def timeout(value):
     if not 1 <= number <= 600:
         raise ValueError("Use 1 to 600 seconds.")
     return number
+
+
+def workspace_id(value):
+    value = (value or "").strip()
+    if value and not _WORKSPACE_ID.match(value):
+        raise ValueError("A workspace ID looks like wrkspc_01AbCd… (copy it from the workspace in the Claude Console).")
+    return value
+
+
+def beta_flags(value):
+    """A list of Anthropic beta flag names, from a list or text separated by commas or whitespace."""
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list | tuple) or not all(isinstance(flag, str) for flag in value):
+        raise ValueError("Give beta flags as a list of names such as context-1m-2025-08-07.")
+    flags = list(dict.fromkeys(flag.strip() for flag in value if flag.strip()))
+    if len(flags) > MAX_BETA_FLAGS:
+        raise ValueError(f"At most {MAX_BETA_FLAGS} beta flags.")
+    for flag in flags:
+        if not _BETA.match(flag):
+            raise ValueError(f"{flag[:100]!r} is not a beta flag name (lowercase letters, digits, ., _ and -).")
+    return flags
 
 
 def prompt_caching_ttl(value):

@@ -1,6 +1,8 @@
 """Test settings: production settings with test-only defaults for required secrets."""
 import os
 
+# A developer's own .env must not change the suite (tests/onboarding/test_dotenv.py reads one explicitly).
+os.environ.setdefault("MOMENTS_DOTENV", "off")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 # A fixed Fernet key for tests only; real deployments generate their own.
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "7DPKOt9bzN4dhTLmyt1RD0VNJBs0Q1LEhdFnV6A8Eo4=")

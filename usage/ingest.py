@@ -23,6 +23,7 @@ import threading
 
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
 
+from usage import metrics as usage_metrics
 from usage.models import UsageDeadLetter
 from usage.sanitize import clean_text, sanitize_row
 
@@ -110,6 +111,7 @@ def encode_row(values):
 
 
 def dead_letter(values, error):
+    usage_metrics.ROWS_DEAD_LETTERED.inc()
     log.error("A usage row was refused by the database and kept in the dead-letter table: %s", error)
     UsageDeadLetter.objects.create(payload=encode_row(values),
                                    error=clean_text(f"{type(error).__name__}: {error}", ERROR_LIMIT))
@@ -133,6 +135,8 @@ class UsageBuffer:
                 self._thread = threading.Thread(target=self._run, name="usage-write-buffer", daemon=True)
                 self._thread.start()
             self._rows.append([values[name] for name in self.columns])
+            usage_metrics.ROWS_BUFFERED.labels("memory").inc()
+            usage_metrics.BUFFER_ROWS.inc()
             if len(self._rows) >= self.max_rows:
                 self._wake.set()
 
@@ -157,11 +161,16 @@ class UsageBuffer:
             if not rows:
                 return 0
             try:
-                written, _ = write_rows(self.columns, self.table, rows)
+                written, dead = write_rows(self.columns, self.table, rows)
+                usage_metrics.ROWS_WRITTEN.labels("memory").inc(written)
+                usage_metrics.BUFFER_ROWS.dec(written + dead)
             except WriteInterrupted as interrupted:
+                done = len(rows) - len(interrupted.remaining)  # written (or dead-lettered) before it broke
+                usage_metrics.ROWS_WRITTEN.labels("memory").inc(done)
                 with self._lock:
                     waiting = interrupted.remaining + self._rows
                     kept = waiting[-self.max_pending:]
+                    usage_metrics.BUFFER_ROWS.dec(done + len(waiting) - len(kept))
                     if len(kept) < len(waiting):
                         log.error("Usage buffer full: dropped %s records", len(waiting) - len(kept))
                     self._rows = kept

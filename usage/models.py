@@ -365,6 +365,9 @@ class Recommendation(models.Model):
     """A saving computed from recorded traffic by recommendations.refresh_recommendations()."""
 
     kind = models.CharField(max_length=32)  # haiku | caching | batch | global_profile
+    # What traffic it concerns, so the dashboard's filters can select it; blank: several.
+    provider_kind = models.CharField(max_length=20, blank=True, default="")
+    base_model = models.CharField(max_length=100, blank=True, default="")
     title = models.CharField(max_length=200)
     detail = models.TextField()
     monthly_saving_usd = models.DecimalField(max_digits=20, decimal_places=2)

@@ -1,4 +1,5 @@
 """Everything the dashboard shows for one set of filters, read in one consistent pass."""
+import dataclasses
 import datetime
 from decimal import Decimal
 
@@ -65,9 +66,14 @@ def build_overview(filters, now):
         model_rows = reader.sums(filters, comparison.GROUP)
         latency_rows = reader.sums(filters, ["bucket", "provider_name"], fine=False, histograms=True)
         month_days = budgets.daily_spend(reader, overall_budget, today)
+        checks = None
+        if filters.purpose == "":  # the default view leaves checks out: say how much, beside it
+            checks = _zero()
+            for row in reader.sums(dataclasses.replace(filters, purpose="checks"), []):
+                _add(checks, row)
         return {"series": series, "names": names, "totals": totals, "model_rows": model_rows,
                 "top_keys": top_keys, "key_count": key_count, "latency_rows": latency_rows,
-                "month_days": month_days, "behind": reader.behind, "tail": reader.tail}
+                "month_days": month_days, "behind": reader.behind, "tail": reader.tail, "checks": checks}
 
     data = read_consistently(build, tail_max=TAIL_MAX_PAGE)
     rolled_at = last_rollup_at()
@@ -105,10 +111,26 @@ def build_overview(filters, now):
         "lagging": data["behind"] and not data["tail"],
         "last_rollup_at": rolled_at,
         "rollup_stale": _stale(rolled_at, now) and data["behind"],
-        "recommendations": list(Recommendation.objects.all()[:10]),
-        "has_demo": ProviderDaily.objects.filter(is_demo=True).exists(),
+        "recommendations": recommendations_for(filters),
+        "has_demo": ProviderDaily.objects.filter(is_demo=True, bucket__gte=filters.start_at, bucket__lt=filters.end_at,
+                                                 **filters.lookups(skip=("key", "agent"))).exists(),
+        "checks": data["checks"],
         "price_table_changed": price_table_changed(),
     }
+
+
+def recommendations_for(filters):
+    """The recommendations that concern the filtered traffic (they cover the application's traffic of the
+    last 30 days, per provider kind and model; those spanning several models only without a model filter)."""
+    if filters.purpose in ("checks", "test", "health", "wizard", "demo"):
+        return []
+    found = Recommendation.objects.all()
+    if filters.model:
+        found = found.filter(base_model=filters.model)
+    if filters.provider:
+        kinds = set(ProviderDaily.objects.filter(provider_name=filters.provider).values_list("provider_kind", flat=True))
+        found = found.filter(provider_kind__in=kinds | {""})
+    return list(found[:10])
 
 
 def estimated_models(model_rows, book, day):

@@ -27,11 +27,13 @@ from usage.models import (
     UsageRecord,
 )
 from usage.rollups import COST_FIELDS, STATE, TOKEN_FIELDS
+from usage.traffic import APPLICATION_PURPOSES, CHECK_PURPOSES
 
 TAIL_MAX_PAGE = 5_000  # pages stay fast: a bigger tail waits for the next rollup run
 TAIL_MAX_BACKGROUND = 500_000
 BASE_MEASURES = ("requests", "failed", "unpriced", *TOKEN_FIELDS, *COST_FIELDS)
 HISTOGRAM_MEASURES = tuple(f"{name}_{index:02d}" for name in ("lat", "ttft") for index, _, _ in bin_ranges())
+PURPOSE_GROUPS = {"": APPLICATION_PURPOSES, "checks": CHECK_PURPOSES}
 FILTER_FIELDS = {"provider": "provider_name", "model": "base_model", "key": "gateway_key", "agent": "agent",
                  "purpose": "purpose"}
 
@@ -44,7 +46,9 @@ class Filters:
     model: str = ""
     key: str = ""
     agent: str = ""
-    purpose: str = ""
+    # "all": every purpose; "" (the dashboard's default): the application's traffic; "checks": test,
+    # health, wizard and demo calls; anything else: that one purpose (usage.traffic).
+    purpose: str = "all"
     by: str = "provider"
     metric: str = "cost"
 
@@ -65,8 +69,12 @@ class Filters:
         return (self.end - self.start).days + 1
 
     def lookups(self, *, skip=()):
-        return {column: getattr(self, name) for name, column in FILTER_FIELDS.items()
-                if getattr(self, name) and name not in skip}
+        found = {column: getattr(self, name) for name, column in FILTER_FIELDS.items()
+                 if getattr(self, name) and name not in skip and name != "purpose"}
+        if "purpose" not in skip and self.purpose != "all":
+            group = PURPOSE_GROUPS.get(self.purpose)
+            found.update({"purpose__in": group} if group else {"purpose": self.purpose})
+        return found
 
     def needs_fine(self):
         return bool(self.key or self.agent)
@@ -105,7 +113,7 @@ class Reader:
 
     def key_totals(self, filters, limit):
         """The top `limit` gateway keys by cost, from the smallest per-key table that can answer."""
-        if filters.agent or filters.purpose:
+        if filters.agent or filters.purpose != "all":
             rows = self.sums(filters, ["gateway_key"], fine=True, granularity="day")
         else:
             table = KeyModelDaily if (filters.provider or filters.model) else KeyDaily

@@ -21,6 +21,7 @@ import time
 
 import redis
 
+from usage import metrics as usage_metrics
 from usage.ingest import WriteInterrupted, dead_letter, encode_row, write_rows
 from usage.sanitize import sanitize_row
 
@@ -106,6 +107,7 @@ class UsageQueue:
                 log.exception("Writing usage from the Redis queue failed; the rows stay queued")
                 break
             written, dead = written + batch_written, dead + batch_dead
+            usage_metrics.ROWS_WRITTEN.labels("queue").inc(batch_written)
             self.client.xack(self.stream, GROUP, *ids)
             self.client.xdel(self.stream, *ids)
             messages = []

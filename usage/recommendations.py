@@ -17,6 +17,7 @@ from providers.clients.usage import Usage
 from usage.models import BatchableAgent, ProviderDaily, Recommendation, UsageRecord
 from usage.pricing import PriceBook, compute_cost
 from usage.rollups import COST_FIELDS, TOKEN_FIELDS
+from usage.traffic import APPLICATION_PURPOSES
 
 WINDOW_DAYS = 30
 SIMPLE_MAX_OUTPUT = 300  # tokens: short answers
@@ -72,7 +73,9 @@ def caching_saving(rows, book, when):
 def refresh_recommendations(now=None):
     now = now or timezone.now()
     since = now - datetime.timedelta(days=WINDOW_DAYS)
-    window = UsageRecord.objects.filter(occurred_at__gte=since, occurred_at__lt=now, status="ok")
+    # The application's own traffic: test connection, health checks and the wizard are no workload to optimise.
+    window = UsageRecord.objects.filter(occurred_at__gte=since, occurred_at__lt=now, status="ok",
+                                        purpose__in=APPLICATION_PURPOSES)
     first = window.aggregate(first=Min("occurred_at"))["first"]
     if first is None:
         with transaction.atomic():
@@ -93,7 +96,8 @@ def refresh_recommendations(now=None):
               .values("provider_kind", "base_model", "scope", "batch").annotate(n=Count("id"), **_sums()).order_by())
     for row, saving, cheaper in simple_to_haiku(simple, book, now):
         found.append(Recommendation(
-            kind="haiku", monthly_saving_usd=saving * scale,
+            kind="haiku", monthly_saving_usd=saving * scale, provider_kind=row["provider_kind"],
+            base_model=row["base_model"],
             title=f"Move simple requests from {_label(row['base_model'])} to Haiku 4.5 ({row['provider_kind']})",
             detail=(f"{row['n']:,} requests in the last {days:.0f} days had short answers (at most "
                     f"{SIMPLE_MAX_OUTPUT} output tokens), no tools and small prompts. They cost "
@@ -108,7 +112,7 @@ def refresh_recommendations(now=None):
                 .filter(n__gte=2, prefix__gte=1024).order_by())
     for (kind, model), (saving, prefixes, requests) in caching_saving(repeated, book, now).items():
         found.append(Recommendation(
-            kind="caching", monthly_saving_usd=saving * scale,
+            kind="caching", monthly_saving_usd=saving * scale, provider_kind=kind, base_model=model,
             title=f"Turn on prompt caching for repeated prompts on {_label(model)} ({kind})",
             detail=(f"{prefixes:,} long prompt prefixes were sent {requests:,} times in {days:.0f} days without "
                     "caching. With a cache_control breakpoint after the shared prefix, repeats are read at 10% "
@@ -132,7 +136,8 @@ def refresh_recommendations(now=None):
                     + ". Batches answer within 24 hours, so only for work nobody waits on; mark agents as "
                     "batchable to include their streamed requests.")))
 
-    geo = (ProviderDaily.objects.filter(bucket__gte=since, provider_kind="bedrock", scope__in=("geo", "in_region"))
+    geo = (ProviderDaily.objects.filter(bucket__gte=since, provider_kind="bedrock", scope__in=("geo", "in_region"),
+                                        purpose__in=APPLICATION_PURPOSES)
            .values("base_model", "batch", "long_context")
            .annotate(**{name: Sum(name) for name in TOKEN_FIELDS + COST_FIELDS}).order_by())
     per_model = {}
@@ -144,7 +149,7 @@ def refresh_recommendations(now=None):
         per_model[row["base_model"]] = per_model.get(row["base_model"], Decimal(0)) + row["cost_total"] - on_global
     for model, saving in per_model.items():
         found.append(Recommendation(
-            kind="global_profile", monthly_saving_usd=saving * scale,
+            kind="global_profile", monthly_saving_usd=saving * scale, provider_kind="bedrock", base_model=model,
             title=f"Use the global. inference profile for {_label(model)} on Bedrock",
             detail=("Geo (us./eu./apac./jp.) and in-region IDs cost about 10% more than global. for the 4.5 "
                     "generation. Switch the model mapping to global.… unless data must stay in one geography.")))

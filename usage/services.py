@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from providers.call_records import PURPOSES  # one list, owned by the call path
 from providers.clients.usage import Usage
+from usage import metrics as usage_metrics
 from usage.ingest import dead_letter, usage_buffer
 from usage.ingest import replay_dead_letters as replay_rows
 from usage.models import Budget, UsageRecord
@@ -114,6 +115,7 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
             usage_buffer(_COLUMNS, _TABLE, settings).add(values)
             return _unsaved(values)
         if queue.add(values):
+            usage_metrics.ROWS_BUFFERED.labels("queue").inc()
             return _unsaved(values)
         # Redis is down: write this one directly rather than fail or drop it.
     return _insert(values)
@@ -177,6 +179,7 @@ def _insert_on(db, values):
         with db.cursor() as cursor:
             cursor.execute(_insert_sql(db.vendor, returning), params)
             pk = cursor.fetchone()[0] if returning else db.ops.last_insert_id(cursor, _TABLE, "id")
+    usage_metrics.ROWS_WRITTEN.labels("direct").inc()
     record = _unsaved(values)
     record.id = pk
     record._state.adding, record._state.db = False, db.alias

@@ -4,6 +4,7 @@ import datetime
 import redis
 from django.conf import settings
 from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
 
 from usage.models import RollupState, UsageDeadLetter
 from usage.queue import usage_queue
@@ -36,3 +37,18 @@ def _queue_status():
         return {"write_mode": "Redis queue", "queued": queue.length()}
     except redis.RedisError:
         return {"write_mode": "Redis queue", "queued": None, "queue_unreachable": True}
+
+
+class UsageQueueCollector:
+    """moments_usage_queue_depth: rows in the Redis stream not yet written (XLEN), when it is in use."""
+
+    def collect(self):
+        depth = GaugeMetricFamily("moments_usage_queue_depth", "Usage rows waiting in the Redis queue "
+                                  "(USAGE_QUEUE_URL), read at scrape time; absent without a queue.")
+        queue = usage_queue(settings) if settings.USAGE_WRITE_BUFFER else None
+        if queue is not None:
+            try:
+                depth.add_metric([], float(queue.length()))
+            except redis.RedisError:
+                pass  # unreachable: no sample rather than a wrong 0
+        yield depth

@@ -6,6 +6,7 @@ from celery.signals import worker_process_shutdown, worker_shutdown
 from django.conf import settings
 from django.utils import timezone
 
+from moments_admin.locks import job_lock
 from usage import budgets, notify, recommendations, recompute, rollups, services
 from usage.ingest import flush_usage_buffer
 from usage.models import BudgetAlert
@@ -13,6 +14,7 @@ from usage.queue import usage_queue
 
 log = logging.getLogger(__name__)
 DRAIN_TASK_SECONDS = 5.0
+BUDGET_LOCK = "usage-budget-check"
 
 
 @shared_task(ignore_result=True)
@@ -32,7 +34,11 @@ def drain_usage_queue():
 
 @shared_task(ignore_result=True)
 def check_usage_budgets():
-    return budgets.check_budgets(send=queue_alert_delivery)
+    # One check at a time across workers and beat restarts: two would both retry the same failed alert.
+    with job_lock(BUDGET_LOCK) as held:
+        if not held:
+            return {"skipped": "another budget check is running"}
+        return budgets.check_budgets(send=queue_alert_delivery)
 
 
 @shared_task(ignore_result=True)

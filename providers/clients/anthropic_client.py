@@ -4,6 +4,7 @@ import logging
 import time
 from dataclasses import replace
 
+from providers.clients import betas as beta_policy
 from providers.clients.adaptation import adapt_request
 from providers.clients.base import Capabilities, Identity, MessageResult, PermissionCheck, ProviderClient
 from providers.clients.catalog import load_catalog
@@ -108,6 +109,10 @@ class SdkClientMixin:
     def resolve_model(self, model):
         return self.resolution(model).model_id
 
+    @property
+    def beta_target(self):
+        return beta_policy.beta_target(self.kind, getattr(self, "integration", None))
+
     def _prepare(self, request):
         """(SDK keyword arguments, options, resolution): the request checked, resolved, adapted to
         the model that will serve it (resolution.adaptations says how) and capped."""
@@ -128,6 +133,12 @@ class SdkClientMixin:
         if extra_body:
             options["extra_body"] = extra_body
         headers = merged_headers(self.settings.beta_flags, checked)
+        flags = headers.pop("anthropic-beta", "")
+        if flags:  # betas the serving provider does not accept are dropped or translated (providers.clients.betas)
+            kept, beta_changes = beta_policy.filter_betas(flags.split(","), self.beta_target, model_id=resolution.model_id)
+            changes = [*changes, *beta_changes]
+            if kept:
+                headers["anthropic-beta"] = ",".join(kept)
         if headers:
             options["extra_headers"] = headers
         return body, options, replace(resolution, adaptations=tuple(changes))
@@ -169,12 +180,16 @@ class SdkClientMixin:
         raw, attempts = call_with_retries(send, self.settings.retry, describe=f"{self.kind} {model_id}",
                                           deadline=deadline)
         try:
-            message = raw.parse()
+            # The response JSON as sent: no pydantic model built only to be dumped back to a dict.
+            message = raw.parse(to=object)
+            if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+                raise ValueError("the response is not a Messages API message")
+            usage = Usage.from_anthropic(message.get("usage"))
         except Exception as exc:
             raise self._error(exc, model_id) from exc
         return MessageResult(
-            message=message.model_dump(mode="json", exclude_none=True),
-            usage=Usage.from_anthropic(message.usage),
+            message=message,
+            usage=usage,
             provider_kind=self.kind,
             model_id=model_id,
             request_id=raw.headers.get("request-id") or raw.headers.get("x-amzn-requestid"),
@@ -221,7 +236,8 @@ class AnthropicClient(SdkClientMixin, ProviderClient):
         super().__init__(settings)
         if not settings.api_key:
             raise ProviderError(ErrorKind.CONFIGURATION, "No Anthropic API key is configured.",
-                                provider=self.kind, hint="Set the environment variable the configuration names.")
+                                provider=self.kind, hint="Set the environment variable the configuration names (in .env at the project root "
+                                     "or the environment of `make run`), or store the key on the provider page.")
         self._client = None
         self._availability_cache = availability_cache
 

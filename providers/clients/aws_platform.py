@@ -13,7 +13,8 @@ from anthropic.lib.aws import AnthropicAWS
 from providers.clients.anthropic_client import SdkClientMixin, key_hint, visibility_checks
 from providers.clients.aws_credentials import AwsCredentials
 from providers.clients.aws_sigv4 import sdk_http_client, signing_auth
-from providers.clients.base import Identity, ProviderClient
+from providers.clients.base import Identity, PermissionCheck, ProviderClient
+from providers.clients.bedrock_messages import probe_messages_api
 from providers.clients.catalog import resolve_model_id
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
@@ -21,6 +22,19 @@ from providers.clients.errors import ErrorKind, ProviderError
 KIND = "aws_platform"
 SIGNING_SERVICE = "aws-external-anthropic"
 AVAILABILITY_TTL = 600
+# IAM actions a SigV4 caller needs (docs.aws.amazon.com/claude-platform/latest/userguide/iam-policies.html;
+# the AWS managed policy AnthropicInferenceAccess grants these and batch). A workspace API key needs
+# CallWithBearerToken only when an IAM policy governs it; it is never probed.
+CREATE_INFERENCE = f"{SIGNING_SERVICE}:CreateInference"
+INFERENCE_ACTIONS = (CREATE_INFERENCE, f"{SIGNING_SERVICE}:CountTokens", f"{SIGNING_SERVICE}:GetModel",
+                     f"{SIGNING_SERVICE}:ListModels")
+
+
+def iam_policy(actions, region, workspace_id, account="*"):
+    """A minimal identity policy granting `actions` on the provider's workspace."""
+    resource = f"arn:aws:{SIGNING_SERVICE}:{region or '*'}:{account}:workspace/{workspace_id or '*'}"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ClaudePlatformOnAws", "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resource}]}
 
 
 def platform_url(settings):
@@ -98,4 +112,18 @@ class AwsPlatformClient(SdkClientMixin, ProviderClient):
         return self.listed_model_ids(cache_key, AVAILABILITY_TTL)
 
     def check_permissions(self, model_ids):
-        return visibility_checks(model_ids, self.available_model_ids(), "this workspace")
+        """Each model visible to the workspace; with SigV4 also aws-external-anthropic:CreateInference on it,
+        proved by an invalid request (IAM authorizes before the API validates; no tokens spent)."""
+        checks = visibility_checks(model_ids, self.available_model_ids(), "this workspace")
+        if self.uses_api_key:
+            return checks
+        for model_id in model_ids:
+            error = probe_messages_api(self._sdk(), model_id, stream=False, provider=self.kind, region=self.region)
+            if error.kind is ErrorKind.PERMISSION:
+                checks.append(PermissionCheck(error.missing_action or CREATE_INFERENCE, model_id, False,
+                                              error.raw_message or error.message))
+            elif error.kind in (ErrorKind.INVALID_REQUEST, ErrorKind.CONTEXT_TOO_LONG):
+                checks.append(PermissionCheck(CREATE_INFERENCE, model_id, True))
+            else:
+                raise error
+        return checks

@@ -96,6 +96,7 @@ class Identity:
     key_hint: str | None = None  # e.g. "sk-ant-…a1b2", never the key
     auth_mode: str | None = None
     expires_at: str | None = None
+    note: str | None = None  # how the identity was proven when not the usual way (STS unreachable)
 
 
 @dataclass

@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 BEDROCK_VERSION = "bedrock-2023-05-31"
 AVAILABILITY_TTL = 600  # seconds; model access changes rarely, a console change shows within 10 minutes
 LOCAL_TTL = 60  # seconds a client keeps the shared answer in memory
+# Answers of the zero-token probe that prove a Bedrock API key was accepted: the request reached
+# Bedrock and got past authentication.
+KEY_PROVEN_KINDS = frozenset({ErrorKind.INVALID_REQUEST, ErrorKind.CONTEXT_TOO_LONG, ErrorKind.PERMISSION,
+                              ErrorKind.MODEL_NOT_AVAILABLE, ErrorKind.RATE_LIMITED})
 INVOKE_ACTIONS = {"invoke": "bedrock:InvokeModel", "invoke-with-response-stream": "bedrock:InvokeModelWithResponseStream"}
 
 
@@ -214,24 +218,55 @@ class BedrockClient(SdkClientMixin, ProviderClient):
     # --- credentials and permissions ---------------------------------------
     def identity(self):
         if self.credentials.uses_bearer_token:
-            # STS does not take API keys: a zero-token probe proves the key instead.
+            # STS does not take API keys: a zero-token probe proves the key instead, and only an
+            # answer from Bedrock that got past authentication does (not a TLS or network failure).
             probe = self._probe(self.resolve_model("haiku"), "invoke")
-            if probe.kind in (ErrorKind.AUTHENTICATION,):
+            if probe.kind not in KEY_PROVEN_KINDS:
                 raise probe
             return Identity(provider_kind=self.kind, key_hint=key_hint(self.settings.bedrock_api_key),
                             auth_mode="api_key")
         try:
             answer = self.credentials.client("sts", self.settings.sts_endpoint_url).get_caller_identity()
-        except ProviderError:
-            raise
         except Exception as exc:
-            raise _aws_error(exc, self.settings.aws_profile) from exc
+            error = _aws_error(exc, self.settings.aws_profile)
+            if error.kind not in (ErrorKind.CONNECTION, ErrorKind.TIMEOUT) or self.settings.role_arn:
+                raise error from exc
+            return self._identity_without_sts(error)
         expires = self.credentials.expires_at
         return Identity(provider_kind=self.kind, account=answer["Account"], arn=answer["Arn"],
                         auth_mode=self.settings.auth_mode + (" + assume role" if self.settings.role_arn else ""),
                         expires_at=expires.isoformat() if expires else None)
 
+    def _identity_without_sts(self, sts_error):
+        """STS unreachable (a private network without an STS endpoint): prove the credentials with a
+        signed Bedrock control-plane call instead (ListFoundationModels), and say so."""
+        try:
+            self._control().list_foundation_models(byProvider="Anthropic")
+        except Exception as exc:
+            control_error = _aws_error(exc, self.settings.aws_profile)
+            if control_error.kind in (ErrorKind.CONNECTION, ErrorKind.TIMEOUT):
+                raise sts_error from exc  # nothing reached AWS at all: the STS failure is the finding
+            raise control_error from exc
+        return Identity(provider_kind=self.kind, auth_mode=self.settings.auth_mode,
+                        note=f"STS could not be used ({sts_error.message}); the credentials were proven by a "
+                             "signed Bedrock control-plane call (ListFoundationModels) instead, so the account "
+                             "and ARN are unknown.")
+
     def check_permissions(self, model_ids):
+        """Each model probed through the integration that serves it (the catalog's or the override),
+        so the check names that integration's IAM actions: bedrock:InvokeModel* on bedrock-runtime,
+        bedrock-mantle:CreateInference on mantle."""
+        if self.integration != "invoke":
+            return self._check_own_permissions(model_ids)
+        groups = {}
+        for model_id in model_ids:
+            groups.setdefault(self.for_model(model_id), []).append(model_id)
+        checks = []
+        for client, ids in groups.items():
+            checks += (self._check_own_permissions(ids) if client is self else client.check_permissions(ids))
+        return checks
+
+    def _check_own_permissions(self, model_ids):
         """Send each model a request with an invalid body: Bedrock authorizes before it
         validates, so ValidationException proves the permission without spending tokens."""
         checks = []

@@ -87,7 +87,7 @@ class ModelInfo:
             return "retired", f"{self.display_name} was retired on {retires_on}."
         if retires_on and (retires_on - today).days <= near_days:
             days = (retires_on - today).days
-            return "near_end_of_life", f"{self.display_name} reaches end of life on {retires_on} (in {days} days)."
+            return "near_end_of_life", f"{self.display_name} reaches end of life on {retires_on} (in {days} day{'' if days == 1 else 's'})."
         if self.deprecated:
             when = f" and retires on {retires_on}" if retires_on else ""
             return "deprecated", f"{self.display_name} is deprecated{when}."
@@ -404,6 +404,8 @@ def iam_policy_for(actions, model_ids, region, account="*"):
             resources.add(f"arn:aws:bedrock:{region}:{account}:inference-profile/{model_id}")
             resources.add(f"arn:aws:bedrock:*::foundation-model/{base}")
     statements = []
+    mantle_actions = sorted(a for a in actions if a.startswith("bedrock-mantle:"))
+    actions = [a for a in actions if not a.startswith("bedrock-mantle:")]
     model_actions = sorted(a for a in actions if a != "bedrock:CallWithBearerToken")
     if model_actions:
         statements.append({"Sid": "InvokeClaude", "Effect": "Allow", "Action": model_actions,
@@ -411,4 +413,8 @@ def iam_policy_for(actions, model_ids, region, account="*"):
     if "bedrock:CallWithBearerToken" in actions:
         statements.append({"Sid": "UseBedrockApiKeys", "Effect": "Allow",
                            "Action": ["bedrock:CallWithBearerToken"], "Resource": "*"})
+    if mantle_actions:
+        # bedrock-mantle authorizes per project, not per model: no model ARN narrows it.
+        statements.append({"Sid": "InvokeClaudeOnMantle", "Effect": "Allow", "Action": mantle_actions,
+                           "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}

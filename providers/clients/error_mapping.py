@@ -152,6 +152,12 @@ def from_client_error(exc, *, provider="bedrock"):
         return ProviderError(ErrorKind.TIMEOUT, f"{provider} did not answer in time.", provider=provider)
     if isinstance(exc, EndpointConnectionError):
         return ProviderError(ErrorKind.CONNECTION, f"Could not reach {provider}: {_short(exc)}.", provider=provider)
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # TLS failures, proxies, dropped connections
+        return ProviderError(ErrorKind.CONNECTION, f"Could not reach {provider}: {_short(exc)}.", provider=provider,
+                             raw_message=_short(exc))
     if not isinstance(exc, ClientError):
         raise exc
     error = exc.response.get("Error", {})
@@ -192,7 +198,13 @@ def credential_error(exc, profile=None):
     if isinstance(exc, (boto_exc.NoCredentialsError, boto_exc.PartialCredentialsError)):
         return ProviderError(ErrorKind.AUTHENTICATION, "No AWS credentials were found.", provider="bedrock",
                              hint="Configure the default credential chain or choose another auth mode.")
-    if isinstance(exc, boto_exc.ClientError) or isinstance(exc, boto_exc.EndpointConnectionError):
+    if isinstance(exc, (boto_exc.ClientError, boto_exc.ConnectionError, boto_exc.HTTPClientError)):
         return from_client_error(exc)
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):  # something answered, but not the AWS API: a wrong URL
+        return ProviderError(ErrorKind.CONNECTION, "The endpoint answered with something that is not an AWS API "
+                             "response.", provider="bedrock", raw_message=detail,
+                             hint="Check the endpoint URL (STS or control plane) and any proxy in between.")
     return ProviderError(ErrorKind.AUTHENTICATION, f"AWS credentials of profile '{profile}' could not be resolved "
                          f"({name}: {detail}).", provider="bedrock", raw_message=detail)

@@ -17,6 +17,8 @@ class KindInfo:
 KINDS = {
     "anthropic": KindInfo("providers.clients.anthropic_client.AnthropicClient", "anthropic", regional=False),
     "bedrock": KindInfo("providers.clients.bedrock_client.BedrockClient", "bedrock", regional=True),
+    # Claude Platform on AWS: Claude API model IDs and prices; its region picks the endpoint, not the model.
+    "aws_platform": KindInfo("providers.clients.aws_platform.AwsPlatformClient", "anthropic", regional=False),
 }
 
 

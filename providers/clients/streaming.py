@@ -7,6 +7,8 @@ a stream) is retried and may fail over; after that it is STREAM_INTERRUPTED.
 import json
 import time
 
+from anthropic import Stream
+
 from providers.clients.base import MessageStream
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
@@ -43,7 +45,8 @@ class SdkMessageStream(MessageStream):
         raw = self._open_stream()
         stream = None
         try:
-            stream = raw.parse()
+            # Events as the plain dicts the wire carried: no pydantic model built and dumped again per event.
+            stream = raw.parse(to=Stream[object])
             iterator = iter(stream)
             first = next(iterator, _NOTHING)
         except Exception as exc:
@@ -74,7 +77,7 @@ class SdkMessageStream(MessageStream):
                                 f"The {self._provider} stream ended before message_stop.", provider=self._provider)
 
     def _observe(self, event):
-        data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        data = event if type(event) is dict else event.to_dict()
         if data.get("type") == "content_block_delta":
             self.deltas += 1
             if self.ttft_ms is None:

@@ -21,6 +21,9 @@ from .sigv4 import ALGORITHM, SigV4Error
 SERVICE = "aws-external-anthropic"
 DEFAULT_WORKSPACE = "wrkspc_fake_0001"
 WORKSPACE_HEADER = "anthropic-workspace-id"
+# (method, path) -> the IAM action AWS checks for a SigV4 caller (docs.aws.amazon.com/claude-platform IAM policies)
+ACTIONS = {("POST", "/v1/messages"): "CreateInference", ("POST", "/v1/messages/count_tokens"): "CountTokens",
+           ("GET", "/v1/models"): "ListModels"}
 
 
 class FakeAwsPlatform(FakeAnthropic):
@@ -38,15 +41,27 @@ class FakeAwsPlatform(FakeAnthropic):
         self.identities = IdentityStore(credentials or {}, (), account_id)
         self.workspace_ids = set(workspace_ids)
         self.regions = frozenset(regions)
+        self.denied_actions: set[str] = set()  # e.g. {"aws-external-anthropic:CreateInference"}: IAM says no
+
+    def reset(self) -> None:
+        super().reset()
+        self.denied_actions.clear()
 
     def _authenticate(self, ex: Exchange) -> bool:
         if (ex.header("authorization") or "").startswith(ALGORITHM):
             try:
-                authenticate(
+                identity, region = authenticate(
                     ex, self.identities, service=SERVICE, regions=self.regions, default_region="", allow_bearer=False
                 )
             except SigV4Error as err:
                 self._error(ex, 401, "authentication_error", err.message)
+                return False
+            # IAM authorizes before the API validates the body (so an invalid request proves a permission).
+            action = f"{SERVICE}:{ACTIONS.get((ex.method, ex.raw_path.split('?')[0].rstrip('/')), '')}"
+            if action in self.denied_actions:
+                resource = f"arn:aws:{SERVICE}:{region}:{identity.account}:workspace/{ex.header(WORKSPACE_HEADER)}"
+                self._error(ex, 403, "permission_error", f"User: {identity.arn} is not authorized to perform: "
+                                                         f"{action} on resource: {resource}")
                 return False
         elif not super()._authenticate(ex):
             return False

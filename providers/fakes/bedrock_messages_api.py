@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .aws_errors import AwsError
+from .bedrock_betas import INVALID_BETA, MANTLE_BETAS, RUNTIME_BETAS, refused_beta
 from .bedrock_call import Call
 from .bedrock_catalog import GEOS, INVALID_MODEL, CatalogError
 from .replies import build_reply
@@ -72,12 +73,14 @@ def _body(ex: Exchange) -> dict:
     return ex.json
 
 
-def _serve(fake: FakeBedrock, ex: Exchange, call: Call, model_id: str) -> None:
+def _serve(fake: FakeBedrock, ex: Exchange, call: Call, model_id: str, accepted_betas: frozenset) -> None:
     body = _body(ex)
     if not fake.catalog.models[model_id].get("messages_api"):
         raise invalid(
             f"{body['model']} is not served by the Messages API on Amazon Bedrock; call it with InvokeModel."
         )
+    if refused_beta(ex.header("anthropic-beta") or "", accepted_betas):
+        raise invalid(INVALID_BETA)
     spec = fake.anthropic_spec(model_id)
     validate_body(body, spec)
     check_context_window(body, spec)
@@ -92,7 +95,7 @@ def messages(fake: FakeBedrock, ex: Exchange, call: Call) -> None:
     if call.target is None:
         raise CatalogError(INVALID_MODEL)
     fake.catalog.check_invocable(call.target, call.region)
-    _serve(fake, ex, call, call.target.model_id)
+    _serve(fake, ex, call, call.target.model_id, RUNTIME_BETAS)
 
 
 def mantle_messages(fake: FakeBedrock, ex: Exchange, call: Call) -> None:
@@ -109,7 +112,7 @@ def mantle_messages(fake: FakeBedrock, ex: Exchange, call: Call) -> None:
         )
     if call.target is None or not fake.catalog.available(call.target.model_id, call.region):
         raise ApiError(404, "not_found_error", f"model: {model}")
-    _serve(fake, ex, call, call.target.model_id)
+    _serve(fake, ex, call, call.target.model_id, MANTLE_BETAS)
 
 
 def send_error(fake: FakeBedrock, ex: Exchange, err: AwsError | CatalogError | ApiError) -> None:

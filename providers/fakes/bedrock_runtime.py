@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import converse as converse_mod
 from .aws_errors import validation_error
+from .bedrock_betas import INVALID_BETA, RUNTIME_BETAS, refused_beta
 from .eventstream import chunk_event, exception_event
 from .replies import build_reply, message_json, new_id, stream_events
 from .tokens import count_input_tokens
@@ -56,6 +57,8 @@ def validate_bedrock_body(fake: FakeBedrock, body: Any, model_id: str) -> dict:
     betas = body.get("anthropic_beta", [])
     if not isinstance(betas, list) or not all(isinstance(b, str) for b in betas):
         raise validation_error(_malformed("#/anthropic_beta: expected type: JSONArray"))
+    if refused_beta(betas, RUNTIME_BETAS):
+        raise validation_error(INVALID_BETA)
     spec = fake.anthropic_spec(model_id)
     try:
         validate_body(body, spec)

@@ -39,6 +39,9 @@ def incident_text(incident, event, *, test=False):
         subject = f"{prefix}{incident.target} recovered"
         minutes = incident.duration().total_seconds() / 60
         body = f"{prefix}{incident.target} passes its health checks again after {minutes:.1f} minutes ({incident.cause})."
+        if incident.traffic_share is not None:
+            body += (f"\n{incident.traffic_share:.1f} % of traffic was affected ({incident.affected_calls} of "
+                     f"{incident.total_calls} calls failed there).")
     return _header_safe(subject), f"{body}\nStatus: {_status_url()}"
 
 

@@ -38,3 +38,21 @@ class HealthSettingsForm(forms.Form):
             except outbound.OutboundRefused as exc:
                 raise ValidationError(str(exc)) from None
         return url
+
+
+class BreakerPolicyForm(forms.Form):
+    breaker_failures = forms.IntegerField(min_value=1, max_value=100, label="Open after consecutive failures")
+    breaker_error_rate = forms.IntegerField(min_value=0, max_value=100, label="Or an error rate of (%)",
+                                            help_text="0 turns the error-rate rule off.")
+    breaker_window_seconds = forms.IntegerField(min_value=5, max_value=3600, label="Error-rate window (seconds)")
+    breaker_min_calls = forms.IntegerField(min_value=1, max_value=100000, label="Over at least (calls in the window)")
+    breaker_open_seconds = forms.IntegerField(min_value=1, max_value=3600, label="Stay open for (seconds)",
+                                              help_text="Then one trial call goes through (half-open): "
+                                                        "a success closes the breaker, a failure opens it again.")
+
+
+class OverrideForm(forms.Form):
+    """One override button: which provider (or breaker) it acts on."""
+
+    target = forms.CharField(max_length=200, required=False)
+    on = forms.BooleanField(required=False)

@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from providers import breaker
 from providers.health.models import STATES, TargetState
+from usage.status import UsageQueueCollector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 CALLS = Counter("moments_calls", "Provider attempts through the choke point, by outcome.",
@@ -69,18 +70,27 @@ class StateCollector:
                 state.add_metric([row.provider_name, row.model, name], 1.0 if row.state == name else 0.0)
             up.add_metric([row.provider_name, row.model], 0.0 if row.consecutive_failures else 1.0)
         names = sorted({row.provider_name for row in rows})
+        targets = [(row.provider_name, row.model) for row in rows]
+        current = breaker.states([breaker.model_target(p, m) if m else p for p, m in targets], fresh=True)
         open_ = GaugeMetricFamily("moments_breaker_open", "1 while the provider's circuit breaker is open.",
                                   labels=["provider"])
         now = time.time()
-        for name, current in breaker.states(names, fresh=True).items():
-            open_.add_metric([name], 1.0 if current["open_until"] > now else 0.0)
-        yield from (state, up, open_)
+        for name in names:
+            open_.add_metric([name], 1.0 if current[name]["open_until"] > now else 0.0)
+        phases = GaugeMetricFamily("moments_breaker_state", "1 for the current phase of each breaker (model \"\": "
+                                   "the provider's own).", labels=["provider", "model", "state"])
+        for provider_name, model in targets:
+            phase = breaker.phase(current[breaker.model_target(provider_name, model) if model else provider_name])
+            for name in ("closed", "open", "half_open"):
+                phases.add_metric([provider_name, model, name], 1.0 if phase == name else 0.0)
+        yield from (state, up, open_, phases)
 
 
 def exposition():
     """The scrape body: every process's counters (multiprocess mode) or this one's, plus the states."""
     states = CollectorRegistry(auto_describe=False)
     states.register(StateCollector())
+    states.register(UsageQueueCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

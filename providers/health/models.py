@@ -93,6 +93,8 @@ class Incident(models.Model):
     failover_target = models.CharField(max_length=50, blank=True)  # where traffic went
     failovers_at_start = models.PositiveIntegerField(default=0)  # health.passive counter when it opened
     failovers = models.PositiveIntegerField(default=0)  # calls served by a fallback while it lasted (at its end)
+    affected_calls = models.PositiveIntegerField(null=True, blank=True)  # health.traffic, counted at its end
+    total_calls = models.PositiveIntegerField(null=True, blank=True)
     quiet = models.BooleanField(default=False)  # a model's incident while its provider is down: no alerts
     opened_alert_sent_at = models.DateTimeField(null=True, blank=True)
     closed_alert_sent_at = models.DateTimeField(null=True, blank=True)
@@ -109,6 +111,13 @@ class Incident(models.Model):
 
     def duration(self, now=None):
         return (self.ended_at or now or timezone.now()) - self.started_at
+
+    @property
+    def traffic_share(self):
+        """Percent of real-traffic attempts that failed at this target while it lasted (None: no traffic)."""
+        if not self.total_calls:
+            return None
+        return 100.0 * (self.affected_calls or 0) / self.total_calls
 
     @property
     def duration_minutes(self):

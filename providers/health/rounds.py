@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from providers import breaker
+from providers import breaker, snapshot
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.display import logical_names
 from providers.health import alerts, metrics
@@ -73,12 +73,20 @@ def _check_provider(config):
 
 
 def _feed_breaker(name, outcomes):
+    """The provider's breaker once (any model passed: a success), and each model's own breaker."""
+    policy = snapshot.current().breaker
+    for outcome in outcomes:
+        target = breaker.model_target(name, outcome.model)
+        if outcome.ok:
+            breaker.record_success(target, policy=policy)
+        elif outcome.error is not None and outcome.error.triggers_failover:
+            breaker.record_failure(target, outcome.error, policy)
     if any(o.ok for o in outcomes):
-        breaker.record_success(name)
+        breaker.record_success(name, policy=policy)
         return
     failover_errors = [o.error for o in outcomes if o.error is not None and o.error.triggers_failover]
     if failover_errors:
-        breaker.record_failure(name, failover_errors[0])
+        breaker.record_failure(name, failover_errors[0], policy)
 
 
 def _apply(provider_name, outcomes, health_settings, now, maintenance):

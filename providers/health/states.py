@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from providers import snapshot
+from providers.health import traffic
 from providers.health.models import Incident, TargetState
 from providers.health.passive import failovers_so_far
 
@@ -81,7 +82,8 @@ def _close_open_incident(provider_name, model, now):
         return None
     incident.ended_at = now
     incident.failovers = max(0, failovers_so_far() - incident.failovers_at_start)
-    incident.save(update_fields=["ended_at", "failovers"])
+    traffic.record_on_close(incident, now)
+    incident.save(update_fields=["ended_at", "failovers", "affected_calls", "total_calls"])
     return incident
 
 

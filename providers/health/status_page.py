@@ -5,7 +5,6 @@ Uptime is counted in checks, so gaps (no worker, no round) are neither up nor do
 without checks is grey and left out of the percentage.
 """
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -14,10 +13,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from providers import breaker, snapshot
+from providers.health import traffic
 from providers.health.charts import latency_and_errors
-from providers.health.forms import HealthSettingsForm
+from providers.health.forms import BreakerPolicyForm, HealthSettingsForm
 from providers.health.models import CheckResult, HealthSettings, Incident, TargetState
-from providers.models import ProviderConfig
+from providers.models import ProviderConfig, ProviderRouting
+from providers.overrides import POLICY_FIELDS
 from providers.shared_cache import shared_cache
 
 UPTIME_DAYS = 90
@@ -58,6 +59,9 @@ class Target:
     last_latency_ms: float | None = None
     last_error: str = ""
     last_check: str = ""
+    breaker: str = "closed"  # closed, failing (n), open, half-open
+    window_calls: int = 0  # real traffic in the breaker's error-rate window (shared counters)
+    window_errors: int = 0
     days: list = field(default_factory=list)
 
     @property
@@ -77,6 +81,8 @@ class ProviderStatus:
     breaker: str  # closed, open, failing (n)
     models: list
     maintenance: bool
+    forced_out: bool = False
+    pinned: bool = False
 
     @property
     def shown_state(self):
@@ -120,12 +126,6 @@ def _aggregate(**filters):
     return [tuple(row) for row in rows]
 
 
-def _breaker_label(state):
-    if state["open_until"] > time.time():
-        return "open"
-    return f"failing ({state['failures']})" if state["failures"] else "closed"
-
-
 def providers_status(now=None):
     now = now or timezone.now()
     health_settings = HealthSettings.load()
@@ -134,15 +134,25 @@ def providers_status(now=None):
     counts = _day_counts(today_start - dt.timedelta(days=UPTIME_DAYS - 1), today_start)
     states = {(s.provider_name, s.model): s for s in TargetState.objects.all()}
     configs = list(ProviderConfig.objects.all())
-    breakers = breaker.states([c.name for c in configs])
+    routing = ProviderRouting.load()
+    models_of = {c.name: sorted({m for (p, m) in states if p == c.name and m} | {m for (p, m) in counts
+                                                                                 if p == c.name and m})
+                 for c in configs}
+    names = [name for c in configs for name in [c.name, *(breaker.model_target(c.name, m) for m in models_of[c.name])]]
+    breakers = breaker.states(names)
+    windows = breaker.window_counts_many(names, snapshot.current().breaker)
     out = []
     for config in configs:
-        models = sorted({m for (p, m) in states if p == config.name and m} | {m for (p, m) in counts if p == config.name
-                                                                            and m})
         targets = [_target(config.name, m, states, counts, today, health_settings.interval_seconds)
-                   for m in ["", *models]]
-        out.append(ProviderStatus(targets[0], config.kind, config.enabled, _breaker_label(breakers[config.name]),
-                                  targets[1:], config.name in health_settings.maintenance))
+                   for m in ["", *models_of[config.name]]]
+        for target in targets:
+            name = breaker.model_target(config.name, target.model) if target.model else config.name
+            target.breaker = breaker.label(breakers[name])
+            target.window_calls, target.window_errors = windows[name]
+        out.append(ProviderStatus(targets[0], config.kind, config.enabled, targets[0].breaker,
+                                  targets[1:], config.name in health_settings.maintenance,
+                                  forced_out=config.name in routing.forced_out,
+                                  pinned=config.name == routing.pinned_primary))
     return out
 
 
@@ -188,7 +198,7 @@ def heartbeat(now=None):
 
 
 def recent_incidents(limit=20):
-    return list(Incident.objects.all()[:limit])
+    return traffic.annotate(list(Incident.objects.all()[:limit]))
 
 
 def nothing_to_watch():
@@ -203,7 +213,11 @@ def settings_form_for(row):
         "webhook_url": row.webhook_url, "maintenance": row.maintenance})
 
 
-def page_context(request, *, settings_form=None, live_only=False):
+def policy_form_for(routing):
+    return BreakerPolicyForm(initial={name: getattr(routing, name) for name in POLICY_FIELDS})
+
+
+def page_context(request, *, settings_form=None, policy_form=None, live_only=False):
     """The Status page's context; `live_only` for an htmx poll (no charts, no form)."""
     row = HealthSettings.load()
     last_heartbeat, heartbeat_stale = heartbeat()
@@ -216,4 +230,6 @@ def page_context(request, *, settings_form=None, live_only=False):
     if not live_only:
         context["latency_figure"], context["error_figure"] = latency_and_errors()
         context["settings_form"] = settings_form or (settings_form_for(row) if request.user.is_staff else None)
+        context["policy_form"] = policy_form or (policy_form_for(ProviderRouting.load())
+                                                 if request.user.is_staff else None)
     return context

@@ -3,7 +3,7 @@ import logging
 
 from celery import shared_task
 
-from providers.health.locks import claim_interval
+from moments_admin.locks import claim_interval, job_lock
 from providers.health.models import HealthSettings
 from providers.health.rounds import run_round
 
@@ -17,6 +17,9 @@ def run_health_checks():
     interval = HealthSettings.load().interval_seconds
     if claim_interval("health-checks", interval) is None:
         return "skipped: this interval's round is claimed"
-    summary = run_round().summary()
+    with job_lock("health-round") as held:  # a round longer than the interval does not overlap the next
+        if not held:
+            return "skipped: the previous round is still running"
+        summary = run_round().summary()
     log.info("Health checks: %s", summary)
     return summary

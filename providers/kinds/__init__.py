@@ -1,9 +1,11 @@
 """Provider kinds on the Django side: the one registry of kind plugins (see base.KindPlugin).
-Adding a kind: one module here, one client in providers/clients, and a line in each registry."""
+Adding a kind: one module here (plus its fields template), one client in providers/clients, and a line in
+each registry. An AWS kind builds on providers.kinds.aws (region, AWS auth modes, assumed role); nothing in
+the provider pages, config.yml or test connection switches on a kind's name."""
 from providers.clients.errors import ErrorKind, ProviderError
-from providers.kinds import anthropic, bedrock
+from providers.kinds import anthropic, aws_platform, bedrock
 
-PLUGINS = {plugin.name: plugin for plugin in (anthropic.PLUGIN, bedrock.PLUGIN)}
+PLUGINS = {plugin.name: plugin for plugin in (anthropic.PLUGIN, bedrock.PLUGIN, aws_platform.PLUGIN)}
 
 
 def kind_names():

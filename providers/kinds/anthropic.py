@@ -14,6 +14,10 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 
 class AnthropicProviderForm(ProviderForm):
+    @staticmethod
+    def secret_urls(config):
+        return {"base_url": "API key"}
+
     kind = "anthropic"
     fields_template = "providers/kinds/anthropic_fields.html"
     destination_fields = {"base_url": "https://api.anthropic.com"}  # a stored secret is only sent here
@@ -91,6 +95,12 @@ class AnthropicKind(KindPlugin):
         if not api_key and not any(f == "api_key_env" for f, _ in problems):
             problems.append(("api_key", "No API key: set an env var name or store a key."))
         return {"base_url": config.base_url or None, "api_key": api_key}
+
+    def summary(self, config):
+        return config.base_url or "api.anthropic.com"
+
+    def credentials_summary(self, identity, key_shown):
+        return f"API key {key_shown} accepted".replace("  ", " ")
 
     def connection_fields(self, step, settings):
         return ["base_url"]

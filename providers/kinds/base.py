@@ -6,6 +6,7 @@ plus one client in providers/clients (registered in providers.clients.registry).
 """
 from dataclasses import dataclass, field
 
+from moments_admin import dotenv
 from providers import crypto, secret_env
 from providers.environment import env_secret
 
@@ -26,6 +27,27 @@ class KindPlugin:
     config_keys = ()  # config.yml keys of a provider block of this kind, beside the common ones
     export_keys = ()  # ProviderConfig fields config.yml export writes, beside the common ones
     export_always = ()  # exported even when equal to the default
+    text_checks = {}  # config.yml key -> validator (value -> cleaned value or ValueError) for the kind's own keys
+
+    def summary(self, config):
+        """One line for the provider list: where it calls and how it authenticates."""
+        return ""
+
+    def secret_urls(self, config):
+        """{URL field: the secret sent there} in this configuration (providers.plain_http refuses http://)."""
+        return self.form_class.secret_urls(config)
+
+    def iam_policy(self, actions, resources, settings):
+        """An IAM policy (dict) granting `actions` on `resources`, or None where IAM does not apply."""
+        return None
+
+    def credentials_summary(self, identity, key_shown):
+        """Test connection's one line about who the credentials are."""
+        if identity.account:
+            return f"Account {identity.account}, {identity.arn}"
+        return f"Key {key_shown} accepted".replace("  ", " ")
+
+    key_source_field = "api_key"  # the sources entry naming where the kind's key came from
 
     def check_config(self, v, values, flags, block, path):
         """Rules of a config.yml block of this kind that span keys; issues go to `v` (v.issue(path, message))."""
@@ -42,6 +64,10 @@ class KindPlugin:
         """Form fields to blame for an authentication or configuration error."""
         raise NotImplementedError
 
+    def permission_fields(self, error, resolved):
+        """Form fields to blame when the provider refuses a permission."""
+        return ["permissions", "role_arn" if resolved.settings.role_arn else "auth_mode"]
+
     def model_fields(self, mapping_field):
         """Form fields to blame when a model is not available."""
         return [mapping_field]
@@ -52,6 +78,10 @@ class KindPlugin:
 
     def claude_code(self, resolved, environment):
         raise NotImplementedError
+
+    def claude_code_model_id(self, settings, model_id):
+        """The model ID Claude Code must send for `model_id` (as this provider resolves it)."""
+        return model_id
 
     def effective_rows(self, resolved, *, staff=False):
         """(setting, value, source) rows for the kind's own settings; secrets as set/unset (see secret_shown)."""
@@ -83,7 +113,8 @@ def resolve_secret(config, env_field, token_field, label, sources, problems, *, 
             sources[label] = f"env {legacy[0]} (legacy name; {env_name} is unset)"
             return legacy[1]
         sources[label] = f"env {env_name} is not set"
-        problems.append((env_field, f"The environment variable {env_name} is not set in this process."))
+        problems.append((env_field, f"The environment variable {env_name} is not set in this process. "
+                                    + dotenv.where_to_set(env_name)))
         return None
     token = getattr(config, token_field)
     if token:

@@ -10,7 +10,7 @@ from providers.views.edit import (
     routing,
 )
 from providers.views.history import revision_detail, revision_list, revision_restore
-from providers.views.pages import claude_code, environment, migration, provider_list, status
+from providers.views.pages import claude_code, environment, provider_list, status
 from providers.views.response_cache import (
     response_cache_export,
     response_cache_flush,
@@ -21,7 +21,7 @@ from providers.views.testing import test_connection
 
 __all__ = [
     "claude_code", "config_download", "config_import", "config_page", "config_write", "create_provider",
-    "delete_provider", "edit_provider", "environment", "form_fields", "mapping_preview", "migration",
+    "delete_provider", "edit_provider", "environment", "form_fields", "mapping_preview",
     "provider_list", "remap_model", "response_cache_export", "response_cache_flush", "response_cache_import",
     "response_cache_page", "revision_detail", "revision_list", "revision_restore", "routing", "status",
     "test_connection",

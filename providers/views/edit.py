@@ -10,15 +10,21 @@ from django.views.decorators.vary import vary_on_headers
 from moments_admin.permissions import staff_required
 from providers import changes, validation
 from providers.aws_profiles import config_paths, list_profiles, sso_message, sso_state
-from providers.display import mapping_rows, preview_config
+from providers.display import beta_rows, mapping_rows, preview_config
 from providers.environment import env_secret
 from providers.forms import RoutingForm
 from providers.kinds import form_class, kind_choices, kind_names
-from providers.kinds.bedrock import AWS_ENV_KEYS
+from providers.kinds.aws import AWS_ENV_KEYS
 from providers.models import ProviderConfig
 from providers.resolve import fingerprint
+from providers.save_warnings import save_warnings
 
 SECRET_INPUTS = ("api_key", "aws_secret_access_key", "aws_session_token", "bedrock_api_key", "csrfmiddlewaretoken")
+
+
+def _warn(request, config):
+    for warning in save_warnings(config):
+        messages.warning(request, f"Saved, but check: {warning}")
 
 
 def _unknown_kind(kind):
@@ -35,19 +41,21 @@ def _context(request, form, instance):
     else:
         preview = preview_config(form.kind, {k: v for k, v in form.initial.items() if isinstance(v, str)})
     profiles = []
-    if form.kind == "bedrock":
+    aws_auth = getattr(form, "aws_auth", False)
+    if aws_auth:
         for profile in list_profiles():
             state = sso_state(profile)
             profiles.append({"profile": profile, "state": state, "message": sso_message(profile, state)})
     stale = bool(instance and instance.pk and instance.last_test_fingerprint
                  and instance.last_test_fingerprint != fingerprint(instance))
-    mode = form["auth_mode"].value() if form.kind == "bedrock" else None
+    mode = form["auth_mode"].value() if aws_auth else None
     return {
         "form": form, "instance": instance or form.instance, "kinds": kind_choices(),
         "mapping_rows": mapping_rows(preview, form), "profiles": profiles,
         "aws_paths": [str(p) for p in config_paths()],
         "aws_env": [(name, bool(env_secret(name))) for name in AWS_ENV_KEYS],
-        "auth_mode_label": validation.AUTH_MODE_LABELS.get(mode, ""),
+        "auth_mode_label": getattr(form, "auth_mode_labels", validation.AUTH_MODE_LABELS).get(mode, ""),
+        "beta_rows": beta_rows(),
         "form_action": request.path + (f"?kind={form.kind}" if not (instance and instance.pk) else ""),
         "last_test_stale": stale,
     }
@@ -71,10 +79,13 @@ def create_provider(request):
         if form.is_valid():
             config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Added provider {config.name}. Run test connection to check it.")
+            _warn(request, config)
             return redirect("providers:list")
         return _render(request, form, status=400)
     partial = "form-body" if request.htmx else None
-    return _render(request, form_cls(), partial=partial)
+    # Switching kind keeps the name typed so far (the kind buttons send it along).
+    typed_name = (request.GET.get("name") or "").strip()[:50]
+    return _render(request, form_cls(initial={"name": typed_name} if typed_name else None), partial=partial)
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,6 +100,7 @@ def edit_provider(request, pk):
         if form.is_valid():
             config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Saved provider {config.name}.")
+            _warn(request, config)
             return redirect("providers:list")
         return _render(request, form, instance, status=400)
     return _render(request, form_cls(instance=instance), instance)
@@ -137,6 +149,8 @@ def mapping_preview(request):
 @require_POST
 @staff_required
 def routing(request):
+    from providers.views.pages import list_context
+
     names = list(ProviderConfig.objects.values_list("name", flat=True))
     form = RoutingForm(request.POST, names=names)
     if form.is_valid():
@@ -145,11 +159,10 @@ def routing(request):
                                 auto_fallback=form.cleaned_data["auto_fallback"],
                                 environment_primary=form.environment_primary)
         messages.success(request, "Saved the primary provider and fallbacks.")
-    else:
-        errors = "; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}"
-                           for f, e in form.errors.items())
-        messages.error(request, f"Nothing was changed. {errors}")
-    return redirect("providers:list")
+        return redirect("providers:list")
+    # The page again with the values as typed and each error beside its field; nothing was saved.
+    messages.error(request, "Nothing was changed: fix the routing form below.")
+    return render(request, "providers/list.html", list_context(form), status=400)
 
 
 @require_POST

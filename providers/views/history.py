@@ -2,7 +2,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from moments_admin.permissions import staff_required
 from providers import revisions
@@ -28,10 +28,17 @@ def revision_detail(request, pk):
     })
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_required
 def revision_restore(request, pk):
+    """GET (or a POST without confirm): what restoring would change, and a button to confirm it."""
     revision = get_object_or_404(ConfigRevision, pk=pk)
-    new = revisions.restore(revision, request.user)
-    messages.success(request, f"Restored the configuration of revision #{revision.pk} (now revision #{new.pk}).")
-    return redirect("providers:list")
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        new = revisions.restore(revision, request.user)
+        messages.success(request, f"Restored the configuration of revision #{revision.pk} (now revision #{new.pk}).")
+        return redirect("providers:list")
+    return render(request, "providers/revision_restore.html", {
+        "revision": revision,
+        "restore_changes": revisions.diff(revisions.snapshot(), revision.snapshot, staff=True),
+        "unreadable": revisions.unreadable_secrets(revision.snapshot),
+    })

@@ -1,4 +1,4 @@
-"""Read-only pages: the provider list, the effective configuration, Claude Code, status, migration."""
+"""Read-only pages: the provider list, the effective configuration, Claude Code, status."""
 import time
 
 from django.shortcuts import render
@@ -11,6 +11,7 @@ from providers.display import effective_rows, mapping_rows
 from providers.environment import EnvironmentError_, read_environment
 from providers.forms import RoutingForm
 from providers.health.status_page import nothing_to_watch, page_context
+from providers.kinds import PLUGINS, kind_choices
 from providers.models import ProviderConfig, ProviderRouting
 from providers.resolve import build_settings, fingerprint
 from providers.selection import SelectionError, select_providers
@@ -25,6 +26,11 @@ def _selection():
 
 @require_GET
 def provider_list(request):
+    return render(request, "providers/list.html", list_context())
+
+
+def list_context(routing_form=None):
+    """The provider list page; `routing_form` is a bound form with errors (its typed values are kept)."""
     providers = list(ProviderConfig.objects.all())
     routing = ProviderRouting.load()
     selection, selection_error = _selection()
@@ -36,16 +42,17 @@ def provider_list(request):
     rows = []
     for provider in providers:
         stale = bool(provider.last_test_fingerprint) and provider.last_test_fingerprint != fingerprint(provider)
+        plugin = PLUGINS.get(provider.kind)
         rows.append({"provider": provider, "role": chain.get(provider.pk, ""), "stale": stale,
+                     "kind_label": plugin.label if plugin else provider.kind,
+                     "summary": plugin.summary(provider) if plugin else "",
                      "mapping": mapping_rows(provider), "health": _health(provider)})
     logical = [row.logical for row in rows[0]["mapping"]] if rows else []
-    form = RoutingForm(names=[p.name for p in providers], initial={
-        "primary": routing.primary, "fallbacks": ", ".join(routing.fallbacks), "auto_fallback": routing.auto_fallback,
-        **{f"primary_{env}": name for env, name in routing.environment_primary.items()}})
-    return render(request, "providers/list.html", {
+    form = routing_form or RoutingForm(names=[p.name for p in providers], initial=RoutingForm.initial_for(routing))
+    return {
         "rows": rows, "routing": routing, "routing_form": form, "selection": selection,
-        "selection_error": selection_error, "logical_names": logical,
-    })
+        "selection_error": selection_error, "logical_names": logical, "kinds": kind_choices(),
+    }
 
 
 def _health(provider):
@@ -106,8 +113,3 @@ def status(request):
             response.status_code = 286  # htmx: stop polling
         return response
     return render(request, "providers/status.html", page_context(request))
-
-
-@require_GET
-def migration(request):
-    return render(request, "providers/migration.html", {})

@@ -42,8 +42,11 @@ def test_connection(request, step):
         else:
             config = form.to_config()
             result = run_step(step, build_settings(config, for_test=True))
-            if instance is not None:
-                record_step(instance.pk, run_id, result, fingerprint(config))
+            tested = fingerprint(config)
+            # "Last test" speaks for the saved configuration only: a run of unsaved (or deliberately
+            # wrong) values on the page is shown there and then, never stored as the provider's result.
+            if instance is not None and tested == fingerprint(instance):
+                record_step(instance.pk, run_id, result, tested)
     upcoming = next_step(step) if result.ok else None
     return render(request, "providers/test_step.html", {
         "result": result, "next_step": upcoming, "next_label": STEP_LABELS.get(upcoming, ""), "run_id": run_id,

@@ -19,6 +19,7 @@ def test_every_periodic_task_expires_before_its_next_run(settings):
     assert schedule["health-checks"]["task"] == "providers.health.tasks.run_health_checks"
     assert schedule["health-checks"]["schedule"] == float(HEALTH_TICK_SECONDS)
     assert schedule["usage-rollups"]["schedule"] == 10.0
+    assert schedule["migration-rollouts"]["task"] == "providers.migration.tasks.check_rollouts"
     for name, entry in schedule.items():
         assert 0 < entry["options"]["expires"] < entry["schedule"], name
 

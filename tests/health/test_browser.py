@@ -31,3 +31,29 @@ def test_status_page_updates_without_a_reload(page, login, staff_user, password,
     page.wait_for_selector("#status-anthropic .state-degraded")
     assert page.evaluate("window.__marker") == "same page", "updated by htmx, not by a reload"
     assert errors == []
+
+
+def test_forcing_a_provider_out_and_back_from_the_status_page(page, login, staff_user, password, live_server,
+                                                              fresh_anthropic, bedrock_api):
+    from providers import snapshot
+    from providers.models import ConfigRevision, ProviderRouting
+    from tests.providers.conftest import make_bedrock
+
+    make_anthropic(server=fresh_anthropic, position=0)
+    make_bedrock(server=bedrock_api, position=1)
+    ProviderRouting.objects.update_or_create(pk=1, defaults={"primary": "anthropic", "fallbacks": ["bedrock"]})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    login(staff_user, password)
+    page.set_default_timeout(20_000)
+    page.goto(live_server.url + "/providers/status/")
+    page.click("#status-anthropic button:has-text('Force out')")
+    page.wait_for_selector("#status-anthropic .badge:has-text('forced out')")
+    snapshot.forget()
+    assert [s.name for s in snapshot.active_chain()] == ["bedrock"]
+    assert ConfigRevision.objects.first().username == staff_user.username
+    page.click("#status-anthropic button:has-text('Return to traffic')")
+    page.wait_for_selector("#status-anthropic button:has-text('Force out')")
+    snapshot.forget()
+    assert [s.name for s in snapshot.active_chain()] == ["anthropic", "bedrock"]
+    assert errors == []

@@ -189,3 +189,34 @@ def test_an_alert_no_channel_took_is_sent_by_a_later_round_once(aws_env, fresh_a
     assert [m.subject for m in mail.outbox] == ["anthropic is down (unavailable)"]
     incident.refresh_from_db()
     assert incident.opened_alert_sent_at is not None
+
+
+def test_an_incident_counts_the_share_of_real_traffic_it_affected(aws_env, fresh_anthropic, bedrock_api,
+                                                                  health_settings, staff_client):
+    from django.urls import reverse
+
+    make_anthropic(server=fresh_anthropic, position=0)
+    make_bedrock(server=bedrock_api, position=1)
+    ProviderRouting.objects.update_or_create(pk=1, defaults={
+        "primary": "anthropic", "fallbacks": ["bedrock"], "breaker_failures": 100, "breaker_error_rate": 0})
+    snapshot.forget()
+    bedrock_api.reset()
+    invoke(None, REQUEST, CallContext(purpose="client"))  # before the incident: not counted
+    fresh_anthropic.inject(Fault("unavailable", times=None))
+    run_round()
+    run_round()
+    incident = Incident.objects.get(provider_name="anthropic", model="")
+    for _ in range(2):  # each fails at anthropic, then bedrock serves it
+        assert invoke(None, REQUEST, CallContext(purpose="client")).provider_name == "bedrock"
+    html = staff_client.get(reverse("providers:status")).content.decode()
+    assert "50.0 % of traffic affected (2 of 4 calls)" in html, "an open incident is counted up to now"
+
+    fresh_anthropic.reset()
+    run_round()
+    run_round()
+    incident.refresh_from_db()
+    assert incident.ended_at is not None
+    assert (incident.affected_calls, incident.total_calls, incident.traffic_share) == (2, 4, 50.0)
+    assert "50.0 % of traffic was affected (2 of 4 calls failed there)" in mail.outbox[-1].body
+    html = staff_client.get(reverse("providers:status")).content.decode()
+    assert "50.0 % of traffic affected (2 of 4 calls)" in html

@@ -111,3 +111,88 @@ def test_multiprocess_mode_merges_counters_of_every_process(tmp_path, monkeypatc
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     samples = _samples(staff_client.get(reverse("metrics")).content.decode())
     assert _value(samples, "moments_calls_total", provider="multi", model="m", status="ok", purpose="client") == 2
+
+
+def _usage(samples, name, **labels):
+    return _value(samples, name, **labels)
+
+
+def test_usage_rows_written_directly_are_counted(aws_env, fresh_anthropic, staff_client):
+    make_anthropic(server=fresh_anthropic)
+    before = _samples(staff_client.get(reverse("metrics")).content.decode())
+    invoke(None, REQUEST, CallContext(purpose="client"))
+    after = _samples(staff_client.get(reverse("metrics")).content.decode())
+    assert _usage(after, "moments_usage_rows_written_total", path="direct") - _usage(
+        before, "moments_usage_rows_written_total", path="direct") == 1
+    assert ("moments_usage_queue_depth", ()) not in after, "no queue in use: no depth sample"
+
+
+def test_usage_rows_in_the_memory_buffer_are_counted_buffered_then_written(aws_env, fresh_anthropic, staff_client,
+                                                                          settings, monkeypatch):
+    from usage import ingest, services
+
+    settings.USAGE_WRITE_BUFFER, settings.USAGE_QUEUE_URL = True, None
+    monkeypatch.setattr(ingest, "_buffer", ingest.UsageBuffer(services._COLUMNS, services._TABLE, autostart=False))
+    make_anthropic(server=fresh_anthropic)
+    before = _samples(staff_client.get(reverse("metrics")).content.decode())
+    for _ in range(3):
+        invoke(None, REQUEST, CallContext(purpose="client"))
+    buffered = _samples(staff_client.get(reverse("metrics")).content.decode())
+    assert _usage(buffered, "moments_usage_rows_buffered_total", buffer="memory") - _usage(
+        before, "moments_usage_rows_buffered_total", buffer="memory") == 3
+    assert _usage(buffered, "moments_usage_buffer_rows") - _usage(before, "moments_usage_buffer_rows") == 3
+    assert ingest.flush_usage_buffer() == 3
+    written = _samples(staff_client.get(reverse("metrics")).content.decode())
+    assert _usage(written, "moments_usage_rows_written_total", path="memory") - _usage(
+        before, "moments_usage_rows_written_total", path="memory") == 3
+    assert _usage(written, "moments_usage_buffer_rows") == _usage(before, "moments_usage_buffer_rows")
+
+
+def test_usage_rows_in_the_redis_queue_show_its_depth_and_are_counted_when_drained(aws_env, fresh_anthropic,
+                                                                                  staff_client, settings):
+    import uuid
+
+    import redis
+
+    from usage import services
+    from usage.queue import usage_queue
+
+    url = os.environ.get("USAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url}")
+    settings.USAGE_WRITE_BUFFER, settings.USAGE_QUEUE_URL = True, url
+    settings.USAGE_QUEUE_STREAM = f"moments:usage:test-{uuid.uuid4().hex}"
+    make_anthropic(server=fresh_anthropic)
+    try:
+        before = _samples(staff_client.get(reverse("metrics")).content.decode())
+        for _ in range(2):
+            invoke(None, REQUEST, CallContext(purpose="client"))
+        queued = _samples(staff_client.get(reverse("metrics")).content.decode())
+        assert _usage(queued, "moments_usage_queue_depth") == 2
+        assert _usage(queued, "moments_usage_rows_buffered_total", buffer="queue") - _usage(
+            before, "moments_usage_rows_buffered_total", buffer="queue") == 2
+        assert services.drain_queue(usage_queue(settings))["written"] == 2
+        drained = _samples(staff_client.get(reverse("metrics")).content.decode())
+        assert _usage(drained, "moments_usage_queue_depth") == 0
+        assert _usage(drained, "moments_usage_rows_written_total", path="queue") - _usage(
+            before, "moments_usage_rows_written_total", path="queue") == 2
+    finally:
+        client.delete(settings.USAGE_QUEUE_STREAM)
+
+
+def test_breaker_phases_of_providers_and_models_are_exported(aws_env, fresh_anthropic, staff_client,
+                                                             health_settings):
+    from providers import breaker
+    from providers.clients.errors import ErrorKind, ProviderError
+
+    make_anthropic(server=fresh_anthropic)
+    run_round()  # states for the provider and each model
+    for _ in range(breaker.FAILURE_THRESHOLD):
+        breaker.record_failure("anthropic/haiku", ProviderError(ErrorKind.MODEL_NOT_AVAILABLE, "gone"))
+    samples = _samples(staff_client.get(reverse("metrics")).content.decode())
+    assert _value(samples, "moments_breaker_state", provider="anthropic", model="haiku", state="open") == 1
+    assert _value(samples, "moments_breaker_state", provider="anthropic", model="", state="closed") == 1
+    assert _value(samples, "moments_breaker_open", provider="anthropic") == 0

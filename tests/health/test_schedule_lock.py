@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from providers.health.locks import claim_interval
+from moments_admin.locks import claim_interval
 from providers.health.models import CheckResult, HealthSettings
 from providers.health.tasks import run_health_checks
-from providers.shared_cache import SharedCache
 from tests.celery_worker import ROOT, worker_env
 from tests.providers.conftest import ANTHROPIC_KEY, make_anthropic
 
@@ -28,8 +27,22 @@ def test_an_unreachable_cache_claims_nothing(monkeypatch):
         def add(self, *args):
             raise ConnectionError("down")
 
-    monkeypatch.setattr("providers.health.locks.shared_cache", SharedCache(Down()))
+    monkeypatch.setattr("moments_admin.locks.cache", Down())
     assert claim_interval("job", 60) is None
+
+
+@pytest.mark.django_db
+def test_a_round_still_running_skips_the_next_interval(aws_env, fresh_anthropic):
+    from moments_admin.locks import job_lock
+
+    make_anthropic(server=fresh_anthropic)
+    row = HealthSettings.load()
+    row.interval_seconds = 3600
+    row.save()
+    with job_lock("health-round") as held:
+        assert held
+        assert run_health_checks() == "skipped: the previous round is still running"
+    assert not CheckResult.objects.exists()
 
 
 @pytest.mark.django_db

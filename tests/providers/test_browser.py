@@ -222,7 +222,10 @@ def test_a_revision_restores_the_earlier_configuration(staff_page, bedrock_api):
     page.goto(page.base + "/providers/revisions/")
     page.click("#revision-table tbody tr:last-child a")  # the oldest: "Added provider bedrock"
     assert "us-east-1" in page.inner_text("table.diff")
-    page.click("button:has-text('Restore this configuration')")
+    page.click("a:has-text('Restore this configuration')")
+    assert "eu-west-1" in page.inner_text("#restore-confirm table.diff")  # the diff, then a confirmation
+    assert ProviderConfig.objects.get().aws_region == "eu-west-1"
+    page.click("button:has-text('Yes, restore revision')")
     page.wait_for_url(page.base + "/providers/")
     assert "us-east-1" in page.inner_text("#provider-bedrock")
     assert ProviderConfig.objects.get().aws_region == "us-east-1"

@@ -183,10 +183,14 @@ def test_user_input_never_causes_a_500(staff_client, configured, value):
     assert staff_client.post(reverse("providers:test-connection", args=["nope"])).status_code == 404
 
 
+ROUTING_FORM = {"primary": "", "fallback_1": "", "fallback_2": "", "fallback_3": "", "primary_development": "",
+                "primary_staging": "", "primary_production": ""}  # every select a browser sends
+
+
 def test_routing_form_sets_primary_fallbacks_and_per_environment_primary(staff_client, configured, monkeypatch):
     response = staff_client.post(reverse("providers:routing"), {
-        "primary": "anthropic", "fallbacks": "bedrock-key, bedrock", "auto_fallback": "on",
-        "primary_production": "bedrock"})
+        **ROUTING_FORM, "primary": "anthropic", "fallback_1": "bedrock-key", "fallback_2": "bedrock",
+        "auto_fallback": "on", "primary_production": "bedrock"})
     assert response.status_code == 302
     routing = ProviderRouting.load()
     assert (routing.primary, routing.fallbacks, routing.environment_primary) == (
@@ -197,12 +201,44 @@ def test_routing_form_sets_primary_fallbacks_and_per_environment_primary(staff_c
     assert select_providers({}).primary.name == "anthropic"
 
 
+def test_routing_form_offers_only_configured_providers_as_fallbacks(staff_client, configured):
+    html = staff_client.get(reverse("providers:list")).content.decode()
+    assert 'name="fallbacks"' not in html  # no free text
+    assert '<select name="fallback_1"' in html and '<option value="bedrock-key"' in html
+    assert '<option value="bedrock-key" selected>' in html  # the stored order is shown
+
+
 def test_routing_form_rejects_unknown_names_and_changes_nothing(staff_client, configured):
     before = snapshot()
-    response = staff_client.post(reverse("providers:routing"), {"primary": "anthropic", "fallbacks": "nope"},
-                                 follow=True)
-    assert "Nothing was changed" in response.content.decode() and "No provider named nope" in response.content.decode()
+    response = staff_client.post(reverse("providers:routing"), {**ROUTING_FORM, "primary": "anthropic",
+                                                                "fallback_1": "nope"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Nothing was changed" in html and "nope is not one of the available choices" in html
     assert snapshot() == before
+
+
+def test_an_empty_or_incomplete_routing_post_is_refused_and_changes_nothing(staff_client, configured):
+    before = snapshot()
+    revisions = ConfigRevision.objects.count()
+    for data in ({}, {"primary": ""}, {"primary": "", "fallback_1": ""}):
+        response = staff_client.post(reverse("providers:routing"), data)
+        assert response.status_code == 400
+        assert "arrived incomplete" in response.content.decode()
+    assert snapshot() == before and ConfigRevision.objects.count() == revisions
+    assert ProviderRouting.load().primary == "bedrock"
+
+
+def test_routing_form_error_keeps_the_typed_values(staff_client, configured):
+    response = staff_client.post(reverse("providers:routing"), {
+        **ROUTING_FORM, "primary": "anthropic", "fallback_1": "bedrock", "fallback_2": "bedrock",
+        "primary_staging": "bedrock-key"})
+    html = response.content.decode()
+    assert response.status_code == 400 and "bedrock is already fallback 1" in html
+    assert html.count('<option value="anthropic" selected>') == 1  # primary as typed, not the stored bedrock
+    assert '<select name="primary_staging" id="id_primary_staging">' in html
+    assert '<option value="bedrock-key" selected>' in html
+    assert ProviderRouting.load().primary == "bedrock"
 
 
 def test_list_shows_health_from_real_traffic(member_client, configured):

@@ -24,7 +24,9 @@ def test_every_change_makes_a_revision_with_who_and_what(staff_client, staff_use
     config = ProviderConfig.objects.get()
     staff_client.post(reverse("providers:edit", args=[config.pk]),
                       create_bedrock(staff_client, aws_region="eu-west-1", aws_secret_access_key="rotated-secret-1234"))
-    staff_client.post(reverse("providers:routing"), {"primary": "bedrock", "fallbacks": "", "auto_fallback": "on"})
+    staff_client.post(reverse("providers:routing"), {"primary": "bedrock", "fallback_1": "", "auto_fallback": "on",
+                                                      "primary_development": "", "primary_staging": "",
+                                                      "primary_production": ""})
     staff_client.post(reverse("providers:delete", args=[config.pk]))
     summaries = list(ConfigRevision.objects.order_by("pk").values_list("summary", "username"))
     assert summaries == [("Added provider bedrock", "alice"), ("Changed provider bedrock", "alice"),
@@ -53,7 +55,12 @@ def test_restore_brings_back_the_earlier_configuration_and_secret(staff_client):
                       create_bedrock(staff_client, aws_region="eu-west-1", aws_secret_access_key="rotated-secret-1234",
                                      map_opus="eu.anthropic.claude-opus-4-5-20251101-v1:0"))
     staff_client.post(reverse("providers:create"), create_bedrock(staff_client, name="bedrock-two"))
-    response = staff_client.post(reverse("providers:revision-restore", args=[first.pk]))
+    url = reverse("providers:revision-restore", args=[first.pk])
+    for ask in (staff_client.get(url), staff_client.post(url)):  # a POST without confirm only asks too
+        html = ask.content.decode()
+        assert ask.status_code == 200 and "Yes, restore revision" in html and "eu-west-1" in html
+        assert ProviderConfig.objects.filter(name="bedrock-two").exists()
+    response = staff_client.post(url, {"confirm": "yes"})
     assert response.status_code == 302
     restored = ProviderConfig.objects.get()
     assert (restored.name, restored.aws_region, restored.model_mapping) == ("bedrock", "us-east-1", {})

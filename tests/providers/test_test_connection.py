@@ -211,7 +211,8 @@ def test_model_not_in_region_fails_on_the_mapping_row(staff_client, bedrock_api)
 
 
 def test_unreachable_endpoint_points_at_the_endpoint_field(staff_client, bedrock_api):
-    data = bedrock_form(bedrock_api, sts_endpoint_url="http://127.0.0.1:9")
+    # STS and the control plane both unreachable (STS alone falls back: tests/onboarding/test_credentials.py).
+    data = bedrock_form(bedrock_api, sts_endpoint_url="http://127.0.0.1:9", control_endpoint_url="http://127.0.0.1:9")
     seen = run_all(staff_client, data)
     assert list(seen) == ["credentials"]
     assert re.search(r'id="test-error-sts_endpoint_url"[^>]*hx-swap-oob="true">[^<]+', seen["credentials"])
@@ -231,7 +232,8 @@ def test_invalid_form_stops_before_any_request(staff_client, bedrock_api):
 
 def test_saved_provider_stores_the_last_result(staff_client, bedrock_api):
     config = make_bedrock(server=bedrock_api)
-    data = bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="", provider_id=str(config.pk))
+    data = bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="", provider_id=str(config.pk),
+                        timeout_seconds="60")  # the saved values: only those are stored as the last test
     seen = run_all(staff_client, data)
     assert all(passed(h) for h in seen.values())
     config.refresh_from_db()
@@ -243,21 +245,35 @@ def test_saved_provider_stores_the_last_result(staff_client, bedrock_api):
 
 
 def test_failed_run_is_stored_as_failed(staff_client, bedrock_api):
-    config = make_bedrock(server=bedrock_api)
-    run_all(staff_client, bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="bad-secret-000000",
-                                       provider_id=str(config.pk)))
+    from providers import crypto
+
+    config = make_bedrock(server=bedrock_api, aws_secret_access_key_encrypted=crypto.encrypt("bad-secret-000000"))
+    run_all(staff_client, bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="",
+                                       provider_id=str(config.pk), timeout_seconds="60"))
     config.refresh_from_db()
     assert config.last_test_ok is False and config.last_test_summary.startswith("Failed at credentials")
+
+
+def test_a_run_of_unsaved_values_is_shown_but_not_stored_as_the_last_test(staff_client, bedrock_api):
+    config = make_bedrock(server=bedrock_api)
+    seen = run_all(staff_client, bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="bad-secret-000000",
+                                              provider_id=str(config.pk), timeout_seconds="60"))
+    assert 'class="step bad"' in seen["credentials"]
+    config.refresh_from_db()
+    assert config.last_test_at is None and config.last_test_steps == []
     # The stored secret was not replaced by testing other values.
     from providers import crypto
 
     assert crypto.decrypt(config.aws_secret_access_key_encrypted) == AWS_SECRET
+    assert "never tested" in staff_client.get(reverse("providers:list")).content.decode()
 
 
 def test_stored_steps_show_their_labels_on_the_edit_page(staff_client, bedrock_api):
-    config = make_bedrock(server=bedrock_api)
-    run_all(staff_client, bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="bad-secret-000000",
-                                       provider_id=str(config.pk)))
+    from providers import crypto
+
+    config = make_bedrock(server=bedrock_api, aws_secret_access_key_encrypted=crypto.encrypt("bad-secret-000000"))
+    run_all(staff_client, bedrock_form(bedrock_api, name="bedrock", aws_secret_access_key="",
+                                       provider_id=str(config.pk), timeout_seconds="60"))
     page = staff_client.get(reverse("providers:edit", args=[config.pk])).content.decode()
     assert "<strong>Credentials resolve</strong>" in page
     assert "<strong>credentials</strong>" not in page

@@ -195,3 +195,18 @@ def test_a_stored_link_local_webhook_is_never_called(record, budget, webhook_ser
     assert "link-local" in send_budget_alert_webhook.run(BudgetAlert.objects.get().id)
     assert "link-local" in BudgetAlert.objects.get().last_error
     assert webhook_server.received == []
+
+
+def test_a_budget_check_waits_for_the_one_already_running(record, budget, eager_celery,
+                                                          django_capture_on_commit_callbacks):
+    from moments_admin.locks import job_lock
+    from usage.tasks import BUDGET_LOCK, check_usage_budgets
+
+    spend(record, "0.60", occurred_at=timezone.now())  # the task checks the current month
+    with job_lock(BUDGET_LOCK) as held:
+        assert held
+        assert check_usage_budgets() == {"skipped": "another budget check is running"}
+    assert not BudgetAlert.objects.exists()  # the skipped run sent nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        result = check_usage_budgets()
+    assert result["alerts"] == 1

@@ -7,20 +7,28 @@ register = template.Library()
 
 @register.filter
 def usd(value, places=None):
-    """$1,234.56; small amounts keep enough decimals to be seen (down to $0.000001)."""
+    """One money format everywhere: $1,234.56 and $0.84 (cents); amounts under a cent keep the digits
+    that make them visible, without trailing zeros ($0.0042, $0.000001)."""
     if value is None or value == "":
         return "—"
     value = Decimal(value)
     if places is None:
-        places = 2 if abs(value) >= 1 or value == 0 else (4 if abs(value) >= Decimal("0.01") else 6)
+        places = 2
+        if value and abs(value) < Decimal("0.01"):
+            text = f"{abs(value):.6f}".rstrip("0")
+            return f"{'-' if value < 0 else ''}${text}"
     return f"{'-' if value < 0 else ''}${abs(value):,.{int(places)}f}"
 
 
 @register.filter
 def usd_signed(value):
+    """A difference: +$1.17, -$0.84, or $0.00 when it is nothing (or below a millionth of a dollar)."""
     if value is None:
         return "—"
-    return ("+" if Decimal(value) > 0 else "") + usd(value)
+    value = Decimal(value)
+    if abs(value) < Decimal("0.000001"):
+        return "$0.00"
+    return ("+" if value > 0 else "") + usd(value)
 
 
 @register.filter

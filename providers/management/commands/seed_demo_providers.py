@@ -6,7 +6,8 @@ from providers.models import ProviderConfig
 
 
 class Command(BaseCommand):
-    help = "Add two demo providers that point at the fake servers of `run_demo_fakes` (kept if they exist)."
+    help = ("Add demo providers of each kind (Anthropic API, Amazon Bedrock, Claude Platform on AWS) that point at "
+            "the fake servers of `run_demo_fakes` (kept if they exist).")
 
     def handle(self, *args, **options):
         created = []
@@ -22,9 +23,19 @@ class Command(BaseCommand):
                 aws_access_key_id=demo.AWS_ACCESS_KEY_ID,
                 aws_secret_access_key_encrypted=crypto.encrypt(demo.AWS_SECRET_ACCESS_KEY),
                 endpoint_url=demo.bedrock_url(), control_endpoint_url=demo.bedrock_url(),
-                sts_endpoint_url=demo.bedrock_url(),
+                sts_endpoint_url=demo.bedrock_url(), mantle_endpoint_url=demo.mantle_url(),
             ), None, summary="Demo: added demo-bedrock (fake Bedrock)")
             created.append("demo-bedrock")
+        if not ProviderConfig.objects.filter(name="demo-aws-platform").exists():
+            save_provider(ProviderConfig(
+                name="demo-aws-platform", kind="aws_platform", aws_region=demo.BEDROCK_REGION,
+                workspace_id=demo.AWS_PLATFORM_WORKSPACE_ID, auth_mode="static_keys",
+                aws_access_key_id=demo.AWS_ACCESS_KEY_ID, api_key_env="ANTHROPIC_AWS_API_KEY",
+                aws_secret_access_key_encrypted=crypto.encrypt(demo.AWS_SECRET_ACCESS_KEY),
+                base_url=demo.aws_platform_url(),
+            ), None, summary="Demo: added demo-aws-platform (fake Claude Platform on AWS)")
+            created.append("demo-aws-platform")
         if created:
-            update_routing(None, primary="demo-anthropic", fallbacks=["demo-bedrock"], auto_fallback=True)
+            update_routing(None, primary="demo-anthropic", fallbacks=["demo-bedrock", "demo-aws-platform"],
+                           auto_fallback=True)
         self.stdout.write(f"Demo providers: {', '.join(created) or 'already present'}")

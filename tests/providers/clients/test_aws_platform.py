@@ -83,9 +83,11 @@ def test_overloaded_is_retried(aws_platform_fake):
 def test_models_and_permissions_are_cached_per_workspace(aws_platform_fake):
     cache = DictCache()
     client = AwsPlatformClient(aws_platform_settings(aws_platform_fake), availability_cache=cache)
-    [check] = client.check_permissions(["claude-opus-5-5"])
+    checks = client.check_permissions(["claude-opus-5-5"])
     client.available_model_ids()
-    assert check.allowed and len(cache.store) == 1
+    # SigV4: visible to the workspace, and aws-external-anthropic:CreateInference proved by an invalid request
+    assert [c.action for c in checks] == ["models:read", "aws-external-anthropic:CreateInference"]
+    assert all(c.allowed for c in checks) and len(cache.store) == 1
     assert len([r for r in aws_platform_fake.requests if r.path == "/v1/models"]) >= 1
     other = AwsPlatformClient(aws_platform_settings(aws_platform_fake, auth_mode="api_key", api_key=WORKSPACE_KEY),
                               availability_cache=cache)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0004_gateway_keys'),
+        ('providers', '0008_provider_allow_insecure_http'),
     ]
 
     operations = [

@@ -1,0 +1,38 @@
+"""The share of real traffic an incident affected, from the usage rows written while it lasted.
+
+Affected: attempts that failed at the incident's provider (or at that model of it: the usage
+row's logical model) with a provider-side error kind. Total: every real-traffic attempt in the
+same period, on any provider (test connections and health checks are left out). An incident
+still open is counted up to now on each view; a closed one keeps what was counted at its end.
+"""
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from providers.clients.errors import FAILOVER_KINDS
+from usage.models import UsageRecord
+
+IGNORED_PURPOSES = ("test", "health")
+
+
+def traffic_affected(incident, now=None):
+    """(affected attempts, all attempts) during `incident`."""
+    end = incident.ended_at or now or timezone.now()
+    rows = UsageRecord.objects.filter(occurred_at__gte=incident.started_at, occurred_at__lte=end,
+                                      is_demo=False).exclude(purpose__in=IGNORED_PURPOSES)
+    at_target = Q(provider_name=incident.provider_name, status__in=[kind.value for kind in FAILOVER_KINDS])
+    if incident.model:
+        at_target &= Q(logical_model=incident.model)
+    counts = rows.aggregate(total=Count("id"), affected=Count("id", filter=at_target))
+    return counts["affected"], counts["total"]
+
+
+def record_on_close(incident, now):
+    incident.affected_calls, incident.total_calls = traffic_affected(incident, now)
+
+
+def annotate(incidents, now=None):
+    """Fill the counts of open incidents (closed ones carry theirs) for display."""
+    for incident in incidents:
+        if incident.ended_at is None or incident.total_calls is None:
+            incident.affected_calls, incident.total_calls = traffic_affected(incident, now)
+    return incidents

@@ -1,0 +1,179 @@
+"""The wizard's services on the fakes: start and one-at-a-time, mapping, verification, cost, switch, rollback."""
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from providers.clients.usage import Usage
+from providers.fakes import Fault
+from providers.migration import cost, mapping, state, switch, verification
+from providers.migration.checklist import items
+from providers.migration.models import Migration
+from providers.migration.providers_of import resolved_named, settings_named
+from providers.models import ConfigRevision, ProviderConfig, ProviderRouting
+from usage.models import UsageRecord
+from usage.services import record_usage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_only_one_migration_is_in_progress(pair, staff_user):
+    first = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    assert first.step == 2 and first.updated_by == "alice"
+    with pytest.raises(state.WizardError, match=f"#{first.pk} is already in progress"):
+        state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    with pytest.raises(IntegrityError), transaction.atomic():  # the database itself refuses a second one
+        Migration.objects.create(direction="to_bedrock", source="anthropic", target="bedrock")
+    state.finish(first, "cancelled", staff_user)
+    assert state.start("to_bedrock", "anthropic", "bedrock", staff_user).pk != first.pk
+
+
+def test_a_direction_that_does_not_match_the_providers_says_what_to_fix(pair, staff_user):
+    with pytest.raises(state.WizardError, match="bedrock provider; this direction needs anthropic"):
+        state.start("to_bedrock", "bedrock", "anthropic", staff_user)
+    with pytest.raises(state.WizardError, match="another provider"):
+        state.start("to_bedrock", "anthropic", "anthropic", staff_user)
+    with pytest.raises(ValueError, match="No provider is named 'nope'"):
+        state.start("to_bedrock", "anthropic", "nope", staff_user)
+    assert not Migration.objects.exists()
+
+
+def test_every_logical_model_resolves_on_the_bedrock_target(pair):
+    result = mapping.check(settings_named("anthropic"), settings_named("bedrock"))
+    logical = {row["name"]: row for row in result["rows"] if row["origin"] == "logical"}
+    assert result["ok"] and set(logical) >= {"sonnet", "haiku", "opus"}
+    assert logical["haiku"]["source_id"] == "claude-haiku-5-5"
+    assert logical["haiku"]["target_id"].endswith("anthropic.claude-haiku-5-5")
+
+
+def test_a_retired_model_in_recent_usage_is_flagged_with_its_replacement(pair):
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-sonnet-4-20250514",
+                 logical_model="", usage=Usage(100, 50), occurred_at=timezone.now() - dt.timedelta(days=3))
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-3-5-haiku-20241022",
+                 logical_model="", usage=Usage(100, 50), purpose="wizard")  # the wizard's own calls: not traffic
+    result = mapping.check(settings_named("anthropic"), settings_named("bedrock"))
+    rows = {row["name"]: row for row in result["rows"] if row["origin"] == "usage"}
+    assert list(rows) == ["claude-sonnet-4-20250514"]
+    row = rows["claude-sonnet-4-20250514"]
+    assert row["blocking"] and row["replacement"] == "claude-sonnet-5-5"
+    assert "change them to 'sonnet'" in row["fix"]
+    assert not result["ok"] and mapping.blocking(result) == [row]
+
+
+def test_the_suite_passes_on_healthy_fakes_and_records_every_probe_as_wizard_usage(pair):
+    result = verification.run_suite(settings_named("anthropic"), settings_named("bedrock"))
+    outcomes = {row["name"]: row["outcome"] for row in result["probes"]}
+    assert result["passed"], result["failures"]
+    assert set(outcomes) == {"plain_text", "system_prompt", "multi_turn", "streaming", "tool_use",
+                             "prompt_caching", "extended_thinking", "limits", "count_tokens"}
+    caching = next(row for row in result["probes"] if row["name"] == "prompt_caching")
+    assert caching["target"]["cache"]["second"]["cache_read"] > 0
+    wizard_rows = UsageRecord.objects.filter(purpose="wizard")
+    assert set(wizard_rows.values_list("provider_name", flat=True)) == {"anthropic", "bedrock"}
+    assert wizard_rows.filter(provider_name="bedrock", cache_read_tokens__gt=0).exists()
+
+
+def test_a_failing_target_blocks_the_switch_until_acknowledged(pair, fresh_bedrock, staff_user):
+    migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    state.save_data(migration.pk, "mapping", {"result": mapping.check(settings_named("anthropic"),
+                                                                       settings_named("bedrock"))})
+    fresh_bedrock.inject(Fault("access_denied", times=None))
+    result = verification.run_suite(settings_named("anthropic"), settings_named("bedrock"))
+    fresh_bedrock.reset()
+    assert not result["passed"]
+    assert all(f["reason"].startswith("The target failed: permission") for f in result["failures"])
+    migration = state.save_data(migration.pk, "verification", {"result": result})
+    reasons = [text for step, text in switch.blockers(migration)]
+    assert any("Verification failed: Plain text: The target failed: permission" in r for r in reasons)
+    with pytest.raises(state.WizardError, match="The switch is blocked"):
+        switch.switch(migration, staff_user)
+    with pytest.raises(state.WizardError, match="Write a note"):
+        state.acknowledge(migration, "plain_text", "ok", staff_user)
+    for failure in result["failures"]:
+        migration = state.acknowledge(migration, failure["probe"], "Known IAM gap, fixed before go-live", staff_user)
+    assert switch.blockers(migration) == []
+    assert migration.acknowledged[0]["user"] == "alice"
+
+
+def _ready(staff_user):
+    migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    source, target = settings_named("anthropic"), settings_named("bedrock")
+    state.save_data(migration.pk, "mapping", {"result": mapping.check(source, target)})
+    return state.save_data(migration.pk, "verification", {"result": verification.summarize([], "haiku")})
+
+
+def test_the_switch_is_one_revision_and_one_click_rolls_it_back(pair, staff_user):
+    migration = _ready(staff_user)
+    before = ConfigRevision.objects.count()
+    revision = switch.switch(migration, staff_user, keep_source_as_fallback=True)
+    assert ConfigRevision.objects.count() == before + 1
+    routing = ProviderRouting.load()
+    assert (routing.primary, routing.fallbacks) == ("bedrock", ["anthropic"])
+    assert revision.summary == f"Migration #{migration.pk}: bedrock primary, anthropic as fallback"
+    migration.refresh_from_db()
+    assert migration.status == "switched" and migration.switch_revision == revision.pk
+    assert state.current() is None  # a new migration may start
+
+    switch.rollback(migration, staff_user)
+    routing = ProviderRouting.load()
+    assert (routing.primary, routing.fallbacks) == ("anthropic", [])
+    migration.refresh_from_db()
+    assert migration.status == "rolled_back"
+    with pytest.raises(state.WizardError, match="Only a switched migration"):
+        switch.rollback(migration, staff_user)
+
+
+def test_a_switch_without_the_source_as_fallback_drops_it(pair, staff_user):
+    switch.switch(_ready(staff_user), staff_user, keep_source_as_fallback=False)
+    routing = ProviderRouting.load()
+    assert (routing.primary, routing.fallbacks) == ("bedrock", [])
+
+
+def test_the_cost_of_recent_traffic_is_priced_on_the_target(pair):
+    for _ in range(3):
+        record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-haiku-5-5",
+                     logical_model="haiku", usage=Usage(1_000_000, 100_000), occurred_at=timezone.now())
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-haiku-5-5",
+                 logical_model="haiku", usage=Usage(1_000_000, 0), occurred_at=timezone.now() - dt.timedelta(days=40))
+    result = cost.compare_cost("anthropic", settings_named("bedrock"))
+    [line] = result["lines"]
+    assert line["requests"] == 3 and line["target_id"].endswith("anthropic.claude-haiku-5-5")
+    recorded = sum(r.cost_total for r in UsageRecord.objects.filter(occurred_at__gte=timezone.now()
+                                                                     - dt.timedelta(days=30)))
+    assert Decimal(result["source_cost"]) == recorded
+    assert result["complete"] and float(result["target_cost"]) > 0
+    assert float(result["difference"]) == pytest.approx(float(result["target_cost"]) - float(recorded))
+
+
+def test_the_checklist_checks_what_it_can_and_leaves_the_rest_to_tick(pair, staff_user, monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    state.save_data(migration.pk, "checklist", {"ticked": ["quotas"]})
+    migration.refresh_from_db()
+    rows, block = items(migration, ProviderConfig.objects.get(name="bedrock"), resolved_named("bedrock"))
+    by_key = {row["key"]: row for row in rows}
+    assert by_key["aws_region"]["auto"] is True
+    assert by_key["quotas"]["auto"] is None and by_key["quotas"]["done"]
+    assert by_key["iam_policy"]["auto"] is None  # never tested: unknown, ticked by hand
+    assert by_key["verified"]["auto"] is False
+    assert ("CLAUDE_CODE_USE_BEDROCK", "1") in [(name, value) for name, value, _ in block]
+
+
+def test_only_this_environments_own_primary_moves_with_the_switch(pair, staff_user, monkeypatch):
+    monkeypatch.setenv("MOMENTS_ENV", "production")
+    routing = ProviderRouting.load()
+    routing.environment_primary = {"production": "anthropic", "development": "anthropic"}
+    routing.save()
+    switch.switch(_ready(staff_user), staff_user)
+    assert ProviderRouting.load().environment_primary == {"production": "bedrock", "development": "anthropic"}
+
+
+def test_an_application_profile_arn_has_no_claude_api_equivalent(pair):
+    arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+    record_usage(provider_name="bedrock", provider_kind="bedrock", model_id=arn, logical_model="",
+                 usage=Usage(10, 5), occurred_at=timezone.now())
+    result = mapping.check(settings_named("bedrock"), settings_named("anthropic"))
+    [row] = [row for row in result["rows"] if row["name"] == arn]
+    assert row["blocking"] and "no Claude API equivalent" in row["problem"]

@@ -1,0 +1,67 @@
+"""Wording a newcomer noticed: plurals, one money format, a 403 logged without a traceback."""
+import logging
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from usage.templatetags.humanize_usage import usd, usd_signed
+
+
+@pytest.mark.parametrize("value, shown", [(Decimal("0.84"), "$0.84"), (Decimal("1.17"), "$1.17"),
+                                          (Decimal("0.8400"), "$0.84"), (Decimal("1234.5"), "$1,234.50"),
+                                          (Decimal("0.0042"), "$0.0042"), (Decimal("0.000001"), "$0.000001"),
+                                          (Decimal("-0.5"), "-$0.50"), (Decimal(0), "$0.00")])
+def test_one_money_format(value, shown):
+    assert usd(value) == shown
+
+
+def test_no_difference_is_shown_as_none():
+    assert usd_signed(Decimal("0")) == "$0.00" and usd_signed(Decimal("0.0000004")) == "$0.00"
+    assert usd_signed(Decimal("1.5")) == "+$1.50"
+
+
+def test_comparison_line_of_the_profile_in_use_shows_no_rounding_difference():
+    from usage.comparison import compare
+
+    class Book:
+        def price_for(self, kind, base_model, scope, when):
+            from usage.models import ModelPrice
+
+            return ModelPrice(input=Decimal(3), output=Decimal(15), cache_write_5m=Decimal("3.75"),
+                              cache_write_1h=Decimal(6), cache_read=Decimal("0.3"), batch_discount=Decimal("0.5"))
+
+    row = {"provider_kind": "anthropic", "scope": "standard", "base_model": "claude-sonnet-4-5", "batch": False,
+           "long_context": False, "requests": 3, "input_tokens": 7, "output_tokens": 7, "cache_write_5m_tokens": 0,
+           "cache_write_1h_tokens": 0, "cache_read_tokens": 0, "cost_total": Decimal("0.000127"), "unpriced": 0}
+    lines = {line["label"]: line for line in compare([row], Book(), None)["lines"]}
+    assert lines["Anthropic API"]["current"] and lines["Anthropic API"]["difference"] == 0
+
+
+def test_plurals_follow_the_count():
+    from django.template.defaultfilters import pluralize
+
+    from providers.connection_test import StepResult  # noqa: F401 (the module formats with pluralize)
+
+    assert f"1 check{pluralize(1)} allowed" == "1 check allowed"
+    from providers.clients.catalog import load_catalog
+
+    catalog = load_catalog()
+    import datetime
+
+    for model in catalog.models.values():
+        if model.retires_on:
+            state, message = model.lifecycle(model.retires_on - datetime.timedelta(days=1), 400)
+            if state == "near_end_of_life":
+                assert "(in 1 day)" in message
+                break
+
+
+@pytest.mark.django_db
+def test_a_403_is_logged_without_a_traceback(member_client, caplog, capsys):
+    caplog.set_level(logging.WARNING, logger="django.request")
+    response = member_client.post(reverse("providers:create") + "?kind=anthropic", {})
+    assert response.status_code == 403
+    records = [r for r in caplog.records if getattr(r, "status_code", None) == 403]
+    assert records and all(r.exc_info is None for r in records)
+    assert "Traceback" not in capsys.readouterr().err
