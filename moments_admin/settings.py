@@ -222,6 +222,8 @@ PROMPT_CACHING_TTL = env_choice("PROMPT_CACHING_TTL", ("5m", "1h"), "5m")
 # Exact-match response cache, used only when a call asks for it (x-moments-cache: use).
 RESPONSE_CACHE_TTL_SECONDS = env_int("RESPONSE_CACHE_TTL_SECONDS", 3600, minimum=1)
 RESPONSE_CACHE_MAX_ENTRY_BYTES = env_int("RESPONSE_CACHE_MAX_ENTRY_BYTES", 262144, minimum=1024)
+# Total size of the live entries; over it the oldest are evicted (providers/response_cache_index.py).
+RESPONSE_CACHE_MAX_TOTAL_BYTES = env_int("RESPONSE_CACHE_MAX_TOTAL_BYTES", 256 * 1024 * 1024, minimum=1024)
 # Models (as callers name them: logical names or IDs) whose calls use the response cache unless told not to.
 RESPONSE_CACHE_MODELS = env_list("RESPONSE_CACHE_MODELS", [])
 

@@ -7,13 +7,16 @@
 
 Every call of an agent is recorded in usage under the agent's name (CallContext(agent=...)),
 so the usage dashboard groups it. An agent may pin a provider and may opt into the response
-cache (a policy: its calls send `x-moments-cache: use`). Definitions are code, or plain data
+cache (a policy: its calls send `x-moments-cache: use`). Definitions are code, plain data
 (`define_from(mapping)`, e.g. read from a settings file) validated with messages that name
-the agent and the field to fix.
+the agent and the field to fix, or configuration: the `agents:` section of config.yml
+(AgentDefinition rows, with revisions), which every manager also finds by name. An agent
+defined in code wins over a configured one of the same name.
 """
 from dataclasses import dataclass, field
 
 from providers.client import Anthropic
+from providers.models import AgentDefinition
 from providers.sessions import Session, SessionError
 
 AGENT_FIELDS = ("system", "model", "max_turns", "max_tokens", "tools", "provider", "response_cache", "guardrail")
@@ -79,15 +82,18 @@ class AgentManager:
         return built
 
     def get(self, name):
-        try:
-            return self._agents[name]
-        except KeyError:
-            raise SessionError(f"No agent is named {name!r}; defined: {', '.join(sorted(self._agents)) or 'none'}.") \
-                from None
+        agent = self._agents.get(name)
+        if agent is not None:
+            return agent
+        agent = configured_agent(name) if isinstance(name, str) else None
+        if agent is None:
+            raise SessionError(f"No agent is named {name!r}; defined: {', '.join(self.names) or 'none'}.")
+        return agent
 
     @property
     def names(self):
-        return sorted(self._agents)
+        """Agents defined in code and in configuration."""
+        return sorted({*self._agents, *AgentDefinition.objects.values_list("name", flat=True)})
 
     def client(self, name):
         agent = self.get(name)
@@ -121,3 +127,13 @@ class AgentManager:
                     results.append(session.tool_result(use.id, f"{type(exc).__name__}: {exc}", is_error=True))
             reply = session.send(results)
         return reply, session
+
+
+def configured_agent(name):
+    """The Agent the configuration (config.yml `agents:`) defines under `name`, or None."""
+    row = AgentDefinition.objects.filter(name=name).first()
+    if row is None:
+        return None
+    return Agent(name=row.name, system=row.system, model=row.model, max_turns=row.max_turns,
+                 max_tokens=row.max_tokens, tools=tuple(row.tools or ()), provider=row.provider or None,
+                 response_cache=row.response_cache)

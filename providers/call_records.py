@@ -23,6 +23,7 @@ class CallContext:
     deadline_seconds: float | None = None  # overall, across retries and failover; None: the setting
     provider: str | None = None  # pin the call to this provider name (no failover)
     guardrail: str | None = None  # "ID:VERSION": a Bedrock guardrail in place of each provider's (an agent's own)
+    prompt_caching: bool = True  # automatic breakpoints where the serving provider's policy has them on
 
     def __post_init__(self):
         if self.purpose not in PURPOSES:

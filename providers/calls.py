@@ -23,6 +23,7 @@ from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.guardrails import with_agent_guardrail
+from providers.clients.prompt_caching import for_provider as with_prompt_caching
 from providers.clients.usage import Usage
 from providers.resolve import apply_rollout
 
@@ -97,6 +98,8 @@ class _Attempt:
 
     def __init__(self, settings, request, context, *, failed_over, state):
         self.settings, self.request, self.context = settings, request, context
+        if context.prompt_caching:  # automatic breakpoints by this provider's own policy
+            self.request = with_prompt_caching(settings, request)
         self.failed_over, self.state = failed_over, state
         self.started = time.monotonic()
 

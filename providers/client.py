@@ -15,7 +15,8 @@ purpose "client". Provider credentials come from the stored configuration: `api_
 `base_url` and `max_retries` given here are accepted for compatibility and ignored.
 
 Per call, `extra_headers` may carry `x-moments-cache: use|skip|refresh` (response cache) and
-`x-moments-prompt-caching: auto|off` (automatic breakpoints); both are consumed here.
+`x-moments-prompt-caching: auto|off` (automatic breakpoints, placed by the call path for each
+provider by its own policy); both are consumed here.
 """
 import functools
 
@@ -26,18 +27,17 @@ from anthropic.types import Message, MessageTokensCount
 from django.conf import settings as django_settings
 
 from providers import response_cache, snapshot
-from providers.call_records import CallContext, CallRecord, emit
+from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.client_batches import Batches
 from providers.client_pool import client_for
-from providers.client_streams import EventStream, message_events
+from providers.client_streams import EventStream
 from providers.clients.errors import ErrorKind, ProviderError
-from providers.clients.prompt_caching import minimum_cacheable_tokens, place_breakpoints
-from providers.clients.resolution import resolve
-from providers.clients.usage import Usage
+from providers.clients.prompt_caching import HEADER as PROMPT_CACHING_HEADER
+from providers.clients.prompt_caching import header_allows
+from providers.response_cache_calls import StoringStream, look_up, store_answer
 from providers.sdk_errors import to_sdk_error
 
-PROMPT_CACHING_HEADER = "x-moments-prompt-caching"
 IGNORED_OPTIONS = ("extra_query",)
 
 
@@ -66,7 +66,7 @@ class Anthropic:
         if response_cache_mode not in response_cache.MODES:
             raise ValueError(f"response_cache_mode must be one of {response_cache.MODES}.")
         self.provider, self.agent, self.chain = provider, agent, chain
-        self.prompt_caching = prompt_caching  # None: the PROMPT_CACHING_AUTO setting
+        self.prompt_caching = prompt_caching  # False: never; None or True: each provider's own policy
         self.response_cache_mode = response_cache_mode
         self.deadline_seconds = deadline_seconds or (timeout if isinstance(timeout, (int, float)) else None)
         self.purpose = purpose
@@ -82,9 +82,10 @@ class Anthropic:
                    "default_headers": self.default_headers, "guardrail": self.guardrail}
         return Anthropic(**{**options, **changes})
 
-    def context(self, deadline_seconds=None):
+    def context(self, deadline_seconds=None, prompt_caching=True):
         return CallContext(purpose=self.purpose, agent=self.agent, provider=self.provider,
-                           deadline_seconds=deadline_seconds or self.deadline_seconds, guardrail=self.guardrail)
+                           deadline_seconds=deadline_seconds or self.deadline_seconds, guardrail=self.guardrail,
+                           prompt_caching=prompt_caching)
 
     def candidates(self):
         """The providers a call may reach, primary first (the pinned one alone when pinned)."""
@@ -102,27 +103,21 @@ class Messages:
     def create(self, **kwargs):
         if kwargs.get("stream"):
             kwargs.pop("stream")
-            request, cache_mode, deadline = self._prepare(kwargs)
-            return self._open_stream(request, self._client.context(deadline), cache_mode)
+            request, cache_mode, deadline, caching = self._prepare(kwargs)
+            return self._open_stream(request, self._client.context(deadline, caching), cache_mode)
         kwargs.pop("stream", None)
         return self.create_recorded(**kwargs)[0]
 
     def create_recorded(self, **kwargs):
         """(Message, CallRecord): create() and the usage record of the call that answered it
         (its cost_usd, tokens and provider), for sessions that keep totals."""
-        request, cache_mode, deadline = self._prepare(kwargs)
-        context = self._client.context(deadline)
-        key = None
-        if cache_mode != "skip":
-            key = response_cache.entry_key(request, self._client.agent)
-            entry = response_cache.lookup(key) if cache_mode == "use" else None
-            if entry is not None:
-                data, record = _served_from_cache(key, entry, request, context)
-                return _message(data), record
-            response_cache.count("misses")
+        request, cache_mode, deadline, caching = self._prepare(kwargs)
+        context = self._client.context(deadline, caching)
+        key, hit = look_up(request, cache_mode, self._client.agent, context)
+        if hit is not None:
+            return _message(hit.message), hit.record
         result = _call(self._client.chain, request, context)
-        if key is not None:
-            response_cache.store(key, request, result, self._client.agent)
+        store_answer(key, request, result, self._client.agent)
         message = _message(result.message)
         message._request_id = result.request_id
         return message, result.record
@@ -133,7 +128,7 @@ class Messages:
         return MessageStreamManager(functools.partial(self.create, stream=True, **kwargs), output_format=anthropic.NOT_GIVEN)
 
     def count_tokens(self, **kwargs):
-        request, _mode, _deadline = self._prepare({"max_tokens": 1, **kwargs}, place_caching=False)
+        request, _mode, _deadline, _caching = self._prepare({"max_tokens": 1, **kwargs})
         chain = self._client.candidates()
         if not chain:
             raise to_sdk_error(ProviderError(ErrorKind.CONFIGURATION, snapshot.current().error or
@@ -148,8 +143,8 @@ class Messages:
                     break
         raise to_sdk_error(last) from last
 
-    def _prepare(self, kwargs, *, place_caching=True):
-        """(request dict, response cache mode, deadline) from SDK-style keyword arguments."""
+    def _prepare(self, kwargs):
+        """(request dict, response cache mode, deadline, prompt caching?) from SDK-style keyword arguments."""
         kwargs = {k: v for k, v in kwargs.items() if not _omitted(v) and k not in IGNORED_OPTIONS}
         timeout = kwargs.pop("timeout", None)
         extra_body = kwargs.pop("extra_body", None) or {}
@@ -161,50 +156,25 @@ class Messages:
             mode, headers = response_cache.mode_from_headers(headers, default_mode)
         except response_cache.CacheModeError as error:
             raise to_sdk_error(ProviderError(ErrorKind.INVALID_REQUEST, str(error))) from error
-        caching = self._client.prompt_caching
+        caching = self._client.prompt_caching is not False
         for name in [n for n in headers if n.lower() == PROMPT_CACHING_HEADER]:
-            caching = str(headers.pop(name)).strip().lower() not in ("off", "0", "false", "no")
+            caching = header_allows(headers.pop(name))
         request = plain({**kwargs, **extra_body})
         if headers:
             request["extra_headers"] = {k: str(v) for k, v in headers.items()}
-        if caching is None:
-            caching = django_settings.PROMPT_CACHING_AUTO
-        if place_caching and caching:
-            request = self._with_breakpoints(request)
         deadline = timeout if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else None
-        return request, mode, deadline
-
-    def _with_breakpoints(self, request):
-        model = request.get("model")
-        if not isinstance(model, str) or not model:
-            return request  # the call path reports the missing model
-        minimum = 0
-        for settings in self._client.candidates():
-            try:
-                catalog_key = resolve(settings, model).catalog_key
-            except Exception:
-                catalog_key = None  # unknown here: the largest minimum applies
-            minimum = max(minimum, minimum_cacheable_tokens(catalog_key, settings.kind))
-        if not minimum:
-            return request
-        placed, _count = place_breakpoints(request, minimum_tokens=minimum, ttl=django_settings.PROMPT_CACHING_TTL)
-        return placed
+        return request, mode, deadline, caching
 
     def _open_stream(self, request, context, cache_mode):
-        key = None
-        if cache_mode != "skip":
-            key = response_cache.entry_key(request, self._client.agent)
-            entry = response_cache.lookup(key) if cache_mode == "use" else None
-            if entry is not None:
-                message, record = _served_from_cache(key, entry, request, context, stream=True)
-                return EventStream(iter(message_events(message)), request_id=None, record=record)
-            response_cache.count("misses")
+        key, hit = look_up(request, cache_mode, self._client.agent, context, stream=True)
+        if hit is not None:
+            return EventStream(iter(hit.events()), request_id=None, record=hit.record)
         try:
             inner = invoke(self._client.chain, request, context, stream=True)
         except ProviderError as error:
             raise to_sdk_error(error) from error
-        return EventStream(_stored_after(inner, key, request, self._client.agent),
-                           request_id=getattr(inner, "request_id", None), inner=inner)
+        stored = StoringStream(inner, key, request, self._client.agent) if key is not None else inner
+        return EventStream(iter(stored), request_id=getattr(inner, "request_id", None), inner=inner)
 
 
 def _call(chain, request, context):
@@ -221,32 +191,3 @@ def _message(data):
         raise to_sdk_error(ProviderError(ErrorKind.UNAVAILABLE,
                                          f"The provider's answer is not a Messages response: {exc.error_count()} "
                                          "problem(s).")) from exc
-
-
-def _served_from_cache(key, entry, request, context, *, stream=False):
-    """Record the hit (zero tokens billed) and count what it saved; the stored message."""
-    response_cache.count_hit(key, entry)
-    record = CallRecord(
-        provider_name=entry.get("provider_name") or "response-cache", provider_kind=entry.get("provider_kind")
-        or "anthropic", requested_model=str(request.get("model") or "")[:200], model_id=entry.get("model_id") or "",
-        status="cache_hit", context=context, usage=Usage(), latency_ms=0.0, stream=stream,
-        has_tools=bool(request.get("tools")))
-    emit(record)
-    return entry["message"], record
-
-
-def _stored_after(inner, key, request, agent):
-    """Yield the stream's events; when it completed and `key` is set, store the final message."""
-    with inner:
-        yield from inner
-    if key is not None and inner.record is not None and inner.record.status == "ok" and inner.message:
-        response_cache.store(key, request, _StreamResult(inner), agent)
-
-
-class _StreamResult:
-    """What response_cache.store reads from a CallResult, for a completed stream."""
-
-    def __init__(self, stream):
-        self.message, self.usage, self.record = stream.message, stream.usage, stream.record
-        self.provider_name, self.provider_kind, self.model_id = stream.provider_name, stream.provider_kind, \
-            stream.model_id

@@ -13,6 +13,7 @@ from providers import validation
 from providers.clients.catalog import load_catalog
 from providers.clients.errors import ProviderError
 from providers.clients.resolution import resolve
+from providers.config_agents import exported_agents
 from providers.config_yaml import STORED_FLAGS, kind_keys
 from providers.display import routing_settings
 from providers.kinds import plugin_for
@@ -68,7 +69,8 @@ def export_config(user=None):
             except ProviderError:
                 resolved.append(f"{p.name}=(none)")
         header.append(f"#   {logical}: {', '.join(resolved) or '-'}")
-    body = yaml.safe_dump({"model_provider": doc}, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    body = yaml.safe_dump({"model_provider": doc, "agents": exported_agents()}, sort_keys=False,
+                          default_flow_style=False, allow_unicode=True)
     return "\n".join(header) + "\n" + body
 
 
@@ -82,6 +84,10 @@ def _export_provider(p, *, with_kind, show_access_keys=True):
             continue
         if key in plugin.export_always or value != getattr(defaults, key):
             out[key] = value if value != "" else None
+    if p.prompt_caching:
+        out["prompt_caching"] = p.prompt_caching == "on"
+    if p.prompt_caching_ttl:
+        out["prompt_caching_ttl"] = p.prompt_caching_ttl
     out.update(plugin.exported(p))
     if out.get("aws_access_key_id") and not show_access_keys:
         out["aws_access_key_id"] = HIDDEN_ACCESS_KEY

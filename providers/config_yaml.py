@@ -12,6 +12,7 @@ from django.db import transaction
 
 from moments_admin.limits import DEFAULT_TEXT_LIMIT, model_max_length
 from providers import validation
+from providers.config_agents import parse_agents
 from providers.environment import MOMENTS_ENVS
 from providers.kinds import plugin_for
 from providers.models import CONFIG_FIELDS, ProviderConfig
@@ -29,7 +30,8 @@ STORED_FLAGS = {
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ROUTING_KEYS = ("type", "fallback_provider", "fallback_providers", "auto_fallback", "environments",
                 *validation.KINDS, "providers", "model_mapping")
-COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags")
+COMMON_KEYS = ("enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags", "prompt_caching",
+               "prompt_caching_ttl")
 def kind_keys(kind):
     """config.yml keys of a provider block of `kind`: the common ones and the kind plugin's own."""
     return COMMON_KEYS + plugin_for(kind).config_keys
@@ -164,6 +166,10 @@ def _provider(v, block, path, name, kind, existing):
             flags[key] = v.boolean(raw, kpath)
             if key in ("enabled", "verify_tls", "guardrail_apply"):
                 values[key] = flags[key]
+        elif key == "prompt_caching":  # true / false; absent or null: the global default
+            values[key] = "" if raw is None else {True: "on", False: "off", None: ""}[v.boolean(raw, kpath)]
+        elif key == "prompt_caching_ttl":
+            values[key] = v.text(raw, kpath, validation.prompt_caching_ttl)
         elif key == "timeout_seconds":
             values[key] = v.number(raw, kpath, validation.timeout)
         elif key == "role_duration_seconds":
@@ -216,8 +222,8 @@ def parse_config(text, existing=None):
     v = _Validator(lines)
     root = v.mapping(data, ())
     for key in root:
-        if key != "model_provider":
-            v.unknown((), key, ["model_provider"])
+        if key not in ("model_provider", "agents"):
+            v.unknown((), key, ["model_provider", "agents"])
     if "model_provider" not in root and not v.issues:
         v.issue(("model_provider",), "The file needs a top-level model_provider: mapping.")
     mp = v.mapping(root.get("model_provider"), ("model_provider",), required=False) if root else {}
@@ -256,9 +262,12 @@ def parse_config(text, existing=None):
         values["position"] = position
     routing = _routing(v, mp, base, providers)
     _mapping(v, mp.get("model_mapping"), (*base, "model_mapping"), providers)
+    snap = {"routing": routing, "providers": providers}
+    if "agents" in root:  # absent: the stored agents stay as they are
+        snap["agents"] = parse_agents(v, root["agents"], ("agents",), [p["name"] for p in providers])
     if v.issues:
         raise ConfigFileError(v.issues)
-    return {"routing": routing, "providers": providers}
+    return snap
 
 
 def _resolve_name(v, value, path, providers):

@@ -129,6 +129,8 @@ def effective_rows(resolved, *, staff=False):
                  sources.get("max_output_tokens", "not capped")))
     rows.append(("max_thinking_tokens", s.max_thinking_tokens or "request's own",
                  sources.get("max_thinking_tokens", "not capped")))
+    caching_source = "stored configuration" if resolved.config.prompt_caching else "PROMPT_CACHING_AUTO setting"
+    rows.append(("prompt_caching", f"{'on' if s.prompt_caching else 'off'} ({s.prompt_caching_ttl})", caching_source))
     for row in mapping_rows(resolved.config, settings=s):
         rows.append((f"model {row.logical}", row.model_id or row.error,
                      "catalog default" if row.is_default else "model_mapping override"))

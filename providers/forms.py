@@ -10,7 +10,7 @@ from django import forms
 from moments_admin.limits import apply_limits, limit_text, model_max_length
 from providers import crypto, validation
 from providers.environment import MOMENTS_ENVS
-from providers.models import ProviderConfig, ProviderRouting
+from providers.models import PROMPT_CACHING_CHOICES, PROMPT_CACHING_TTL_CHOICES, ProviderConfig, ProviderRouting
 
 SOURCE_CHOICES = [("env", "Read from an environment variable (recommended)"), ("stored", "Store it encrypted here")]
 MAPPING_PREFIX = "map_"
@@ -47,6 +47,12 @@ class ProviderForm(forms.Form):
     verify_tls = forms.BooleanField(required=False, initial=True, label="Verify TLS certificates")
     ca_bundle = forms.CharField(required=False, label="CA bundle path",
                                 help_text="A PEM file of extra trusted CAs (a proxy or VPC endpoint).")
+    # Automatic prompt caching: every kind has it (blank: the global PROMPT_CACHING_AUTO / _TTL settings).
+    prompt_caching = forms.ChoiceField(choices=PROMPT_CACHING_CHOICES, required=False, label="Automatic prompt caching",
+                                       help_text="cache_control breakpoints on the tools, system prompt and last "
+                                                 "turns of calls this provider serves, unless the caller placed its own.")
+    prompt_caching_ttl = forms.ChoiceField(choices=PROMPT_CACHING_TTL_CHOICES, required=False,
+                                           label="Prompt cache lifetime")
     beta_flags = forms.CharField(required=False, label="Beta flags",
                                  help_text="Anthropic beta flags sent on every request, separated by commas; "
                                            "those this provider does not accept are dropped (see Beta flags).")
@@ -176,6 +182,8 @@ class ProviderForm(forms.Form):
         for name in ("name", "enabled", "timeout_seconds", "verify_tls", "ca_bundle", "beta_flags",
                      "allow_insecure_http"):
             setattr(config, name, data.get(name, False) if name == "allow_insecure_http" else data[name])
+        config.prompt_caching = data.get("prompt_caching") or ""
+        config.prompt_caching_ttl = data.get("prompt_caching_ttl") or ""
         config.model_mapping = {name[len(MAPPING_PREFIX):]: value for name, value in data.items()
                                 if name.startswith(MAPPING_PREFIX) and value}
         self.apply_kind_fields(config, data)

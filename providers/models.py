@@ -20,7 +20,12 @@ CONFIG_FIELDS = (
     "bedrock_integration", "mantle_endpoint_url", "workspace_id", "beta_flags", "allow_insecure_http",
     "batch_s3_bucket", "batch_s3_prefix", "batch_role_arn", "s3_endpoint_url", "guardrail_identifier",
     "guardrail_version", "guardrail_stream_mode", "guardrail_apply", "guardrail_aws_provider",
+    "prompt_caching", "prompt_caching_ttl",
 )
+# Automatic prompt caching per provider: blank follows the global default (PROMPT_CACHING_AUTO / _TTL).
+PROMPT_CACHING_CHOICES = (("", "Default (the PROMPT_CACHING_AUTO setting)"), ("on", "On"), ("off", "Off"))
+PROMPT_CACHING_TTL_CHOICES = (("", "Default (the PROMPT_CACHING_TTL setting)"), ("5m", "5 minutes"),
+                              ("1h", "1 hour"))
 ROUTING_FIELDS = ("primary", "fallbacks", "auto_fallback", "environment_primary", "rollout",
                   # Circuit-breaker policy and the Status page's manual overrides (providers.breaker, docs/health.md).
                   "breaker_failures", "breaker_error_rate", "breaker_window_seconds", "breaker_min_calls",
@@ -38,6 +43,8 @@ class ProviderConfig(models.Model):
     ca_bundle = models.CharField(max_length=500, blank=True)
     # Send the provider's secret over plain http:// to a non-loopback host (providers/plain_http.py).
     allow_insecure_http = models.BooleanField(default=False)
+    prompt_caching = models.CharField(max_length=3, blank=True, choices=PROMPT_CACHING_CHOICES)
+    prompt_caching_ttl = models.CharField(max_length=2, blank=True, choices=PROMPT_CACHING_TTL_CHOICES)
 
     # Anthropic
     base_url = models.CharField(max_length=500, blank=True)
@@ -205,6 +212,13 @@ class ResponseCacheEntry(models.Model):
 
     def __str__(self):
         return f"{self.model} {self.cache_key[-12:]}"
+GATEWAY_RESPONSE_CACHE_CHOICES = (
+    ("request", "As each request asks (x-moments-cache header; default skip)"),
+    ("use", "Use for every request (a request may still send skip or refresh)"),
+    ("off", "Never (the header is ignored)"),
+)
+
+
 class GatewayKey(models.Model):
     """A key for the Anthropic-compatible endpoint (/v1/). Only a SHA-256 of the key is stored.
 
@@ -219,6 +233,10 @@ class GatewayKey(models.Model):
     allowed_models = models.JSONField(default=list, blank=True)  # logical names or model IDs; empty: all
     monthly_budget_usd = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Cache policy of the key's calls (see docs/gateway.md, "Caching").
+    response_cache = models.CharField(max_length=8, default="request", choices=GATEWAY_RESPONSE_CACHE_CHOICES)
+    response_cache_ttl_seconds = models.PositiveIntegerField(null=True, blank=True)  # None: RESPONSE_CACHE_TTL_SECONDS
+    prompt_caching = models.BooleanField(default=True)  # automatic breakpoints, where the provider has them on
     revoked_at = models.DateTimeField(null=True, blank=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -234,3 +252,22 @@ class GatewayKey(models.Model):
     @property
     def revoked(self):
         return self.revoked_at is not None
+
+
+class AgentDefinition(models.Model):
+    """A sub-agent defined in configuration (config.yml `agents:`); providers.agents runs it."""
+
+    name = models.CharField(max_length=128, unique=True)
+    system = models.JSONField(null=True, blank=True)  # a string or a list of text blocks
+    model = models.CharField(max_length=200, default="sonnet")
+    max_turns = models.PositiveIntegerField(null=True, blank=True, default=10)
+    max_tokens = models.PositiveIntegerField(default=1024)
+    tools = models.JSONField(default=list, blank=True)
+    provider = models.CharField(max_length=50, blank=True)
+    response_cache = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

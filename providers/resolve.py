@@ -17,6 +17,9 @@ from providers.kinds import plugin_for
 from providers.models import CONFIG_FIELDS, SECRET_FIELDS, ProviderConfig, ProviderRouting
 from providers.selection import select_providers
 
+# Fields a test connection does not exercise: changing them leaves its result current.
+UNTESTED_FIELDS = ("enabled", "position", "prompt_caching", "prompt_caching_ttl")
+
 
 @dataclass
 class ResolvedProvider:
@@ -43,6 +46,7 @@ def build_settings(config, *, environment=None, for_test=False):
     values["model_mapping"] = {k: v for k, v in (config.model_mapping or {}).items() if v}
     values["verify"] = config.ca_bundle or bool(config.verify_tls)
     values["beta_flags"] = tuple(config.beta_flags or ())
+    values.update(prompt_caching_values(config))
     if env.max_output_tokens:
         values["max_output_tokens"] = env.max_output_tokens
         sources["max_output_tokens"] = "env CLAUDE_CODE_MAX_OUTPUT_TOKENS"
@@ -83,12 +87,20 @@ def _guardrail_values(config, env, problems):
     return values
 
 
+def prompt_caching_values(config):
+    """The provider's automatic prompt caching policy, blank fields following the global settings."""
+    chosen = getattr(config, "prompt_caching", "") or ""
+    ttl = getattr(config, "prompt_caching_ttl", "") or django_settings.PROMPT_CACHING_TTL
+    enabled = chosen == "on" or (chosen != "off" and bool(django_settings.PROMPT_CACHING_AUTO))
+    return {"prompt_caching": enabled, "prompt_caching_ttl": ttl}
+
+
 def fingerprint(config):
     """A digest of what a test connection exercises; equal digests mean the same configuration.
 
     Secrets enter as HMACs under SECRET_KEY, so the digest reveals nothing about them.
     """
-    data = {name: getattr(config, name) for name in CONFIG_FIELDS if name not in ("enabled", "position")}
+    data = {name: getattr(config, name) for name in CONFIG_FIELDS if name not in UNTESTED_FIELDS}
     if not data.get("allow_insecure_http"):
         data.pop("allow_insecure_http", None)  # digests taken before the option existed stay equal
     key = django_settings.SECRET_KEY.encode()

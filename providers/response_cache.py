@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers.models import ResponseCacheEntry
+from providers.response_cache_index import INPUT_KINDS, background, index_entry
 from providers.response_cache_memory import BufferedCounters, RecentEntries
 from providers.shared_cache import shared_cache
 
@@ -38,10 +39,9 @@ MODES = ("use", "skip", "refresh")
 PREFIX = "response-cache"
 # Not part of what the model answers: never in the key.
 IGNORED_FIELDS = {"stream", "metadata", "extra_headers", "cache_control"}
-STATS = ("hits", "misses", "stores", "saved_input_tokens", "saved_output_tokens", "saved_microusd")
+STATS = ("hits", "misses", "stores", "evictions", "saved_input_tokens", "saved_output_tokens", "saved_microusd")
 STATS_TTL_SECONDS = 8 * 24 * 3600
 MICRO = Decimal(1_000_000)
-INPUT_KINDS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
 
 
 class CacheModeError(ValueError):
@@ -158,7 +158,7 @@ def lookup(key):
     return entry
 
 
-def store(key, request, result, agent=None):
+def store(key, request, result, agent=None, *, ttl=None, index_now=True):
     """Store a successful CallResult under `key`; too-large answers are not stored."""
     if key is None or not result.message.get("stop_reason"):  # only complete answers
         return False
@@ -169,34 +169,32 @@ def store(key, request, result, agent=None):
         "cost_usd": str(result.record.cost_usd) if result.record and result.record.cost_usd is not None else None,
         "stored_at": timezone.now().isoformat(),
     }
-    if not put(key, entry):
+    if not put(key, entry, ttl=ttl, index_now=index_now):
         return False
     count("stores")
     return True
 
 
-def put(key, entry):
-    """Write `entry` under `key` with the configured TTL and index it; False when too large or
-    when the cache is unreachable."""
+def put(key, entry, *, ttl=None, index_now=True):
+    """Write `entry` under `key` for `ttl` seconds (RESPONSE_CACHE_TTL_SECONDS by default) and index
+    it (now, or in the background when `index_now` is false); False when too large or when the
+    cache is unreachable."""
     size = len(json.dumps(entry, default=str).encode())
-    if size > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES:
+    if size > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES or size > settings.RESPONSE_CACHE_MAX_TOTAL_BYTES:
         return False
-    ttl = settings.RESPONSE_CACHE_TTL_SECONDS
+    ttl = ttl or settings.RESPONSE_CACHE_TTL_SECONDS
     entry = {**entry, "expires_at": time.time() + ttl}  # the process memory never outlives the TTL
     if not shared_cache.set(key, entry, ttl):
         return False
     recent.forget(key)  # a refreshed answer replaces the one this process remembers
     shared_cache.delete(hits_key(key))
-    usage = entry.get("usage") or {}
-    try:
-        ResponseCacheEntry.objects.update_or_create(cache_key=key, defaults={
-            "model": entry["model"][:200], "agent": entry["agent"][:128], "size_bytes": size,
-            "input_tokens": sum(int(usage.get(k) or 0) for k in INPUT_KINDS),
-            "output_tokens": int(usage.get("output_tokens") or 0),
-            "cost_usd": Decimal(entry["cost_usd"]) if entry.get("cost_usd") else None,
-            "expires_at": timezone.now() + datetime.timedelta(seconds=ttl)})
-    except Exception:
-        log.exception("Could not index the response cache entry for %s", entry["model"])
+    expires_at = timezone.now() + datetime.timedelta(seconds=ttl)
+    if index_now:
+        evicted = index_entry(key, entry, size, expires_at, on_evict=recent.forget)
+    else:
+        background.submit(key, entry, size, expires_at, recent.forget)
+        evicted = 0
+    count("evictions", evicted)
     return True
 
 
@@ -212,7 +210,8 @@ def count(stat, amount=1, *, now=None):
 def count_hit(key, entry):
     usage = entry.get("usage") or {}
     count("hits")
-    counters.add(hits_key(key), 1, settings.RESPONSE_CACHE_TTL_SECONDS)
+    remaining = int(entry.get("expires_at", 0) - time.time())  # the hit counter lives as long as its entry
+    counters.add(hits_key(key), 1, remaining if remaining > 0 else settings.RESPONSE_CACHE_TTL_SECONDS)
     count("saved_input_tokens", sum(int(usage.get(k) or 0) for k in INPUT_KINDS))
     count("saved_output_tokens", int(usage.get("output_tokens") or 0))
     if entry.get("cost_usd"):

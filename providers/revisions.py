@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from providers import crypto
+from providers.config_agents import apply_agents, stored_agents
 from providers.kinds import PLUGINS
 from providers.models import (
     CONFIG_FIELDS,
@@ -22,7 +23,8 @@ from providers.models import (
 )
 
 SNAPSHOT_FIELDS = CONFIG_FIELDS + SECRET_FIELDS
-COMMON_FIELDS = {"name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle"}
+COMMON_FIELDS = {"name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle",
+                 "prompt_caching", "prompt_caching_ttl"}
 
 
 def snapshot():
@@ -30,6 +32,7 @@ def snapshot():
     return {
         "routing": {name: getattr(routing, name) for name in ROUTING_FIELDS},
         "providers": [{name: getattr(p, name) for name in SNAPSHOT_FIELDS} for p in ProviderConfig.objects.all()],
+        "agents": stored_agents(),
     }
 
 
@@ -67,6 +70,10 @@ def _flatten(snap):
             if plugin is not None and name not in COMMON_FIELDS and name not in plugin.config_fields:
                 continue  # stored but unused by this kind
             flat[f"providers.{provider['name']}.{name}"] = _secret_identity(value) if name in SECRET_FIELDS else value
+    for agent in (snap or {}).get("agents", []):
+        for name, value in agent.items():
+            if name != "name":
+                flat[f"agents.{agent['name']}.{name}"] = value
     return flat
 
 
@@ -118,6 +125,8 @@ def apply_snapshot(snap):
         if field in snap.get("routing", {}):
             setattr(routing, field, snap["routing"][field])
     routing.save()
+    if "agents" in snap:  # a revision from before agents were configurable leaves them alone
+        apply_agents(snap["agents"])
 
 
 def restore(revision, user):

@@ -26,7 +26,7 @@ APP_SETTING_NAMES = frozenset({
 APP_SETTING_PREFIXES = ("SECRET_", "FIELD_ENCRYPTION_", "DATABASE_", "CACHE_", "CELERY_", "EMAIL_", "MOMENTS_",
                         "USAGE_", "OUTBOUND_", "SESSION_", "CSRF_", "SECURE_", "DJANGO_", "LOGIN_", "REDIS_",
                         "POSTGRES_", "PG", "HEALTH_", "PROMETHEUS_", "CLAUDE_CODE_", "GATEWAY_", "ALLOWED_",
-                        "LOG_", "CALL_", "JOB_", "ALLOW_", "TRUST_", "PROMPT_", "RESPONSE_", "WORKER_", "METRICS_", "GATEWAY_", "BATCH_",
+                        "LOG_", "CALL_", "JOB_", "ALLOW_", "TRUST_", "PROMPT_", "RESPONSE_", "WORKER_", "METRICS_", "GATEWAY_", "BATCH_", "MIGRATION_",
                         "OTEL_")  # OpenTelemetry (providers/tracing.py): OTLP headers may carry a collector's token
 # Read by botocore as SigV4 credentials (auth mode "env"), never to be sent as a bearer token.
 AWS_PREFIX = "AWS_"

@@ -257,3 +257,11 @@ def beta_flags(value):
         if not _BETA.match(flag):
             raise ValueError(f"{flag[:100]!r} is not a beta flag name (lowercase letters, digits, ., _ and -).")
     return flags
+
+
+def prompt_caching_ttl(value):
+    """The prompt cache lifetime: 5m or 1h; blank follows the PROMPT_CACHING_TTL setting."""
+    value = (value or "").strip()
+    if value and value not in ("5m", "1h"):
+        raise ValueError(f"Unknown prompt cache lifetime {value!r}: use 5m or 1h (or leave it out for the default).")
+    return value

@@ -33,6 +33,8 @@ class ProviderSettings:
     max_output_tokens: int | None = None  # cap (CLAUDE_CODE_MAX_OUTPUT_TOKENS)
     max_thinking_tokens: int | None = None  # cap (MAX_THINKING_TOKENS)
     verify: str | bool = True  # TLS: True, False, or a CA bundle path
+    prompt_caching: bool = True  # automatic cache_control breakpoints (providers.clients.prompt_caching)
+    prompt_caching_ttl: str = "5m"  # "5m" or "1h"
     # Anthropic
     api_key: str | None = None
     base_url: str | None = None

@@ -16,7 +16,10 @@ breakpoint is never placed below the minimum.
 import copy
 import json
 
+from providers.clients.resolution import resolve
+
 MAX_BREAKPOINTS = 4
+HEADER = "x-moments-prompt-caching"  # "off" turns automatic breakpoints off for one call
 TTLS = ("5m", "1h")
 # Minimum cacheable prompt length per model, (anthropic, bedrock). From the Anthropic prompt
 # caching docs as quoted in anthropic-sdk-python issue 1194 (4,096 Opus 4.6 and 4.5 and Haiku
@@ -35,6 +38,7 @@ MINIMUM_TOKENS = {
     "claude-opus": (1024, 1024),
     "claude-fable": (1024, 1024),
 }
+SMALLEST_MINIMUM = min(min(pair) for pair in MINIMUM_TOKENS.values())
 UNKNOWN_MODEL_MINIMUM = 4096  # the largest minimum any current model has: never too low
 UNCACHEABLE_BLOCKS = {"thinking", "redacted_thinking"}
 
@@ -47,6 +51,31 @@ def minimum_cacheable_tokens(catalog_key, provider_kind="anthropic"):
         return UNKNOWN_MODEL_MINIMUM
     anthropic_min, bedrock_min = MINIMUM_TOKENS[max(matches, key=len)]
     return bedrock_min if provider_kind == "bedrock" else anthropic_min
+
+
+def header_allows(value):
+    """What the x-moments-prompt-caching header says: "off" (or 0, false, no) is off; anything else is auto."""
+    return str(value).strip().lower() not in ("off", "0", "false", "no")
+
+
+def for_provider(settings, request):
+    """`request` with automatic breakpoints for the provider `settings` describe, when its policy
+    (settings.prompt_caching, settings.prompt_caching_ttl) has them on; else `request` itself."""
+    if not settings.prompt_caching or not isinstance(request, dict) or has_caller_breakpoints(request):
+        return request
+    positions = _candidate_positions(request)
+    if not positions or positions[-1][0] < SMALLEST_MINIMUM:  # prefix totals only grow
+        return request  # too short for any model: no need to resolve the model (the common small request)
+    model = request.get("model")
+    if not isinstance(model, str) or not model:
+        return request  # the call path reports the missing model
+    try:
+        catalog_key = resolve(settings, model).catalog_key
+    except Exception:
+        catalog_key = None  # unknown here: the largest minimum applies
+    minimum = minimum_cacheable_tokens(catalog_key, settings.kind)
+    ttl = settings.prompt_caching_ttl if settings.prompt_caching_ttl in TTLS else "5m"
+    return place_breakpoints(request, minimum_tokens=minimum, ttl=ttl)[0]
 
 
 def estimate_tokens(value):

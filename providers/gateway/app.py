@@ -5,7 +5,9 @@
     GET  /v1/models, /v1/models/{id}
 
 No ORM query on the request path in the steady state: keys come from providers.gateway.keys' in-process
-table, the chain from providers.snapshot. Each call goes through the one choke point,
+table, the chain from providers.snapshot. Each key's cache policy (providers.gateway.caching) decides
+whether the response cache answers (a hit is replayed as JSON or as the exact SSE sequence without
+an upstream call) and whether the call path places prompt-caching breakpoints. Each call goes through the one choke point,
 providers.calls.invoke, in a worker thread (it is synchronous), so failover, retries,
 breakers and usage recording are the SDK path's own. A stream fails over only before its
 first event; after that a failure ends it with an Anthropic `error` event.
@@ -28,8 +30,10 @@ from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.gateway import errors
 from providers.gateway.access import authenticate, check_budget, check_model
+from providers.gateway.caching import cache_mode, prompt_caching_on
 from providers.gateway.keys import keys
 from providers.gateway.model_list import available_models, page
+from providers.response_cache_calls import CacheHit, StoringStream, look_up, store_answer
 
 log = logging.getLogger(__name__)
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -46,6 +50,7 @@ class Request:
         self.address = client[0] if client else "unknown"
         self.body = body
         self.id = "req_gw_" + uuid.uuid4().hex[:24]
+        self.cache_status = None  # hit, miss or refresh when the response cache was consulted
 
     def json(self):
         if not self.body:
@@ -84,6 +89,8 @@ def _call_headers(request, provider_name, model_id, failed_over, upstream_id=Non
                (b"x-moments-failed-over", b"true" if failed_over else b"false")]
     if upstream_id:
         headers.append((b"x-moments-upstream-request-id", _header_value(upstream_id)))
+    if request.cache_status:
+        headers.append((b"x-moments-cache", request.cache_status.encode()))
     return headers
 
 
@@ -100,7 +107,8 @@ def in_worker(function):
 
 
 def prepare_message(request):
-    """(request dict for invoke, stream?, context): authenticated, parsed and checked. Runs in a thread."""
+    """(request dict for invoke, stream?, context, response cache mode, key entry): authenticated,
+    parsed and checked. Runs in a thread."""
     entry = authenticate(request.headers, request.address)
     data = request.json()
     stream = data.pop("stream", False)
@@ -108,16 +116,30 @@ def prepare_message(request):
         raise errors.invalid("stream must be true or false.")
     check_model(entry, data.get("model"))
     check_budget(entry)
+    mode = cache_mode(entry, request.headers, data.get("model"))
     keys.mark_used(entry)
-    return _with_betas(request, data), stream, CallContext(purpose="gateway", gateway_key=entry.label)
+    context = CallContext(purpose="gateway", gateway_key=entry.label,
+                          prompt_caching=prompt_caching_on(entry, request.headers))
+    return _with_betas(request, data), stream, context, mode, entry
 
 
 @in_worker
 def create_message(request):
-    data, stream, context = prepare_message(request)
+    """A CacheHit, a CallResult or a (Storing)CallStream. Storing an answer writes the shared cache
+    only; its index row is written in the background (no database write on the request path)."""
+    data, stream, context, mode, entry = prepare_message(request)
+    key, hit = look_up(data, mode, None, context, stream=stream)
+    request.cache_status = None if mode == "skip" else "hit" if hit is not None else \
+        "refresh" if mode == "refresh" else "miss"
+    if hit is not None:
+        return hit
+    ttl = entry.response_cache_ttl
     if stream:
-        return invoke(None, data, context, stream=True)
-    return invoke(None, data, context)
+        opened = invoke(None, data, context, stream=True)
+        return StoringStream(opened, key, data, None, ttl=ttl, index_now=False) if key is not None else opened
+    result = invoke(None, data, context)
+    store_answer(key, data, result, None, ttl=ttl, index_now=False)
+    return result
 
 
 @in_worker
@@ -193,7 +215,9 @@ class Gateway:
             self.require(method, "POST")
             request.body = await self.read_body(receive, request)
             answer = await to_thread.run_sync(create_message, request)
-            if isinstance(answer, CallResult):
+            if isinstance(answer, CacheHit):
+                await self.replay(send, request, answer)
+            elif isinstance(answer, CallResult):
                 headers = _call_headers(request, answer.provider_name, answer.model_id, answer.failed_over,
                                         answer.request_id)
                 await self.respond(send, 200, answer.message, headers)
@@ -250,6 +274,16 @@ class Gateway:
             return
         await self.respond(send, error.status, error.body(request.id),
                            [(b"request-id", request.id.encode()), *error.headers()])
+
+    async def replay(self, send, request, hit):
+        """A response cache hit: the stored message as JSON, or as the API's SSE event sequence."""
+        headers = _call_headers(request, hit.provider_name, hit.model_id, False)
+        if not hit.record.stream:
+            await self.respond(send, 200, hit.message, headers)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+        body = b"".join(sse(event) for event in hit.events())
+        await send({"type": "http.response.body", "body": body})
 
     async def stream(self, receive, send, request, call_stream):
         """Relay the already-opened CallStream as SSE, one flushed write per event. One worker thread

@@ -3,7 +3,9 @@ from decimal import Decimal
 
 from django import forms
 
-from providers.models import GatewayKey
+from providers.models import GATEWAY_RESPONSE_CACHE_CHOICES, GatewayKey
+
+CACHE_POLICY_FIELDS = ("response_cache", "response_cache_ttl_seconds", "prompt_caching")
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@-]{1,200}")
 
@@ -24,6 +26,22 @@ class GatewayKeyEditForm(forms.Form):
         help_text="The key is refused at 100% of this amount until the next UTC month; empty means no limit.")
     expires_on = forms.DateField(required=False, label="Expires on", help_text="YYYY-MM-DD (end of day, UTC).",
                                  widget=forms.DateInput(attrs={"type": "date"}))
+    response_cache = forms.ChoiceField(
+        choices=GATEWAY_RESPONSE_CACHE_CHOICES, initial="request", required=False, label="Response cache",
+        help_text="Whether identical requests are answered from the response cache (no upstream call, no cost).")
+    response_cache_ttl_seconds = forms.IntegerField(
+        min_value=1, max_value=30 * 86400, required=False, label="Response cache TTL (seconds)",
+        help_text="How long this key's stored answers live; empty: the RESPONSE_CACHE_TTL_SECONDS setting.")
+    prompt_caching = forms.BooleanField(
+        required=False, initial=True, label="Automatic prompt caching",
+        help_text="Place cache_control breakpoints where the serving provider's policy has them on.")
+
+    def clean_response_cache(self):
+        return self.cleaned_data["response_cache"] or "request"
+
+    def cache_policy(self):
+        """The cleaned cache policy, as create_key / update_key take it."""
+        return {name: self.cleaned_data[name] for name in CACHE_POLICY_FIELDS}
 
     def clean_allowed_models(self):
         names = parse_models(self.cleaned_data["allowed_models"])
@@ -38,7 +56,7 @@ class GatewayKeyForm(GatewayKeyEditForm):
     label = forms.SlugField(max_length=100, help_text="A short unique name (letters, digits, - and _); usage and "
                             "budgets are reported under it.")
 
-    field_order = ["label", "owner", "allowed_models", "monthly_budget_usd", "expires_on"]
+    field_order = ["label", "owner", "allowed_models", "monthly_budget_usd", "expires_on", *CACHE_POLICY_FIELDS]
 
     def clean_label(self):
         label = self.cleaned_data["label"]

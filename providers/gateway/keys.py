@@ -36,6 +36,9 @@ class KeyEntry:
     label: str
     allowed_models: frozenset  # empty: every model
     expires_at: object  # datetime or None
+    response_cache: str = "request"  # the key's response cache policy: request, use or off
+    response_cache_ttl: int | None = None  # seconds; None: RESPONSE_CACHE_TTL_SECONDS
+    prompt_caching: bool = True  # automatic breakpoints where the serving provider has them on
 
 
 def new_key():
@@ -93,9 +96,10 @@ class KeyTable:
 
 def _load():
     rows = GatewayKey.objects.filter(revoked_at__isnull=True).values_list(
-        "id", "label", "key_hash", "allowed_models", "expires_at")
-    return {key_hash: KeyEntry(pk, label, frozenset(models or ()), expires)
-            for pk, label, key_hash, models, expires in rows}
+        "id", "label", "key_hash", "allowed_models", "expires_at", "response_cache", "response_cache_ttl_seconds",
+        "prompt_caching")
+    return {key_hash: KeyEntry(pk, label, frozenset(models or ()), expires, cache, ttl, caching)
+            for pk, label, key_hash, models, expires, cache, ttl, caching in rows}
 
 
 keys = KeyTable()

@@ -24,20 +24,30 @@ def budget_name(label):
 
 
 @transaction.atomic
-def create_key(label, *, owner="", allowed_models=(), monthly_budget_usd=None, expires_at=None, created_by=None):
+def create_key(label, *, owner="", allowed_models=(), monthly_budget_usd=None, expires_at=None, created_by=None,
+               response_cache="request", response_cache_ttl_seconds=None, prompt_caching=True):
     """(GatewayKey, the key): the key is never stored and cannot be shown again."""
     key, key_hash, hint = new_key()
     gateway_key = GatewayKey.objects.create(
         label=label, owner=owner, key_hash=key_hash, key_hint=hint, allowed_models=list(allowed_models),
-        monthly_budget_usd=monthly_budget_usd, expires_at=expires_at, created_by=created_by)
+        monthly_budget_usd=monthly_budget_usd, expires_at=expires_at, created_by=created_by,
+        response_cache=response_cache, response_cache_ttl_seconds=response_cache_ttl_seconds,
+        prompt_caching=prompt_caching)
     sync_budget(gateway_key)
     return gateway_key, key
 
 
 @transaction.atomic
-def update_key(gateway_key, *, owner, allowed_models, monthly_budget_usd, expires_at):
+def update_key(gateway_key, *, owner, allowed_models, monthly_budget_usd, expires_at, **cache_policy):
+    """Save the key's settings; `cache_policy` may set response_cache, response_cache_ttl_seconds and
+    prompt_caching (the others keep their values)."""
     gateway_key.owner, gateway_key.allowed_models = owner, list(allowed_models)
     gateway_key.monthly_budget_usd, gateway_key.expires_at = monthly_budget_usd, expires_at
+    for name in ("response_cache", "response_cache_ttl_seconds", "prompt_caching"):
+        if name in cache_policy:
+            setattr(gateway_key, name, cache_policy.pop(name))
+    if cache_policy:
+        raise TypeError(f"update_key got unknown settings: {', '.join(cache_policy)}")
     gateway_key.save()
     sync_budget(gateway_key)
     return gateway_key

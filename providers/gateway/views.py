@@ -44,7 +44,7 @@ def key_create(request):
     gateway_key, key = services.create_key(
         data["label"], owner=data["owner"], allowed_models=data["allowed_models"],
         monthly_budget_usd=data["monthly_budget_usd"], expires_at=services.expires_from_date(data["expires_on"]),
-        created_by=request.user)
+        created_by=request.user, **form.cache_policy())
     return _list_page(request, created={"key": gateway_key, "secret": key})
 
 
@@ -58,7 +58,7 @@ def key_edit(request, pk):
             data = form.cleaned_data
             services.update_key(gateway_key, owner=data["owner"], allowed_models=data["allowed_models"],
                                 monthly_budget_usd=data["monthly_budget_usd"],
-                                expires_at=services.expires_from_date(data["expires_on"]))
+                                expires_at=services.expires_from_date(data["expires_on"]), **form.cache_policy())
             messages.success(request, f"Gateway key '{gateway_key.label}' saved.")
             return redirect("gateway:keys")
         status = 400
@@ -66,7 +66,9 @@ def key_edit(request, pk):
         form = GatewayKeyEditForm(initial={
             "owner": gateway_key.owner, "allowed_models": ", ".join(gateway_key.allowed_models),
             "monthly_budget_usd": gateway_key.monthly_budget_usd,
-            "expires_on": gateway_key.expires_at.date() if gateway_key.expires_at else None})
+            "expires_on": gateway_key.expires_at.date() if gateway_key.expires_at else None,
+            "response_cache": gateway_key.response_cache, "prompt_caching": gateway_key.prompt_caching,
+            "response_cache_ttl_seconds": gateway_key.response_cache_ttl_seconds})
         status = 200
     return render(request, "gateway/edit.html", {"key": gateway_key, "form": form}, status=status)
 

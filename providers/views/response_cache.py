@@ -40,9 +40,12 @@ def _page(request, *, import_form=None, import_error=None, status=200):
     hits = shared_cache.get_many([response_cache.hits_key(row.cache_key) for row in page.object_list])
     rows = [(row, int(hits.get(response_cache.hits_key(row.cache_key)) or 0)) for row in page.object_list]
     stats = response_cache.hourly_stats(HOURS)
+    size = live.aggregate(entries=Count("id"), bytes=Sum("size_bytes"))
+    limit = settings.RESPONSE_CACHE_MAX_TOTAL_BYTES
+    size["percent"] = round(100 * (size["bytes"] or 0) / limit, 1)
     return render(request, "providers/response_cache.html", {
         "summary": _summary(stats), "chart": hits_over_time(stats), "hours": HOURS, "rows": rows, "page": page,
-        "size": live.aggregate(entries=Count("id"), bytes=Sum("size_bytes")),
+        "size": size, "max_total_bytes": limit,
         "by_model": live.values("model").annotate(entries=Count("id"), bytes=Sum("size_bytes"))
         .order_by("-entries")[:20],
         "by_agent": live.exclude(agent="").values("agent").annotate(entries=Count("id")).order_by("-entries")[:20],

@@ -43,3 +43,39 @@ def test_create_use_and_revoke_a_key_from_the_page(login, live_server, staff_use
     time.sleep(CHECK_SECONDS + 0.1)
     with pytest.raises(anthropic.AuthenticationError):
         client.messages.create(**HELLO)
+
+
+def test_a_cache_policy_set_on_the_page_is_honoured_by_the_gateway(login, live_server, staff_user, password, gateway,
+                                                                    stored, no_persistent_connections):
+    from providers import response_cache
+    from providers.models import GatewayKey
+    from providers.response_cache_index import background
+    from tests.fake_providers import model_calls
+
+    response_cache.invalidate_all()
+    page = login(staff_user, password)
+    page.goto(live_server.url + "/gateway/keys/")
+    page.fill("#id_label", "cached-in-browser")
+    page.select_option("#id_response_cache", "use")
+    page.fill("#id_response_cache_ttl_seconds", "600")
+    page.click("text=Create key")
+    key = page.locator("pre.secret-once").inner_text().strip()
+    row = GatewayKey.objects.get(label="cached-in-browser")
+    assert (row.response_cache, row.response_cache_ttl_seconds, row.prompt_caching) == ("use", 600, True)
+
+    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    first = client.messages.with_raw_response.create(**HELLO)
+    second = client.messages.with_raw_response.create(**HELLO)
+    assert (first.headers["x-moments-cache"], second.headers["x-moments-cache"]) == ("miss", "hit")
+    assert len(model_calls(stored[0])) == 1
+
+    page.goto(live_server.url + f"/gateway/keys/{row.pk}/edit/")
+    page.select_option("#id_response_cache", "off")
+    page.click("text=Save")
+    page.wait_for_load_state()
+    assert "response cache: off" in page.locator("tr", has_text="cached-in-browser").inner_text()
+    time.sleep(CHECK_SECONDS + 0.1)  # every gateway process reloads its key table within a second
+    third = client.messages.with_raw_response.create(**HELLO)
+    assert "x-moments-cache" not in third.headers and len(model_calls(stored[0])) == 2
+    background.wait()
+    response_cache.invalidate_all()

@@ -18,7 +18,7 @@ from usage.models import UsageHourly, UsageRecord
 from usage.rollups import update_rollups
 
 pytestmark = pytest.mark.django_db
-SONNET_45 = "claude-sonnet-4-5-20250929"  # priced in the shipped price table; 1,024-token minimum
+SONNET_45 = "claude-sonnet-4-6"  # priced in the shipped price table, not retired; 1,024-token minimum
 SYSTEM = "You answer questions about the handbook. " + "Handbook paragraph. " * 300  # ~1,500 tokens
 UNREACHABLE_CACHE = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                  "LOCATION": "redis://127.0.0.1:1/0"}}
@@ -65,24 +65,26 @@ def test_automatic_breakpoints_write_then_read_with_costs_right(chain, provider)
     assert session.cost_usd == first.cost_total + second.cost_total
 
 
-def test_one_hour_ttl_setting(chain, settings):
-    settings.PROMPT_CACHING_TTL = "1h"
+def test_one_hour_ttl_of_the_provider(provider):
+    _kind, fake, make_settings = provider
+    fake.cache.clear()
+    chain = [make_settings(name="primary", prompt_caching_ttl="1h")]
     Anthropic(chain=chain).messages.create(model=SONNET_45, max_tokens=8, system=SYSTEM,
                                            messages=[{"role": "user", "content": "hi"}])
     record = UsageRecord.objects.get()
     assert record.cache_write_1h_tokens > 1000 and record.cache_write_5m_tokens == 0
 
 
-@pytest.mark.parametrize("how", ["client", "header", "setting"])
-def test_prompt_caching_can_be_turned_off(chain, provider, settings, how):
-    _kind, fake, _settings = provider
+@pytest.mark.parametrize("how", ["client", "header", "provider"])
+def test_prompt_caching_can_be_turned_off(chain, provider, how):
+    _kind, fake, make_settings = provider
     client, headers = Anthropic(chain=chain), {}
     if how == "client":
         client = Anthropic(chain=chain, prompt_caching=False)
     elif how == "header":
         headers = {"x-moments-prompt-caching": "off"}
     else:
-        settings.PROMPT_CACHING_AUTO = False
+        client = Anthropic(chain=[make_settings(name="primary", prompt_caching=False)])
     client.messages.create(model=SONNET_45, max_tokens=8, system=SYSTEM, extra_headers=headers,
                            messages=[{"role": "user", "content": "hi"}])
     [request] = model_calls(fake)
