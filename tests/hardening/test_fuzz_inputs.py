@@ -202,7 +202,8 @@ def test_usage_filter_dates_out_of_range_in_the_htmx_partial(staff_client):
 
 # --- config.yml -----------------------------------------------------------------------------------
 
-BLOCKS = {"anthropic": {"api_key_env": "ANTHROPIC_API_KEY"}, "bedrock": {"aws_region": "us-east-1"}}
+BLOCKS = {"anthropic": {"api_key_env": "ANTHROPIC_API_KEY"}, "bedrock": {"aws_region": "us-east-1"},
+          "aws_platform": {"aws_region": "us-east-1", "workspace_id": "wrkspc_fuzz_0001"}}
 ROUTING = {"type": "anthropic", "fallback_provider": "bedrock", "auto_fallback": "true"}
 
 
