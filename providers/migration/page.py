@@ -9,6 +9,9 @@ from providers.models import ConfigRevision, ProviderConfig
 from providers.revisions import diff
 
 
+KIND_DIRECTION = {"bedrock": "to_bedrock", "anthropic": "to_anthropic"}
+
+
 def context(migration, **extra):
     failed = {step for step, _ in switch.blockers(migration)} if migration and migration.status == "in_progress" else ()
     ctx = {"migration": migration, "steps": progress(migration.step if migration else 1, failed), "last_step": LAST,
@@ -17,9 +20,14 @@ def context(migration, **extra):
     ctx["step_name"] = step_name
     ctx["step_template"] = f"migration/step_{step_name}.html"
     providers = list(ProviderConfig.objects.all())
+    preselect = extra.pop("preselect", "")
     if migration is None or step_name == "direction":
         initial = ({"direction": migration.direction, "source": migration.source, "target": migration.target}
                    if migration else {})
+        chosen = next((p for p in providers if p.name == preselect), None)
+        if chosen is not None:  # a provider just created for the wizard (?target=NAME): the target
+            initial["target"] = chosen.name
+            initial.setdefault("direction", KIND_DIRECTION.get(chosen.kind))
         ctx["direction_form"] = extra.pop("direction_form", None) or DirectionForm(providers=providers,
                                                                                      initial=initial)
     if migration is not None:

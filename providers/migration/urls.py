@@ -1,12 +1,13 @@
 """The wizard's own URLs under /providers/migration/ (the page itself is providers:migration)."""
 from django.urls import path
 
-from providers.migration import views
+from providers.migration import new_target, views
 
 app_name = "migration"
 
 urlpatterns = [
     path("start/", views.start, name="start"),
+    path("new-target/", new_target.new_target, name="new-target"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/go/", views.go, name="go"),
     path("<int:pk>/direction/", views.direction, name="direction"),

@@ -8,6 +8,7 @@ from moments_admin.permissions import staff_required
 from providers.changes import save_provider
 from providers.clients.catalog import load_catalog
 from providers.migration import jobs, mapping, page, rollout, state, tasks
+from providers.migration.new_target import render_page
 from providers.migration import switch as switching
 from providers.migration.checklist import items as checklist_items
 from providers.migration.checklist import manual_keys
@@ -28,7 +29,7 @@ JOB_TASKS = {"verification": tasks.run_verification, "performance": tasks.run_pe
 
 
 def _render(request, migration, status=200, **extra):
-    return render(request, "migration/wizard.html", page.context(migration, **extra), status=status)
+    return render_page(request, migration, status, **extra)
 
 
 def _back(migration):

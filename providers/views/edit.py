@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -32,6 +32,27 @@ def _unknown_kind(kind):
                                   content_type="text/plain")
 
 
+def wizard_next(request):
+    """The `next` URL of a provider created from the migration wizard: local and under the wizard, else None."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure())
+    return target if safe and target.startswith(reverse("providers:migration")) else None
+
+
+def with_query(url, **params):
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+def form_context(request, form, instance=None, *, kind_url=None, embedded=False):
+    """What the provider form's template needs; `kind_url` (ending in ? or &) serves the kind buttons, and
+    `embedded` leaves the browser's address alone (the form inside another page, e.g. the wizard)."""
+    ctx = _context(request, form, instance)
+    ctx["kind_url"] = kind_url or ctx["kind_url"]
+    ctx["embedded"] = embedded
+    return ctx
+
+
 def _context(request, form, instance):
     form.add_refresh(reverse("providers:form-fields"))
     if form.is_bound:
@@ -57,7 +78,11 @@ def _context(request, form, instance):
         "auth_mode_label": getattr(form, "auth_mode_labels", validation.AUTH_MODE_LABELS).get(mode, ""),
         "beta_rows": beta_rows(),
         "form_action": request.path + (f"?kind={form.kind}" if not (instance and instance.pk) else ""),
+        "embedded": False,
         "last_test_stale": stale,
+        "next": wizard_next(request),
+        "kind_url": with_query(reverse("providers:create"), **({"next": wizard_next(request)}
+                                                               if wizard_next(request) else {})),
     }
 
 
@@ -80,7 +105,8 @@ def create_provider(request):
             config = changes.save_provider(form.to_config(), request.user)
             messages.success(request, f"Added provider {config.name}. Run test connection to check it.")
             _warn(request, config)
-            return redirect("providers:list")
+            back = wizard_next(request)  # created from the migration wizard: back there, as its target
+            return redirect(with_query(back, target=config.name) if back else "providers:list")
         return _render(request, form, status=400)
     partial = "form-body" if request.htmx else None
     # Switching kind keeps the name typed so far (the kind buttons send it along).

@@ -14,3 +14,12 @@
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
 })();
+
+// The inline "new target provider" form answers 400 with its errors and the values as typed: show them
+// in place (htmx leaves 4xx answers unswapped by default).
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.status === 400 && event.detail.target.closest && event.detail.target.closest("#new-target")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
