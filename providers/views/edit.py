@@ -70,6 +70,7 @@ def _context(request, form, instance):
     stale = bool(instance and instance.pk and instance.last_test_fingerprint
                  and instance.last_test_fingerprint != fingerprint(instance))
     mode = form["auth_mode"].value() if aws_auth else None
+    back = wizard_next(request)
     return {
         "form": form, "instance": instance or form.instance, "kinds": kind_choices(),
         "mapping_rows": mapping_rows(preview, form), "profiles": profiles,
@@ -80,9 +81,8 @@ def _context(request, form, instance):
         "form_action": request.path + (f"?kind={form.kind}" if not (instance and instance.pk) else ""),
         "embedded": False,
         "last_test_stale": stale,
-        "next": wizard_next(request),
-        "kind_url": with_query(reverse("providers:create"), **({"next": wizard_next(request)}
-                                                               if wizard_next(request) else {})),
+        "next": back,
+        "kind_url": reverse("providers:create") + (f"?{urlencode({'next': back})}&" if back else "?"),
     }
 
 
