@@ -8,10 +8,9 @@ from django.views.decorators.http import require_http_methods
 
 from moments_admin.permissions import staff_required
 from providers.changes import save_provider
-from providers.kinds import form_class
+from providers.kinds import form_class, kind_names
 from providers.migration import page, state
 from providers.save_warnings import save_warnings
-from providers.kinds import kind_names
 from providers.views.edit import form_context, with_query
 
 DEFAULT_KIND = "bedrock"

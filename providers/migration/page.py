@@ -8,7 +8,6 @@ from providers.migration.steps import LAST, NAMES, progress
 from providers.models import ConfigRevision, ProviderConfig
 from providers.revisions import diff
 
-
 KIND_DIRECTION = {"bedrock": "to_bedrock", "anthropic": "to_anthropic"}
 
 

@@ -8,7 +8,6 @@ from moments_admin.permissions import staff_required
 from providers.changes import save_provider
 from providers.clients.catalog import load_catalog
 from providers.migration import jobs, mapping, page, rollout, state, tasks
-from providers.migration.new_target import render_page
 from providers.migration import switch as switching
 from providers.migration.checklist import items as checklist_items
 from providers.migration.checklist import manual_keys
@@ -21,6 +20,7 @@ from providers.migration.forms import (
     SwitchForm,
 )
 from providers.migration.models import Migration
+from providers.migration.new_target import render_page
 from providers.migration.providers_of import UnknownProvider, config_named, resolved_named, settings_named
 from providers.migration.steps import missing_before
 from providers.models import ProviderConfig

@@ -60,7 +60,7 @@ NOT_PAGES = {
     "migration:start", "migration:go", "migration:direction", "migration:mapping", "migration:fix-mapping",
     "migration:start-job", "migration:job-progress", "migration:acknowledge", "migration:checklist",
     "migration:switch", "migration:rollback", "migration:cancel", "migration:rollout", "migration:rollout-stop",
-    "migration:rollout-live",
+    "migration:rollout-live", "migration:new-target",
 }
 
 

@@ -158,3 +158,27 @@ def test_a_gradual_rollout_stops_itself_when_the_target_starts_failing(page, log
     assert "bedrock failed" in page.inner_text("#rollout-stopped")
     assert ProviderRouting.load().rollout == {}
     assert errors == [], "\n".join(errors)
+
+
+def test_a_target_provider_created_inline_in_step_one_becomes_the_target(page, login, staff_user, password,
+                                                                        live_server, pair):
+    errors = _watch(page)
+    login(staff_user, password)
+    page.goto(live_server.url + "/providers/migration/")
+    page.click("#new-target summary")
+    page.fill("#new-target #id_name", "bedrock")  # taken: the error comes back in place, the values as typed
+    page.fill("#new-target #id_timeout_seconds", "45")
+    page.click("#new-target-save")
+    page.wait_for_selector("#new-target .errorlist:has-text('already exists')")
+    assert page.input_value("#new-target #id_timeout_seconds") == "45"
+    page.fill("#new-target #id_name", "bedrock-eu")
+    page.select_option("#new-target #id_aws_region", "eu-west-1")
+    page.click("#new-target-save")
+    page.wait_for_selector("text=selected below as the target")
+    assert page.input_value("#id_target") == "bedrock-eu"
+    page.select_option("#id_source", "anthropic")
+    page.click("#direction-submit")
+    page.wait_for_selector("text=2. Credentials for bedrock-eu")
+    assert Migration.objects.get(status="in_progress").target == "bedrock-eu"
+    expected = [e for e in errors if "/migration/new-target/" in e and e.startswith("400")]
+    assert len(expected) == 1 and [e for e in errors if e not in expected] == [], "\n".join(errors)
