@@ -165,7 +165,9 @@ def test_a_target_provider_created_inline_in_step_one_becomes_the_target(page, l
     errors = _watch(page)
     login(staff_user, password)
     page.goto(live_server.url + "/providers/migration/")
+    page.set_viewport_size({"width": 390, "height": 844})
     page.click("#new-target summary")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the open form fits a phone
     page.fill("#new-target #id_name", "bedrock")  # taken: the error comes back in place, the values as typed
     page.fill("#new-target #id_timeout_seconds", "45")
     page.click("#new-target-save")
