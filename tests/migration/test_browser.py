@@ -184,3 +184,25 @@ def test_a_target_provider_created_inline_in_step_one_becomes_the_target(page, l
     assert Migration.objects.get(status="in_progress").target == "bedrock-eu"
     expected = [e for e in errors if "/migration/new-target/" in e and e.startswith("400")]
     assert len(expected) == 1 and [e for e in errors if e not in expected] == [], "\n".join(errors)
+
+
+def test_the_open_inline_provider_form_has_no_serious_axe_violation(chromium_browser, live_server, client, staff_user,
+                                                                  pair):
+    from tests.foundation.test_browser_pages import AXE, BLOCKING
+
+    client.force_login(staff_user)
+    context = chromium_browser.new_context(viewport={"width": 390, "height": 900}, bypass_csp=True)  # axe injected
+    try:
+        page = context.new_page()
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": live_server.url}])
+        page.goto(live_server.url + "/providers/migration/")
+        page.click("#new-target summary")
+        page.wait_for_selector("#new-target #id_aws_region")
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("""async (blocking) => (await axe.run('#new-target', {resultTypes: ['violations']}))
+            .violations.filter(v => blocking.includes(v.impact)).map(v => v.impact + ' ' + v.id + ': '
+            + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))""", list(BLOCKING))
+        assert violations == [], "\n".join(violations)
+    finally:
+        context.close()
