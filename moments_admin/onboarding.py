@@ -11,6 +11,7 @@ from django.urls import reverse
 from providers.models import GatewayKey, ProviderConfig, ProviderRouting
 from providers.resolve import fingerprint
 from usage.models import Budget, UsageRecord
+from usage.templatetags.humanize_usage import usd
 from usage.traffic import APPLICATION_PURPOSES
 
 
@@ -45,7 +46,7 @@ def steps():
     return [
         Step("provider", "Add a provider", bool(providers),
              f"{len(providers)} configured: {', '.join(p.name for p in providers)}." if providers else
-             "An Anthropic API key, or Amazon Bedrock credentials and a region.",
+             "An Anthropic API key, Amazon Bedrock credentials and a region, or a Claude Platform on AWS workspace.",
              reverse("providers:create") + "?kind=anthropic", "Add a provider"),
         Step("test", "Test it", bool(tested),
              f"Passed: {', '.join(p.name for p in tested)}." if tested else
@@ -64,7 +65,7 @@ def steps():
              "Use one of the three ways below; the step is ticked when a call succeeds.",
              "#first-call", "Show how"),
         Step("budget", "Set a budget", budget is not None,
-             f"{budget.name}: ${budget.amount_usd}/month." if budget else
+             f"{budget.name}: {usd(budget.amount_usd)}/month." if budget else
              "A monthly limit with e-mail or webhook alerts at 50, 80 and 100 %.",
              reverse("usage:budget-add"), "Add a budget"),
     ]

@@ -248,7 +248,7 @@ def _streaming(resolved):
         stream.close()
     ttft = stream.ttft_ms
     summary = f"First token after {ttft:.0f} ms" if ttft is not None else "Stream finished without a token"
-    return StepResult("streaming", events > 0, f"{summary} ({events} events from {stream.model_id or model})",
+    return StepResult("streaming", events > 0, f"{summary} ({events} event{'' if events == 1 else 's'} from {stream.model_id or model})",
                       lines=[f"Request ID: {stream.request_id or 'none'}"])
 
 

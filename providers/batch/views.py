@@ -4,6 +4,7 @@ import json
 from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_POST
 
 from moments_admin.permissions import staff_required
@@ -43,7 +44,7 @@ def batch_submit(request):
                                      agent=data["agent"], source="upload", user=request.user)
     except ProviderError as error:
         return _list_page(request, form=form, error=error, status=400)
-    messages.success(request, f"Batch submitted to {job.provider_name}: {job.total} requests.")
+    messages.success(request, f"Batch submitted to {job.provider_name}: {job.total} request{pluralize(job.total)}.")
     return redirect("batch:detail", pk=job.pk)
 
 

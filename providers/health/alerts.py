@@ -8,6 +8,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,7 +42,7 @@ def incident_text(incident, event, *, test=False):
         body = f"{prefix}{incident.target} passes its health checks again after {minutes:.1f} minutes ({incident.cause})."
         if incident.traffic_share is not None:
             body += (f"\n{incident.traffic_share:.1f} % of traffic was affected ({incident.affected_calls} of "
-                     f"{incident.total_calls} calls failed there).")
+                     f"{incident.total_calls} call{pluralize(incident.total_calls)} failed there).")
     return _header_safe(subject), f"{body}\nStatus: {_status_url()}"
 
 

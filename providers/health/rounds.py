@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from providers import breaker, snapshot
@@ -37,7 +38,8 @@ class RoundResult:
 
     def summary(self):
         failed = sum(1 for o in self.outcomes if not o.ok)
-        return f"{len(self.outcomes)} checks, {failed} failed, {len(self.transitions)} incident changes"
+        return (f"{len(self.outcomes)} check{pluralize(len(self.outcomes))}, {failed} failed, "
+                f"{len(self.transitions)} incident change{pluralize(len(self.transitions))}")
 
 
 def run_round(now=None):

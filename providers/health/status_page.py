@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from providers import breaker, snapshot
@@ -46,7 +47,7 @@ class Day:
     def title(self):
         if not self.checks:
             return f"{self.date:%Y-%m-%d}: no checks"
-        return f"{self.date:%Y-%m-%d}: {self.failed} of {self.checks} checks failed (~{self.trouble_minutes:.0f} min)"
+        return f"{self.date:%Y-%m-%d}: {self.failed} of {self.checks} check{pluralize(self.checks)} failed (~{self.trouble_minutes:.0f} min)"
 
 
 @dataclass

@@ -42,7 +42,7 @@ PAGES = {
     "migration:detail": "/providers/migration/{migration}/",
 }
 # Variants of a page worth their own look: other provider kinds' forms, a long usage range.
-EXTRA_PAGES = ("/providers/new/?kind=bedrock",
+EXTRA_PAGES = ("/providers/new/?kind=bedrock", "/providers/new/?kind=aws_platform",
                "/usage/?start={start90}&end={today}", "/accounts/login/")
 # URL names that never answer a GET with a page: POST-only actions, htmx partials, files and probes.
 NOT_PAGES = {

@@ -46,9 +46,10 @@ def test_each_step_is_ticked_from_real_state_and_home_stops_showing_it_after_a_f
     assert done_steps(html) == ["provider", "test", "routing", "call"]
     assert "Set-up is done" in html
 
-    Budget.objects.create(name="Monthly", amount_usd=100)
-    assert done_steps(staff_client.get(reverse("setup")).content.decode()) == [
-        "provider", "test", "routing", "call", "budget"]
+    Budget.objects.create(name="Monthly", amount_usd="1234.50")
+    html = staff_client.get(reverse("setup")).content.decode()
+    assert done_steps(html) == ["provider", "test", "routing", "call", "budget"]
+    assert "Monthly: $1,234.50/month." in html  # the one money format
 
 
 def test_first_call_snippets_cover_the_command_the_client_and_the_http_endpoint(staff_client):

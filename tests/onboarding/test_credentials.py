@@ -168,8 +168,9 @@ def test_a_stored_permission_failure_on_the_list_points_at_no_policy_it_does_not
     server = start_bedrock(denied_actions=["bedrock:InvokeModelWithResponseStream"])
     try:
         config = make_bedrock(server=server)
+        # The page posts every field as saved (the batch prefix shows its stored value): the same configuration.
         data = bedrock_form(server, name="bedrock", aws_secret_access_key="", provider_id=str(config.pk),
-                            timeout_seconds="60")
+                            timeout_seconds="60", batch_s3_prefix=config.batch_s3_prefix)
         seen = run_all(staff_client, data)
         assert '<pre class="policy">' in seen["permissions"]  # the step itself shows the policy
         listing = staff_client.get(reverse("providers:list")).content.decode()

@@ -65,3 +65,31 @@ def test_a_403_is_logged_without_a_traceback(member_client, caplog, capsys):
     records = [r for r in caplog.records if getattr(r, "status_code", None) == 403]
     assert records and all(r.exc_info is None for r in records)
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_the_batch_page_counts_in_words_and_shows_money_in_the_one_format(staff_client):
+    from providers.batch.models import BatchJob
+
+    job = BatchJob.objects.create(name="one-poll", provider_name="p", provider_kind="anthropic",
+                                  provider_batch_id="msgbatch_wording", model_id="claude-haiku-4-5", total=2,
+                                  counts={"succeeded": 2}, polls=1, unpriced=1, cost_usd=Decimal("0.840000"),
+                                  on_demand_cost_usd=Decimal("1.680000"))
+    html = staff_client.get(reverse("batch:detail", args=[job.pk])).content.decode()
+    assert "<dd>1 time" in html and "1 times" not in html
+    assert "(1 result unpriced)" in html
+    assert "$0.84" in html and "$1.68 (saved $0.84)" in html and "0.840000" not in html
+
+
+def test_the_wizard_cost_comparison_uses_the_one_money_format():
+    from django.template.loader import render_to_string
+
+    cost = {"days": 1, "source": "a", "target": "b", "source_cost": "0.840000", "target_cost": "1.170000",
+            "difference": "0.330000", "complete": True, "missing": [],
+            "lines": [{"model_id": "m", "target_id": "t", "batch": False, "requests": 1,
+                       "source_cost": "0.840000", "target_cost": None, "problem": ""}]}
+    html = render_to_string("migration/step_performance.html",
+                            {"job": {"result": {"cost": cost}}, "migration": {"source": "a"}, "perf_sides": []})
+    assert "Cost of the last 1 day of a" in html
+    assert "<strong>$0.84</strong>" in html and "<strong>$1.17</strong>" in html and "<strong>+$0.33</strong>" in html
+    assert "0.840000" not in html

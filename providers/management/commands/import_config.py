@@ -26,5 +26,5 @@ class Command(BaseCommand):
         except ConfigFileError as exc:
             for issue in exc.issues:
                 self.stderr.write(str(issue))
-            raise CommandError(f"{file} was not imported ({len(exc.issues)} problems); nothing changed.") from None
+            raise CommandError(f"{file} was not imported ({len(exc.issues)} problem{'' if len(exc.issues) == 1 else 's'}); nothing changed.") from None
         self.stdout.write(self.style.SUCCESS(f"Imported {file} as revision #{revision.pk}."))

@@ -43,7 +43,7 @@ class Command(BaseCommand):
                     revision.save(update_fields=["snapshot"])
         for item in unreadable:
             self.stderr.write(f"Cannot decrypt: {item}")
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} secrets under the first key."))
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} secret{'' if count == 1 else 's'} under the first key."))
         if unreadable:
             raise CommandError("Some secrets could not be decrypted with any configured key (listed above); "
                                "keep the old key until they are entered again.")
