@@ -56,6 +56,10 @@ def run_all(client, data):
     return seen
 
 
+def shown_policy(html):
+    return json.loads(re.search(r'<pre class="policy">(.*?)</pre>', html, re.S).group(1).replace("&quot;", '"'))
+
+
 def passed(html):
     return 'class="step ok"' in html and 'class="step bad"' not in html
 
@@ -174,9 +178,15 @@ def test_denied_permission_names_the_action_and_shows_a_policy():
         assert list(seen) == ["credentials", "permissions"]
         html = seen["permissions"]
         assert "Missing permission bedrock:InvokeModelWithResponseStream" in html
-        policy = json.loads(re.search(r'<pre class="policy">(.*?)</pre>', html, re.S).group(1).replace("&quot;", '"'))
-        actions = policy["Statement"][0]["Action"]
-        assert actions == ["bedrock:InvokeModelWithResponseStream"]
+        assert "Denied: bedrock:InvokeModelWithResponseStream." in html
+        policy = shown_policy(html)
+        # The policy covers everything the provider uses, not only the denied action.
+        statements = {s["Sid"]: s for s in policy["Statement"]}
+        assert statements["InvokeClaude"]["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+        assert any("claude-sonnet-5-5" in r for r in statements["InvokeClaude"]["Resource"])  # every mapped model
+        assert any("claude-haiku-5-5" in r for r in statements["InvokeClaude"]["Resource"])
+        assert "bedrock:ListFoundationModels" in statements["ReadModelCatalog"]["Action"]
+        assert "BatchJobs" not in statements  # no batch settings, no batch grants
         assert 'id="test-error-permissions" class="test-error error" role="alert" hx-swap-oob="true">Missing' in html
     finally:
         server.stop()
