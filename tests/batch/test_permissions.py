@@ -44,12 +44,15 @@ def test_without_batch_settings_nothing_about_batch_is_checked(s3_server):
 @pytest.mark.django_db
 @pytest.mark.usefixtures("aws_env")
 def test_a_denied_batch_action_shows_a_policy_for_everything_the_provider_uses(staff_client, s3_server):
+    from tests.providers.conftest import start_bedrock
     from tests.providers.test_test_connection import bedrock_form, run_all, shown_policy
 
-    with FakeBedrock(credentials={AWS_KEY_ID: AWS_SECRET}, s3_endpoint_url=s3_server,
-                     denied_actions={"iam:PassRole"}) as fake:
+    fake = start_bedrock(s3_endpoint_url=s3_server, denied_actions={"iam:PassRole"})
+    try:
         seen = run_all(staff_client, bedrock_form(fake, batch_s3_bucket=BUCKET, batch_s3_prefix="checks",
                                                   batch_role_arn=ROLE, s3_endpoint_url=s3_server))
+    finally:
+        fake.stop()
     html = seen["permissions"]
     assert 'class="step bad"' in html and "Missing permission iam:PassRole" in html
     statements = {s["Sid"]: s for s in shown_policy(html)["Statement"]}
