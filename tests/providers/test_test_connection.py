@@ -28,7 +28,8 @@ def bedrock_form(server, **changes):
             "verify_tls": "on", "aws_region": "us-east-1", "auth_mode": "static_keys", "aws_access_key_id": AKID,
             "aws_secret_access_key": AWS_SECRET, "bedrock_api_key_source": "env",
             "bedrock_api_key_env": "AWS_BEARER_TOKEN_BEDROCK", "role_session_name": "moments-admin",
-            "role_duration_seconds": "3600", **bedrock_endpoints(server)}
+            "role_duration_seconds": "3600", "batch_s3_prefix": "moments-batch",  # as the edit page posts it
+            **bedrock_endpoints(server)}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
