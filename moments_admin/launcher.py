@@ -1,8 +1,8 @@
 """Run web (ASGI), Celery worker and Celery beat together in the foreground.
 
 `python -m moments_admin.launcher [--demo]`; Ctrl-C stops them all. With --demo
-it also starts the fake Anthropic and Bedrock servers and points two demo
-providers at them, so everything can be tried offline without keys.
+it also starts the fake Anthropic, Bedrock (with bedrock-mantle) and Claude Platform on AWS
+servers and points a demo provider of each kind at them, so everything can be tried offline without keys.
 """
 import argparse
 import os

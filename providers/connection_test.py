@@ -185,12 +185,15 @@ def _permissions(resolved):
     summary = f"Missing permission {', '.join(actions)} on {', '.join(resources)}."
     policy = ""
     fields = [["permissions", summary]]
-    iam = plugin_for(settings.kind).iam_policy(actions, [r for r in resources if r != "*"], settings)
+    # The policy covers everything the provider uses (every mapped model's integration actions, batch when
+    # set up), not only what was denied: granting it once must not lead to the next denial.
+    iam = plugin_for(settings.kind).iam_policy(sorted({c.action for c in checks}), list(models), settings)
     if iam is not None:
         policy = json.dumps(iam, indent=2)
         # The summary is also shown on the provider list, where no policy is: it names none.
         summary += " Grant it to the identity in use."
-        lines.append("The minimal IAM policy shown with this step grants it.")
+        lines.append(f"Denied: {', '.join(actions)}. The IAM policy shown with this step grants them and "
+                     "everything else this provider uses.")
         fields.append(["role_arn" if settings.role_arn else "auth_mode", summary])
     first = denied[0]
     return StepResult("permissions", False, summary, lines=lines, fields=fields, policy=policy,

@@ -274,15 +274,23 @@ class BedrockClient(SdkClientMixin, ProviderClient):
     def check_permissions(self, model_ids):
         """Each model probed through the integration that serves it (the catalog's or the override),
         so the check names that integration's IAM actions: bedrock:InvokeModel* on bedrock-runtime,
-        bedrock-mantle:CreateInference on mantle."""
+        bedrock-mantle:CreateInference on mantle. The provider's own client then adds the checks that
+        belong to the provider once, whatever its models: batch inference and the API key."""
         if self.integration != "invoke":
-            return self._check_own_permissions(model_ids)
+            return self._check_own_permissions(model_ids)  # an integration's client: its models only
         groups = {}
         for model_id in model_ids:
             groups.setdefault(self.for_model(model_id), []).append(model_id)
         checks = []
         for client, ids in groups.items():
             checks += (self._check_own_permissions(ids) if client is self else client.check_permissions(ids))
+        if self.settings.batch_s3_bucket and self.settings.batch_role_arn and not self.credentials.uses_bearer_token:
+            from providers.clients.batch_bedrock import BedrockBatches
+
+            checks.extend(BedrockBatches(self).check_permissions())
+        if self.credentials.uses_bearer_token and checks and all(c.allowed for c in checks):
+            # Any authorized call with an API key proves bedrock:CallWithBearerToken.
+            checks.append(PermissionCheck("bedrock:CallWithBearerToken", "*", True))
         return checks
 
     def _check_own_permissions(self, model_ids):
@@ -299,13 +307,6 @@ class BedrockClient(SdkClientMixin, ProviderClient):
                     checks.append(PermissionCheck(action, model_id, True))
                 else:
                     raise error
-        if self.settings.batch_s3_bucket and self.settings.batch_role_arn and not self.credentials.uses_bearer_token:
-            from providers.clients.batch_bedrock import BedrockBatches
-
-            checks.extend(BedrockBatches(self).check_permissions())
-        if self.credentials.uses_bearer_token and all(c.allowed for c in checks):
-            # Any authorized call with an API key proves bedrock:CallWithBearerToken.
-            checks.append(PermissionCheck("bedrock:CallWithBearerToken", "*", True))
         return checks
 
     def _probe(self, model_id, operation):

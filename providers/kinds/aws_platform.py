@@ -179,7 +179,8 @@ class AwsPlatformKind(KindPlugin):
         return ["auth_mode"]
 
     def iam_policy(self, actions, resources, settings):
-        return iam_policy(actions or INFERENCE_ACTIONS, settings.aws_region, settings.workspace_id)
+        # Everything the provider uses, the denied actions among them.
+        return iam_policy({*actions, *INFERENCE_ACTIONS}, settings.aws_region, settings.workspace_id)
 
     def curl(self, step, settings, model_id=None):
         cacert = cacert_option(settings)

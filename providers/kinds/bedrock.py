@@ -6,7 +6,7 @@ from django import forms
 from moments_admin.limits import apply_limits
 from providers import validation
 from providers.clients.bedrock_integrations import OVERRIDES
-from providers.clients.catalog import iam_policy_for
+from providers.clients.bedrock_policy import provider_policy
 from providers.curl import PING, cacert_option, quoted
 from providers.forms import SOURCE_CHOICES, validated
 from providers.kinds.aws import (
@@ -256,7 +256,7 @@ class BedrockKind(KindPlugin):
         return values
 
     def iam_policy(self, actions, resources, settings):
-        return iam_policy_for(actions, resources, settings.aws_region)
+        return provider_policy(actions, resources, settings, uses_api_key=settings.auth_mode == "api_key")
 
     def connection_fields(self, step, settings):
         if step == "credentials" and settings.auth_mode != "api_key":

@@ -41,6 +41,32 @@ def test_without_batch_settings_nothing_about_batch_is_checked(s3_server):
         assert get_client(bedrock_settings(fake)).check_permissions([]) == []
 
 
+@pytest.mark.django_db
+@pytest.mark.usefixtures("aws_env")
+def test_a_denied_batch_action_shows_a_policy_for_everything_the_provider_uses(staff_client, s3_server):
+    from tests.providers.conftest import start_bedrock
+    from tests.providers.test_test_connection import bedrock_form, run_all, shown_policy
+
+    fake = start_bedrock(s3_endpoint_url=s3_server, denied_actions={"iam:PassRole"})
+    try:
+        seen = run_all(staff_client, bedrock_form(fake, batch_s3_bucket=BUCKET, batch_s3_prefix="checks",
+                                                  batch_role_arn=ROLE, s3_endpoint_url=s3_server))
+    finally:
+        fake.stop()
+    html = seen["permissions"]
+    assert 'class="step bad"' in html and "Missing permission iam:PassRole" in html
+    statements = {s["Sid"]: s for s in shown_policy(html)["Statement"]}
+    assert statements["PassBatchRole"]["Resource"] == ROLE
+    assert statements["PassBatchRole"]["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+    assert set(statements["BatchJobs"]["Action"]) == {"bedrock:CreateModelInvocationJob",
+                                                      "bedrock:GetModelInvocationJob", "bedrock:StopModelInvocationJob"}
+    assert statements["BatchObjects"]["Resource"] == f"arn:aws:s3:::{BUCKET}/checks/*"
+    assert statements["BatchBucket"]["Resource"] == f"arn:aws:s3:::{BUCKET}"
+    # ...and the models' own actions, which were allowed, so the policy alone is enough.
+    assert statements["InvokeClaude"]["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert not any(r.startswith("arn:aws:s3") for r in statements["InvokeClaude"]["Resource"])
+
+
 CONFIG = """\
 model_provider:
   type: anthropic

@@ -139,6 +139,11 @@ def test_a_denied_inference_action_names_it_and_the_policy_grants_it(staff_clien
     html = seen["permissions"]
     assert 'class="step bad"' in html and "aws-external-anthropic:CreateInference" in html
     assert f"arn:aws:aws-external-anthropic:us-east-1:*:workspace/{WORKSPACE}" in html
+    # The policy covers everything the provider uses, not only the denied action.
+    from providers.clients.aws_platform import INFERENCE_ACTIONS
+
+    policy = html.split('<pre class="policy">', 1)[1].split("</pre>", 1)[0]
+    assert all(f"&quot;{action}&quot;" in policy for action in INFERENCE_ACTIONS)
 
 
 def test_a_workspace_the_credentials_may_not_use_blames_the_workspace(staff_client, platform):

@@ -142,7 +142,8 @@ def test_denied_permission_shows_the_missing_action_and_the_policy(staff_page):
         failed = page.wait_for_selector("#test-steps li.step.bad[data-step=permissions]")
         assert "Missing permission bedrock:InvokeModel " in failed.inner_text()
         policy = page.inner_text("#test-steps pre.policy")
-        assert '"bedrock:InvokeModel"' in policy and "InvokeModelWithResponseStream" not in policy
+        # The whole provider's policy: the denied action and the rest it uses.
+        assert '"bedrock:InvokeModel"' in policy and "InvokeModelWithResponseStream" in policy
         assert "Missing permission" in page.inner_text("#test-error-permissions")
     finally:
         server.stop()

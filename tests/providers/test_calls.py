@@ -250,6 +250,23 @@ def test_a_request_is_adapted_to_the_model_that_serves_it(anthropic_fake, monkey
     assert result.record.adaptations and any("temperature" in change for change in result.record.adaptations)
 
 
+def test_after_failover_the_request_is_adapted_to_the_next_providers_model(anthropic_fake, bedrock_fake):
+    # The primary maps sonnet to Sonnet 4.5, which takes sampling parameters; it fails on every attempt. The
+    # fallback Bedrock provider maps sonnet to Sonnet 5.5 (the Messages API), which answers 400 to them.
+    primary = anthropic_settings(anthropic_fake, name="anthropic-primary",
+                                 model_mapping={"sonnet": "claude-sonnet-4-5-20250929"})
+    fallback = bedrock_settings(bedrock_fake, name="bedrock-fallback")
+    anthropic_fake.inject(Fault("reset", times=None))
+    request = {"model": "sonnet", "max_tokens": 64, "temperature": 0.3, "top_k": 5, "messages": HELLO["messages"]}
+    result = invoke([primary, fallback], request)
+    assert result.failed_over and result.provider_kind == "bedrock"
+    [sent] = [c.json for c in model_calls(bedrock_fake) if c.path == "/anthropic/v1/messages"]
+    assert sent["model"].endswith("claude-sonnet-5-5")
+    assert "temperature" not in sent and "top_k" not in sent  # adapted for the model that served it
+    assert any("temperature" in change and "Sonnet 5.5" in change for change in result.record.adaptations)
+    assert request["temperature"] == 0.3  # the caller's request is untouched
+
+
 def test_a_setting_with_no_safe_adaptation_is_refused_naming_it(anthropic_fake):
     prefill = {**HELLO, "model": "sonnet", "messages": [*HELLO["messages"], {"role": "assistant", "content": "Sure"}]}
     with pytest.raises(ProviderError) as caught:

@@ -28,7 +28,8 @@ def bedrock_form(server, **changes):
             "verify_tls": "on", "aws_region": "us-east-1", "auth_mode": "static_keys", "aws_access_key_id": AKID,
             "aws_secret_access_key": AWS_SECRET, "bedrock_api_key_source": "env",
             "bedrock_api_key_env": "AWS_BEARER_TOKEN_BEDROCK", "role_session_name": "moments-admin",
-            "role_duration_seconds": "3600", **bedrock_endpoints(server)}
+            "role_duration_seconds": "3600", "batch_s3_prefix": "moments-batch",  # as the edit page posts it
+            **bedrock_endpoints(server)}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -54,6 +55,10 @@ def run_all(client, data):
             break
         run = match.group(1)
     return seen
+
+
+def shown_policy(html):
+    return json.loads(re.search(r'<pre class="policy">(.*?)</pre>', html, re.S).group(1).replace("&quot;", '"'))
 
 
 def passed(html):
@@ -174,9 +179,15 @@ def test_denied_permission_names_the_action_and_shows_a_policy():
         assert list(seen) == ["credentials", "permissions"]
         html = seen["permissions"]
         assert "Missing permission bedrock:InvokeModelWithResponseStream" in html
-        policy = json.loads(re.search(r'<pre class="policy">(.*?)</pre>', html, re.S).group(1).replace("&quot;", '"'))
-        actions = policy["Statement"][0]["Action"]
-        assert actions == ["bedrock:InvokeModelWithResponseStream"]
+        assert "Denied: bedrock:InvokeModelWithResponseStream." in html
+        policy = shown_policy(html)
+        # The policy covers everything the provider uses, not only the denied action.
+        statements = {s["Sid"]: s for s in policy["Statement"]}
+        assert statements["InvokeClaude"]["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+        assert any("claude-sonnet-5-5" in r for r in statements["InvokeClaude"]["Resource"])  # every mapped model
+        assert any("claude-haiku-5-5" in r for r in statements["InvokeClaude"]["Resource"])
+        assert "bedrock:ListFoundationModels" in statements["ReadModelCatalog"]["Action"]
+        assert "BatchJobs" not in statements  # no batch settings, no batch grants
         assert 'id="test-error-permissions" class="test-error error" role="alert" hx-swap-oob="true">Missing' in html
     finally:
         server.stop()

@@ -84,6 +84,9 @@ def test_seed_demo_usage_and_remove(record):
     assert demo.count() == 300
     assert all(name.endswith("(demo)") for name in demo.values_list("provider_name", flat=True).distinct())
     assert all(key.startswith("demo-") for key in demo.values_list("gateway_key", flat=True).distinct())
+    # Demo mode shows all three provider kinds, each costed (no $0 rows for a kind without prices).
+    assert set(demo.values_list("provider_kind", flat=True)) == {"anthropic", "bedrock", "aws_platform"}
+    assert demo.filter(provider_kind="aws_platform", cost_total__gt=0).exists()
     assert ProviderDaily.objects.filter(is_demo=True).exists()
     assert Recommendation.objects.exists()
     call_command("seed_demo_usage", remove=True, stdout=open("/dev/null", "w"))

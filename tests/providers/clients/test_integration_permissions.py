@@ -76,3 +76,22 @@ def test_the_invoke_override_keeps_every_model_on_invoke_model(bedrock_fake):
     checks = BedrockClient(bedrock_settings(bedrock_fake, bedrock_integration="invoke")).check_permissions([LEGACY])
     assert all(c.allowed for c in checks)
     assert "/anthropic/v1/messages" not in paths(bedrock_fake)
+
+
+def test_the_provider_policy_covers_every_integration_the_mapped_models_use():
+    from types import SimpleNamespace
+
+    from providers.clients.bedrock_policy import provider_policy
+
+    settings = SimpleNamespace(aws_region="us-east-1", guardrail_identifier="gr7abc", batch_s3_bucket=None)
+    policy = provider_policy(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream",
+                              "bedrock-mantle:CreateInference"], [LEGACY, CURRENT], settings, uses_api_key=True)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["InvokeClaude"]["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert "arn:aws:bedrock:*::foundation-model/anthropic.claude-opus-4-6-v1" in statements["InvokeClaude"]["Resource"]
+    assert "arn:aws:bedrock:us-east-1:*:inference-profile/" + CURRENT in statements["InvokeClaude"]["Resource"]
+    assert statements["InvokeClaudeOnMantle"]["Action"] == ["bedrock-mantle:CreateInference"]
+    assert statements["UseBedrockApiKeys"]["Action"] == ["bedrock:CallWithBearerToken"]
+    assert statements["ApplyGuardrail"]["Resource"] == "arn:aws:bedrock:us-east-1:*:guardrail/gr7abc"
+    assert "bedrock:GetInferenceProfile" in statements["ReadModelCatalog"]["Action"]
+    assert not any(s.startswith("Batch") for s in statements)  # no bucket set

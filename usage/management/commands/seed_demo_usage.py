@@ -18,9 +18,12 @@ from usage.recommendations import refresh_recommendations
 from usage.services import record_usage
 
 ANTHROPIC, BEDROCK = "Anthropic API (demo)", "Bedrock us-east-1 (demo)"
+AWS_PLATFORM = "Claude Platform on AWS (demo)"
 # (provider name, kind, model ID, logical model, share of traffic, typical output tokens)
 ROUTES = [
-    (ANTHROPIC, "anthropic", "claude-sonnet-4-5-20250929", "sonnet", 0.38, 700),
+    (ANTHROPIC, "anthropic", "claude-sonnet-4-5-20250929", "sonnet", 0.32, 700),
+    # Demo mode shows all three kinds: Claude Platform on AWS on the current lineup.
+    (AWS_PLATFORM, "aws_platform", "claude-sonnet-5-5", "sonnet", 0.06, 700),
     (ANTHROPIC, "anthropic", "claude-haiku-4-5-20251001", "haiku", 0.2, 250),
     (ANTHROPIC, "anthropic", "claude-opus-4-5-20251101", "opus", 0.04, 1500),
     (BEDROCK, "bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "sonnet", 0.22, 700),
