@@ -23,6 +23,11 @@ from providers.models import (
 )
 
 SNAPSHOT_FIELDS = CONFIG_FIELDS + SECRET_FIELDS
+# Routing fields that came after revisions did (the breaker policy and the Status page's overrides):
+# a revision written before them had none, so restoring it resets them to their defaults rather than
+# keeping today's forced-out provider, pinned primary or breaker policy.
+DEFAULTED_ROUTING_FIELDS = ("breaker_failures", "breaker_error_rate", "breaker_window_seconds", "breaker_min_calls",
+                            "breaker_open_seconds", "forced_out", "pinned_primary")
 COMMON_FIELDS = {"name", "kind", "enabled", "position", "timeout_seconds", "model_mapping", "verify_tls", "ca_bundle",
                  "prompt_caching", "prompt_caching_ttl"}
 
@@ -129,9 +134,20 @@ def apply_snapshot(snap):
         apply_agents(snap["agents"])
 
 
+def restorable(snap):
+    """`snap` as a restore applies it: routing fields it predates are set to their defaults."""
+    if not isinstance((snap or {}).get("routing"), dict):
+        return snap
+    missing = [name for name in DEFAULTED_ROUTING_FIELDS if name not in snap["routing"]]
+    if not missing:
+        return snap
+    defaults = {name: ProviderRouting._meta.get_field(name).get_default() for name in missing}
+    return {**snap, "routing": {**snap["routing"], **defaults}}
+
+
 def restore(revision, user):
     with transaction.atomic():
-        apply_snapshot(revision.snapshot)
+        apply_snapshot(restorable(revision.snapshot))
         return record_revision(user, f"Restored revision #{revision.pk} ({revision.summary})")
 
 

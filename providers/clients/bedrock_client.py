@@ -1,4 +1,5 @@
 """Amazon Bedrock: Messages through anthropic.AnthropicBedrock, the control plane and STS through boto3."""
+import hashlib
 import importlib
 import logging
 import time
@@ -39,6 +40,9 @@ class _LocalTtlCache:
 
     def set(self, key, value, timeout):
         self._values[key] = (value, time.monotonic() + timeout)
+
+    def clear(self):
+        self._values.clear()
 
 
 _local_cache = _LocalTtlCache()
@@ -195,7 +199,11 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         return ids
 
     def _shared_availability(self):
-        cache_key = f"bedrock-availability:{self.region}:{self.settings.control_endpoint_url or ''}"
+        # Keyed by who asks as well as where: another credential (account, role) never reuses the answer.
+        s = self.settings
+        who = hashlib.sha256(repr((s.auth_mode, s.aws_profile, s.aws_access_key_id, s.role_arn,
+                                   s.external_id)).encode()).hexdigest()[:32]
+        cache_key = f"bedrock-availability:{self.region}:{s.control_endpoint_url or ''}:{who}"
         cached = self._cache.get(cache_key)
         if cached is not None:
             return set(cached["ids"]) if cached["ids"] is not None else None

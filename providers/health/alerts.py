@@ -43,6 +43,8 @@ def incident_text(incident, event, *, test=False):
         if incident.traffic_share is not None:
             body += (f"\n{incident.traffic_share:.1f} % of traffic was affected ({incident.affected_calls} of "
                      f"{incident.total_calls} call{pluralize(incident.total_calls)} failed there).")
+        if incident.served_by:
+            body += f"\nCalls served meanwhile: {incident.served_by_text}."
     return _header_safe(subject), f"{body}\nStatus: {_status_url()}"
 
 
@@ -53,7 +55,8 @@ def webhook_payload(incident, event, *, test=False):
         "model": incident.model or None, "cause": incident.cause, "message": body, "summary": subject,
         "started_at": incident.started_at.isoformat(),
         "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,
-        "failover_target": incident.failover_target or None, "status_url": _status_url(),
+        "failover_target": incident.failover_target or None, "served_by": incident.served_by or {},
+        "status_url": _status_url(),
     }
 
 

@@ -95,6 +95,7 @@ class Incident(models.Model):
     failovers = models.PositiveIntegerField(default=0)  # calls served by a fallback while it lasted (at its end)
     affected_calls = models.PositiveIntegerField(null=True, blank=True)  # health.traffic, counted at its end
     total_calls = models.PositiveIntegerField(null=True, blank=True)
+    served_by = models.JSONField(default=dict, blank=True)  # {provider: real-traffic calls served}, at its end
     quiet = models.BooleanField(default=False)  # a model's incident while its provider is down: no alerts
     opened_alert_sent_at = models.DateTimeField(null=True, blank=True)
     closed_alert_sent_at = models.DateTimeField(null=True, blank=True)
@@ -118,6 +119,12 @@ class Incident(models.Model):
         if not self.total_calls:
             return None
         return 100.0 * (self.affected_calls or 0) / self.total_calls
+
+    @property
+    def served_by_text(self):
+        """Where the traffic went, e.g. "bedrock (120 calls), anthropic (3 calls)"."""
+        return ", ".join(f"{name} ({calls} call{'s' if calls != 1 else ''})"
+                         for name, calls in (self.served_by or {}).items())
 
     @property
     def duration_minutes(self):

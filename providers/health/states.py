@@ -83,7 +83,7 @@ def _close_open_incident(provider_name, model, now):
     incident.ended_at = now
     incident.failovers = max(0, failovers_so_far() - incident.failovers_at_start)
     traffic.record_on_close(incident, now)
-    incident.save(update_fields=["ended_at", "failovers", "affected_calls", "total_calls"])
+    incident.save(update_fields=["ended_at", "failovers", "affected_calls", "total_calls", "served_by"])
     return incident
 
 

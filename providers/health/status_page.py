@@ -1,53 +1,24 @@
-"""What the Status page shows: each provider and model now, a 90-day uptime bar, recent
-latency and error rates, the failover target, incidents, and the worker heartbeat.
-
-Uptime is counted in checks, so gaps (no worker, no round) are neither up nor down: a day
-without checks is grey and left out of the percentage.
+"""What the Status page shows: each provider and model now, its uptime (24 h, 7 d and 30 d
+figures and a bar per day, from `health.uptime`), recent latency and error rates, the failover
+target, incidents, and the worker heartbeat.
 """
 import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from providers import breaker, snapshot
-from providers.health import traffic
+from providers.health import traffic, uptime
 from providers.health.charts import latency_and_errors
 from providers.health.forms import BreakerPolicyForm, HealthSettingsForm
-from providers.health.models import CheckResult, HealthSettings, Incident, TargetState
+from providers.health.models import HealthSettings, Incident, TargetState
+from providers.health.uptime import UPTIME_DAYS, Day, uptime_days, windows  # noqa: F401 (Day: re-exported)
 from providers.models import ProviderConfig, ProviderRouting
 from providers.overrides import POLICY_FIELDS
 from providers.shared_cache import shared_cache
 
-UPTIME_DAYS = 90
-PAST_DAYS_CACHE_SECONDS = 600
 HEARTBEAT_KEY = "worker:last_heartbeat"
-
-
-@dataclass
-class Day:
-    date: dt.date
-    checks: int
-    failed: int
-    trouble_minutes: float
-
-    @property
-    def level(self):
-        """A CSS class: none (no data), ok, minor (< 5 minutes of trouble), major."""
-        if not self.checks:
-            return "none"
-        if not self.failed:
-            return "ok"
-        return "minor" if self.trouble_minutes < 5 else "major"
-
-    @property
-    def title(self):
-        if not self.checks:
-            return f"{self.date:%Y-%m-%d}: no checks"
-        return f"{self.date:%Y-%m-%d}: {self.failed} of {self.checks} check{pluralize(self.checks)} failed (~{self.trouble_minutes:.0f} min)"
 
 
 @dataclass
@@ -63,7 +34,8 @@ class Target:
     breaker: str = "closed"  # closed, failing (n), open, half-open
     window_calls: int = 0  # real traffic in the breaker's error-rate window (shared counters)
     window_errors: int = 0
-    days: list = field(default_factory=list)
+    days: list = field(default_factory=list)  # one uptime.Day per day, oldest first
+    windows: list = field(default_factory=list)  # uptime.Window: 24 h, 7 d, 30 d
 
     @property
     def uptime(self):
@@ -72,6 +44,19 @@ class Target:
         if not checks:
             return None
         return 100.0 * (checks - sum(d.failed for d in self.days)) / checks
+
+    @property
+    def bar_summary(self):
+        """The day bar in words (its text equivalent)."""
+        levels = [d.level for d in self.days]
+        parts = [f"{levels.count('ok')} with every check passed"]
+        troubled = [d for d in self.days if d.failed]
+        if troubled:
+            parts.append(f"{len(troubled)} with failed checks ("
+                         + ", ".join(f"{d.date:%b %d}: {d.failed} of {d.checks}" for d in troubled[-5:])
+                         + (", ..." if len(troubled) > 5 else "") + ")")
+        parts.append(f"{levels.count('none')} without checks")
+        return f"Last {len(self.days)} days: " + "; ".join(parts)
 
 
 @dataclass
@@ -93,46 +78,12 @@ class ProviderStatus:
         return self.target.state
 
 
-def uptime_days(rows, today, interval_seconds, days=UPTIME_DAYS):
-    """rows: (date, checks, failed) -> one Day per calendar day, oldest first, gaps included."""
-    counts = {row[0]: row[1:] for row in rows}
-    out = []
-    for offset in range(days - 1, -1, -1):
-        date = today - dt.timedelta(days=offset)
-        checks, failed = counts.get(date, (0, 0))
-        out.append(Day(date, checks, failed, failed * interval_seconds / 60))
-    return out
-
-
-def _day_counts(since, today_start):
-    """{(provider, model): [(date, checks, failed)]}. Days before today change only when old rows
-    are pruned, so their aggregate is kept in the shared cache for PAST_DAYS_CACHE_SECONDS; a poll
-    aggregates only today's rows (a 90-day GROUP BY per poll would grow with the history)."""
-    key = f"health:uptime-days:{since.date().isoformat()}:{today_start.date().isoformat()}"
-    past = shared_cache.get(key)
-    if past is None:
-        past = _aggregate(checked_at__gte=since, checked_at__lt=today_start)
-        shared_cache.set(key, past, PAST_DAYS_CACHE_SECONDS)
-    counts = {}
-    for rows in (past, _aggregate(checked_at__gte=today_start)):
-        for provider_name, model, day, checks, failed in rows:
-            counts.setdefault((provider_name, model), []).append((day, checks, failed))
-    return counts
-
-
-def _aggregate(**filters):
-    rows = (CheckResult.objects.filter(**filters).annotate(day=TruncDate("checked_at"))
-            .values_list("provider_name", "model", "day")
-            .annotate(checks=Count("id"), failed=Count("id", filter=Q(ok=False))))
-    return [tuple(row) for row in rows]
-
-
 def providers_status(now=None):
     now = now or timezone.now()
     health_settings = HealthSettings.load()
     today = timezone.localdate(now)
     today_start = timezone.make_aware(dt.datetime.combine(today, dt.time()))
-    counts = _day_counts(today_start - dt.timedelta(days=UPTIME_DAYS - 1), today_start)
+    counts, last_24h = uptime.counts(now, today_start)
     states = {(s.provider_name, s.model): s for s in TargetState.objects.all()}
     configs = list(ProviderConfig.objects.all())
     routing = ProviderRouting.load()
@@ -141,15 +92,15 @@ def providers_status(now=None):
                  for c in configs}
     names = [name for c in configs for name in [c.name, *(breaker.model_target(c.name, m) for m in models_of[c.name])]]
     breakers = breaker.states(names)
-    windows = breaker.window_counts_many(names, snapshot.current().breaker)
+    traffic_windows = breaker.window_counts_many(names, snapshot.current().breaker)
     out = []
     for config in configs:
-        targets = [_target(config.name, m, states, counts, today, health_settings.interval_seconds)
+        targets = [_target(config.name, m, states, counts, last_24h, today, health_settings.interval_seconds)
                    for m in ["", *models_of[config.name]]]
         for target in targets:
             name = breaker.model_target(config.name, target.model) if target.model else config.name
             target.breaker = breaker.label(breakers[name])
-            target.window_calls, target.window_errors = windows[name]
+            target.window_calls, target.window_errors = traffic_windows[name]
         out.append(ProviderStatus(targets[0], config.kind, config.enabled, targets[0].breaker,
                                   targets[1:], config.name in health_settings.maintenance,
                                   forced_out=config.name in routing.forced_out,
@@ -157,7 +108,7 @@ def providers_status(now=None):
     return out
 
 
-def _target(provider_name, model, states, counts, today, interval):
+def _target(provider_name, model, states, counts, last_24h, today, interval):
     target = Target(provider_name, model)
     state = states.get((provider_name, model))
     if state is not None:
@@ -165,6 +116,7 @@ def _target(provider_name, model, states, counts, today, interval):
         target.last_checked_at, target.last_latency_ms = state.last_checked_at, state.last_latency_ms
         target.last_check = state.last_check
     target.days = uptime_days(counts.get((provider_name, model), []), today, interval)
+    target.windows = windows(target.days, last_24h.get((provider_name, model), (0, 0)))
     return target
 
 

@@ -23,7 +23,7 @@ def revision_detail(request, pk):
     return render(request, "providers/revision.html", {
         "revision": revision, "previous": before,
         "changes": revisions.diff(before.snapshot if before else {}, revision.snapshot, staff=request.user.is_staff),
-        "restore_changes": revisions.diff(revisions.snapshot(), revision.snapshot, staff=request.user.is_staff),
+        "restore_changes": revisions.diff(revisions.snapshot(), revisions.restorable(revision.snapshot), staff=request.user.is_staff),
         "unreadable": revisions.unreadable_secrets(revision.snapshot),
     })
 
@@ -39,6 +39,6 @@ def revision_restore(request, pk):
         return redirect("providers:list")
     return render(request, "providers/revision_restore.html", {
         "revision": revision,
-        "restore_changes": revisions.diff(revisions.snapshot(), revision.snapshot, staff=True),
+        "restore_changes": revisions.diff(revisions.snapshot(), revisions.restorable(revision.snapshot), staff=True),
         "unreadable": revisions.unreadable_secrets(revision.snapshot),
     })

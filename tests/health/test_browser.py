@@ -57,3 +57,26 @@ def test_forcing_a_provider_out_and_back_from_the_status_page(page, login, staff
     snapshot.forget()
     assert [s.name for s in snapshot.active_chain()] == ["anthropic", "bedrock"]
     assert errors == []
+
+
+def test_live_updates_pause_while_the_tab_is_hidden_and_refresh_when_shown(page, login, staff_user, password,
+                                                                           live_server, fresh_anthropic):
+    make_anthropic(server=fresh_anthropic)
+    HealthSettings.objects.update_or_create(pk=1, defaults={"interval_seconds": 60})  # polls every 30 s
+    login(staff_user, password)
+    page.set_default_timeout(20_000)
+    page.goto(live_server.url + "/providers/status/")
+    page.wait_for_selector("#status-live")
+    prevented = page.evaluate("""() => {
+      Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+      let seen = null;
+      document.addEventListener("htmx:beforeRequest", (e) => { seen = e.defaultPrevented; }, {once: true});
+      window.htmx.trigger(document.getElementById("status-live"), "status-refresh");
+      return seen;
+    }""")
+    assert prevented is True, "a poll while the tab is hidden is cancelled before it is sent"
+    with page.expect_response(lambda r: "/providers/status/" in r.url and r.request.headers.get("hx-request")):
+        page.evaluate("""() => {
+          Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+          document.dispatchEvent(new Event("visibilitychange"));
+        }""")

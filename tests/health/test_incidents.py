@@ -210,6 +210,7 @@ def test_an_incident_counts_the_share_of_real_traffic_it_affected(aws_env, fresh
         assert invoke(None, REQUEST, CallContext(purpose="client")).provider_name == "bedrock"
     html = staff_client.get(reverse("providers:status")).content.decode()
     assert "50.0 % of traffic affected (2 of 4 calls)" in html, "an open incident is counted up to now"
+    assert "calls served meanwhile: bedrock (2 calls)" in html  # where the traffic went, measured
 
     fresh_anthropic.reset()
     run_round()
@@ -218,5 +219,6 @@ def test_an_incident_counts_the_share_of_real_traffic_it_affected(aws_env, fresh
     assert incident.ended_at is not None
     assert (incident.affected_calls, incident.total_calls, incident.traffic_share) == (2, 4, 50.0)
     assert "50.0 % of traffic was affected (2 of 4 calls failed there)" in mail.outbox[-1].body
+    assert incident.served_by == {"bedrock": 2} and "Calls served meanwhile: bedrock (2 calls)." in mail.outbox[-1].body
     html = staff_client.get(reverse("providers:status")).content.decode()
     assert "50.0 % of traffic affected (2 of 4 calls)" in html

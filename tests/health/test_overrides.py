@@ -151,3 +151,35 @@ def test_the_status_page_shows_each_breakers_recent_traffic_from_the_shared_coun
     html = staff_client.get(reverse("providers:status")).content.decode()
     row = html[html.index('id="status-anthropic"'):]
     assert "1 of 2 calls failed lately" in row[:row.index("</tr>")]
+
+
+def test_restoring_a_revision_from_before_the_overrides_resets_them_to_their_defaults(two_providers, csrf_client):
+    from providers.revisions import DEFAULTED_ROUTING_FIELDS, record_revision, restore
+
+    old = record_revision(None, "before breakers existed")
+    for name in DEFAULTED_ROUTING_FIELDS:  # as a revision written before these fields were stored
+        old.snapshot["routing"].pop(name)
+    old.save()
+    _post(csrf_client, "health:force-out", {"target": "anthropic", "on": "1"})
+    _post(csrf_client, "health:pin-primary", {"target": "bedrock"})
+    ProviderRouting.objects.filter(pk=1).update(breaker_failures=9)
+    assert _chain() == ["bedrock"]
+
+    confirm = csrf_client.get(reverse("providers:revision", args=[old.pk])).content.decode()
+    # the confirmation shows the reset (to [], not "—") before it happens
+    assert re.search(r'routing\.forced_out</code></td><td class="diff-old">[^<]*anthropic[^<]*</td>'
+                     r'<td class="diff-new">\[\]</td>', confirm)
+    restore(old, None)
+    routing = ProviderRouting.load()
+    assert (routing.forced_out, routing.pinned_primary, routing.breaker_failures) == ([], "", 3)
+    assert _chain() == ["anthropic", "bedrock"]
+
+
+def test_restoring_a_recent_revision_brings_its_overrides_back(two_providers, csrf_client):
+    from providers.revisions import restore
+
+    _post(csrf_client, "health:force-out", {"target": "anthropic", "on": "1"})
+    forced = ConfigRevision.objects.first()
+    _post(csrf_client, "health:force-out", {"target": "anthropic"})
+    restore(forced, None)
+    assert ProviderRouting.load().forced_out == ["anthropic"] and _chain() == ["bedrock"]

@@ -26,8 +26,9 @@ def test_status_page_shows_each_provider_and_model_with_state_uptime_and_inciden
     assert 'id="status-anthropic"' in html and "state-degraded" in html  # up, but opus is down
     assert html.count('class="model-row"') == len(LOGICAL)
     assert html.count("(count_tokens, no tokens)") == len(LOGICAL)  # which check ran and what it spent
-    # the provider and every model but opus, which failed both checks
-    assert html.count("100.000 %") == len(LOGICAL) and html.count(">0.000 %") == 1
+    # 24 h, 7 d and 30 d for the provider and every model but opus, which failed both checks
+    assert html.count("</span> 100.000 %") == 3 * len(LOGICAL) and html.count("</span> 0.000 %") == 3
+    assert html.count('class="uptime-bar" role="img"') == len(LOGICAL) + 1 and "Last 30 days: 1 with every" in html
     assert "model_not_available" in html and 'id="incidents"' in html
     assert 'type="application/json"' in html and "<script>" not in html
     assert_no_secrets(html, "status page")
@@ -135,5 +136,6 @@ def test_past_days_come_from_history_and_gaps_stay_grey(aws_env, fresh_anthropic
                     model="", ok=i >= 2, check_kind="round") for i in range(10)])
     html = staff_client.get(reverse("providers:status")).content.decode()
     assert "2 of 10 checks failed (~2 min)" in html
-    assert "80.000 %" in html  # the 89 days without checks count neither up nor down
-    assert html.count("day-none") == 89  # its other days; no model was checked yet, so no model rows
+    assert html.count("</span> 80.000 %") == 2  # 7 d and 30 d: the days without checks count neither up nor down
+    assert "24 h</span> no data" in html  # nothing in the last 24 hours is no data, not 100 %
+    assert html.count("day-none") == 29  # its other days; no model was checked yet, so no model rows
