@@ -368,7 +368,9 @@ class _Resolver:
 
     def _result(self, model_id, logical, model, scope):
         status, message = self._lifecycle(model)
-        if self.available is None:
+        if scope == "custom" and self.available is not None and model_id not in self.available:
+            available = None  # the control plane lists no ARNs: GetInferenceProfile decides (the Bedrock client)
+        elif self.available is None:
             available = None if model is None else True
         else:
             available = model_id in self.available or (

@@ -3,7 +3,6 @@ import dataclasses
 
 import pytest
 
-from providers.clients import bedrock_client
 from providers.clients.aws_credentials import _assumed
 from providers.clients.catalog import iam_policy_for
 from providers.clients.errors import ErrorKind, ProviderError
@@ -218,7 +217,6 @@ def test_https_endpoint_with_a_private_ca():
 
 
 def test_custom_profile_arn_resolves_to_its_model_through_get_inference_profile(bedrock_fake):
-    bedrock_client._local_cache.clear()  # what earlier tests' fakes listed is not this fake's answer
     arn = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{HAIKU_US}"
     client = get_client(bedrock_settings(bedrock_fake, inference_profile=arn))
     resolution = client.resolution("sonnet")
@@ -229,7 +227,6 @@ def test_custom_profile_arn_resolves_to_its_model_through_get_inference_profile(
 
 
 def test_unknown_profile_is_reported_unavailable(bedrock_fake):
-    bedrock_client._local_cache.clear()  # what earlier tests' fakes listed is not this fake's answer
     arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/doesnotexist"
     resolution = get_client(bedrock_settings(bedrock_fake, inference_profile=arn)).resolution("haiku")
     assert resolution.available is False and "does not exist" in resolution.note
