@@ -10,7 +10,8 @@ def test_login_shows_the_dashboard_shell(page, live_server, login, staff_user, p
     login(staff_user, password)
     page.goto(live_server.url + "/")
     nav = page.locator("nav[aria-label=Main]")
-    assert nav.locator("a").all_inner_texts() == ["Providers", "Usage & costs", "Gateway keys", "Status", "Migration"]
+    assert nav.locator("a").all_inner_texts() == ["Providers", "Usage & costs", "Gateway keys", "Batches", "Status",
+                                                    "Migration"]
     assert "alice" in page.locator(".who").inner_text()
     # htmx came from our own static files and initialised.
     assert page.evaluate("typeof window.htmx") == "object"
