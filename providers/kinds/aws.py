@@ -92,6 +92,24 @@ class AwsAuthForm(ProviderForm):
                                                 else ["aws_session_token"])
         return []
 
+    def clean_api_key_mode(self, cleaned, key_field, label):
+        """Auth mode api_key: `key_field` (with its _source, _env and _encrypted twins) names an env var
+        or holds a key to store, unless one is stored already."""
+        if cleaned.get("auth_mode") != "api_key":
+            return
+        if cleaned.get(f"{key_field}_source") == "env":
+            try:
+                cleaned[f"{key_field}_env"] = validation.env_name(cleaned.get(f"{key_field}_env"), required=True)
+            except ValueError as exc:
+                self.add_error(f"{key_field}_env", str(exc))
+        elif not cleaned.get(key_field) and not getattr(self.instance, f"{key_field}_encrypted"):
+            self.add_error(key_field, f"Enter the {label} to store.")
+
+    def api_key_mode_secrets_in_use(self, key_field):
+        if self.cleaned_data.get("auth_mode") == "api_key" and self.cleaned_data.get(f"{key_field}_source") == "stored":
+            return [key_field]
+        return self.aws_secrets_in_use()
+
     def apply_aws_auth(self, config, data):
         mode = data["auth_mode"]
         config.aws_region = data["aws_region"]

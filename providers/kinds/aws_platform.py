@@ -79,21 +79,12 @@ class AwsPlatformProviderForm(AwsAuthForm):
     def clean(self):
         cleaned = super().clean()
         self.clean_aws_auth(cleaned)
-        if cleaned.get("auth_mode") == "api_key":
-            if cleaned.get("api_key_source") == "env":
-                try:
-                    cleaned["api_key_env"] = validation.env_name(cleaned.get("api_key_env"), required=True)
-                except ValueError as exc:
-                    self.add_error("api_key_env", str(exc))
-            elif not cleaned.get("api_key") and not self.instance.api_key_encrypted:
-                self.add_error("api_key", "Enter the workspace API key to store.")
+        self.clean_api_key_mode(cleaned, "api_key", "workspace API key")
         self.require_secrets_for_new_destination()
         return cleaned
 
     def secrets_in_use(self):
-        if self.cleaned_data.get("auth_mode") == "api_key" and self.cleaned_data.get("api_key_source") == "stored":
-            return ["api_key"]
-        return self.aws_secrets_in_use()
+        return self.api_key_mode_secrets_in_use("api_key")
 
     def apply_kind_fields(self, config, data):
         self.apply_aws_auth(config, data)

@@ -148,22 +148,12 @@ class BedrockProviderForm(AwsAuthForm):
                 and "guardrail_identifier" not in self.errors and "guardrail_version" not in self.errors:
             self.add_error("guardrail_version" if cleaned.get("guardrail_identifier") else "guardrail_identifier",
                            "Give both the guardrail's identifier and its version, or neither.")
-        if cleaned.get("auth_mode") == "api_key":
-            if cleaned.get("bedrock_api_key_source") == "env":
-                try:
-                    cleaned["bedrock_api_key_env"] = validation.env_name(cleaned.get("bedrock_api_key_env"),
-                                                                         required=True)
-                except ValueError as exc:
-                    self.add_error("bedrock_api_key_env", str(exc))
-            elif not cleaned.get("bedrock_api_key") and not self.instance.bedrock_api_key_encrypted:
-                self.add_error("bedrock_api_key", "Enter the Bedrock API key to store.")
+        self.clean_api_key_mode(cleaned, "bedrock_api_key", "Bedrock API key")
         self.require_secrets_for_new_destination()
         return cleaned
 
     def secrets_in_use(self):
-        if self.cleaned_data.get("auth_mode") == "api_key" and self.cleaned_data.get("bedrock_api_key_source") == "stored":
-            return ["bedrock_api_key"]
-        return self.aws_secrets_in_use()
+        return self.api_key_mode_secrets_in_use("bedrock_api_key")
 
     def apply_kind_fields(self, config, data):
         self.apply_aws_auth(config, data)
