@@ -1,6 +1,6 @@
 """Sign-in throttling: failed attempts counted per username and per client address.
 
-Counters live in the shared cache (fixed windows, atomic incr), so every web process sees
+Counters live in the shared cache (atomic incr, a window from the first failure), so every web process sees
 the same count. A cache outage never blocks sign-in and never becomes a 500: it is logged
 and the attempt is allowed (the password check still runs).
 """
@@ -20,38 +20,38 @@ from moments_admin.limits import apply_limits
 log = logging.getLogger(__name__)
 
 
-def _window():
-    size = settings.LOGIN_THROTTLE_WINDOW_SECONDS
-    now = time.time()
-    return int(now // size), size - (now % size)
-
-
 def _keys(username, address):
-    index, _ = _window()
     # Hashed: a username or address of any length or content makes a valid, short cache key.
     user = hashlib.sha256((username or "").strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
     addr = hashlib.sha256((address or "").encode("utf-8", "replace")).hexdigest()[:32]
-    return ((f"signin-fail:user:{user}:{index}", settings.LOGIN_THROTTLE_PER_USER),
-            (f"signin-fail:addr:{addr}:{index}", settings.LOGIN_THROTTLE_PER_ADDRESS))
+    return ((f"signin-fail:user:{user}", settings.LOGIN_THROTTLE_PER_USER),
+            (f"signin-fail:addr:{addr}", settings.LOGIN_THROTTLE_PER_ADDRESS))
 
 
 def blocked_minutes(username, address):
-    """Minutes until sign-in is allowed again, or 0 when it is allowed now."""
+    """Minutes until sign-in is allowed again, or 0 when it is allowed now.
+
+    A window opens at a subject's first failure and lasts LOGIN_THROTTLE_WINDOW_SECONDS, so a
+    run of failures is never split in two by a clock boundary.
+    """
+    keys = _keys(username, address)
     try:
-        counts = cache.get_many([key for key, _ in _keys(username, address)])
+        found = cache.get_many([name for key, _ in keys for name in (key, f"{key}:since")])
     except Exception:  # the cache is an optimization here, never a reason to refuse or to fail
         log.warning("Sign-in throttle unavailable (cache unreachable); allowing the attempt.", exc_info=True)
         return 0
-    if any(counts.get(key, 0) >= limit for key, limit in _keys(username, address)):
-        return max(1, math.ceil(_window()[1] / 60))
-    return 0
+    now = time.time()
+    left = [found.get(f"{key}:since", now) + settings.LOGIN_THROTTLE_WINDOW_SECONDS - now
+            for key, limit in keys if found.get(key, 0) >= limit]
+    return max(1, math.ceil(max(left) / 60)) if left else 0
 
 
 def record_failure(username, address):
     size = settings.LOGIN_THROTTLE_WINDOW_SECONDS
     try:
         for key, _ in _keys(username, address):
-            cache.add(key, 0, timeout=size + 60)
+            if cache.add(key, 0, timeout=size):
+                cache.set(f"{key}:since", time.time(), timeout=size)
             cache.incr(key)
     except Exception:
         log.warning("Sign-in throttle unavailable (cache unreachable); failure not counted.", exc_info=True)
