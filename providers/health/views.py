@@ -61,14 +61,18 @@ def send_test_alert(request):
 @never_cache
 @require_GET
 def metrics_view(request):
-    """Prometheus scrape: a staff session, or `Authorization: Bearer <METRICS_TOKEN>` when that is set."""
-    header = request.headers.get("Authorization", "")
+    """Prometheus scrape, on only when METRICS_TOKEN is set: `Authorization: Bearer <METRICS_TOKEN>`,
+    or a staff session (to look at it in the browser)."""
     token = settings.METRICS_TOKEN
-    by_token = bool(token) and header.startswith("Bearer ") and hmac.compare_digest(
+    if not token:
+        return HttpResponse("Metrics are off: set METRICS_TOKEN to turn /metrics on.\n", status=404,
+                            content_type="text/plain")
+    header = request.headers.get("Authorization", "")
+    by_token = header.startswith("Bearer ") and hmac.compare_digest(
         header.removeprefix("Bearer ").encode(), token.encode())
     if not by_token:
         if not request.user.is_authenticated:
-            response = HttpResponse("Send a bearer token (METRICS_TOKEN) or log in as staff.\n", status=401,
+            response = HttpResponse("Send the bearer token (METRICS_TOKEN) or log in as staff.\n", status=401,
                                     content_type="text/plain")
             response["WWW-Authenticate"] = "Bearer"
             return response

@@ -18,6 +18,11 @@ pytestmark = pytest.mark.django_db
 REQUEST = {"model": "haiku", "max_tokens": 20, "messages": [{"role": "user", "content": "hello"}]}
 
 
+@pytest.fixture(autouse=True)
+def metrics_on(settings):
+    settings.METRICS_TOKEN = "metrics-token-for-tests-0001"  # /metrics is off without it
+
+
 def _samples(text):
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
@@ -80,20 +85,27 @@ def test_shared_cache_failures_are_counted(staff_client, db):
         before, "moments_shared_cache_failures_total", operation="get") == 1
 
 
-def test_metrics_need_staff_or_the_bearer_token(member_client, settings, db):
+def test_metrics_are_off_without_a_token_and_need_it_or_staff_when_on(member_client, settings, db):
     from django.test import Client
 
     client = Client()  # anonymous
     url = reverse("metrics")
     settings.METRICS_TOKEN = None
-    assert client.get(url).status_code == 401
-    assert client.get(url, HTTP_AUTHORIZATION="Bearer anything").status_code == 401
-    assert member_client.get(url).status_code == 403
+    for who in (client, member_client):
+        response = who.get(url, HTTP_AUTHORIZATION="Bearer anything")
+        assert response.status_code == 404 and b"set METRICS_TOKEN" in response.content
     settings.METRICS_TOKEN = "metrics-token-for-tests-0001"
+    assert client.get(url).status_code == 401
     assert client.get(url, HTTP_AUTHORIZATION="Bearer wrong-token").status_code == 401
+    assert member_client.get(url).status_code == 403  # staff sessions: the tests above
     response = client.get(url, HTTP_AUTHORIZATION="Bearer metrics-token-for-tests-0001")
     assert response.status_code == 200
     list(text_string_to_metric_families(response.content.decode()))  # parses
+
+
+def test_metrics_are_off_for_staff_too_without_a_token(staff_client, settings):
+    settings.METRICS_TOKEN = ""
+    assert staff_client.get(reverse("metrics")).status_code == 404
 
 
 def test_multiprocess_mode_merges_counters_of_every_process(tmp_path, monkeypatch, staff_client):
