@@ -22,6 +22,13 @@ def beat_schedule():
             "schedule": float(HEALTH_TICK_SECONDS),
             "options": {"expires": HEALTH_TICK_SECONDS * 0.9},
         },
+        # Between rounds: a breaker opened by real traffic opens its incident and alert within a tick.
+        "breaker-watch": {
+            "task": "providers.health.tasks.watch_breakers",
+            "schedule": float(HEALTH_TICK_SECONDS),
+            "kwargs": {"tick_seconds": HEALTH_TICK_SECONDS},
+            "options": {"expires": HEALTH_TICK_SECONDS * 0.9},
+        },
         # Usage: new records into the hourly/daily rollups, then budget thresholds and hard stops.
         "usage-rollups": {
             "task": "usage.tasks.update_usage_rollups",

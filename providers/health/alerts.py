@@ -31,15 +31,17 @@ def _status_url():
 
 def incident_text(incident, event, *, test=False):
     prefix = "[TEST] " if test else ""
+    how = "fails real traffic" if incident.from_traffic else "failed its health checks"
     if event == "opened":
         subject = f"{prefix}{incident.target} is down ({incident.cause})"
-        body = (f"{prefix}{incident.target} failed its health checks since {incident.started_at:%Y-%m-%d %H:%M:%S} "
+        body = (f"{prefix}{incident.target} {how} since {incident.started_at:%Y-%m-%d %H:%M:%S} "
                 f"UTC: {incident.message or incident.cause}."
                 + (f"\nTraffic fails over to {incident.failover_target}." if incident.failover_target else ""))
     else:
         subject = f"{prefix}{incident.target} recovered"
         minutes = incident.duration().total_seconds() / 60
-        body = f"{prefix}{incident.target} passes its health checks again after {minutes:.1f} minutes ({incident.cause})."
+        again = "serves real traffic again" if incident.from_traffic else "passes its health checks again"
+        body = f"{prefix}{incident.target} {again} after {minutes:.1f} minutes ({incident.cause})."
         if incident.traffic_share is not None:
             body += (f"\n{incident.traffic_share:.1f} % of traffic was affected ({incident.affected_calls} of "
                      f"{incident.total_calls} call{pluralize(incident.total_calls)} failed there).")
@@ -52,7 +54,8 @@ def webhook_payload(incident, event, *, test=False):
     subject, body = incident_text(incident, event, test=test)
     return {
         "event": f"incident.{event}", "test": test, "provider_name": incident.provider_name,
-        "model": incident.model or None, "cause": incident.cause, "message": body, "summary": subject,
+        "model": incident.model or None, "cause": incident.cause, "opened_by": incident.opened_by,
+        "message": body, "summary": subject,
         "started_at": incident.started_at.isoformat(),
         "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,
         "failover_target": incident.failover_target or None, "served_by": incident.served_by or {},
@@ -99,3 +102,14 @@ def pending_alerts(now, within=RETRY_ALERTS_FOR):
     pending = [(i, "opened") for i in recent.filter(ended_at__isnull=True, opened_alert_sent_at__isnull=True)]
     pending += [(i, "closed") for i in recent.filter(ended_at__isnull=False, closed_alert_sent_at__isnull=True)]
     return pending
+
+
+def send_pending(health_settings, now):
+    """Every alert not yet taken by a channel: new openings and closings, and earlier ones whose
+    channels failed. A closing is announced only after its opening was."""
+    if not health_settings.recipient_list and not health_settings.webhook_url:
+        return
+    for incident, event in pending_alerts(now):
+        if event == "closed" and incident.opened_alert_sent_at is None:
+            continue
+        send_incident_alert(incident, event, health_settings)

@@ -88,6 +88,7 @@ class Incident(models.Model):
     started_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     cause = models.CharField(max_length=30)  # the error kind that opened it
+    opened_by = models.CharField(max_length=10, default="checks")  # "checks", or "traffic": a breaker opened by real calls
     message = models.CharField(max_length=500, blank=True)
     error_kinds = models.JSONField(default=list, blank=True)
     failover_target = models.CharField(max_length=50, blank=True)  # where traffic went
@@ -125,6 +126,10 @@ class Incident(models.Model):
         """Where the traffic went, e.g. "bedrock (120 calls), anthropic (3 calls)"."""
         return ", ".join(f"{name} ({calls} call{'s' if calls != 1 else ''})"
                          for name, calls in (self.served_by or {}).items())
+
+    @property
+    def from_traffic(self):
+        return self.opened_by == "traffic"
 
     @property
     def duration_minutes(self):

@@ -57,7 +57,7 @@ def run_round(now=None):
     rows += _provider_rows(result.outcomes, result.run_id, now)
     CheckResult.objects.bulk_create(rows)
     metrics.observe_checks(result.outcomes)
-    _send_alerts(health_settings, now)
+    alerts.send_pending(health_settings, now)
     prune_history(now)
     return result
 
@@ -116,17 +116,6 @@ def _apply(provider_name, outcomes, health_settings, now, maintenance):
         if change:
             transitions.append(change)
     return transitions
-
-
-def _send_alerts(health_settings, now):
-    """Every alert not yet taken by a channel: this round's openings and closings, and earlier
-    ones whose channels failed. A closing is announced only after its opening was."""
-    if not health_settings.recipient_list and not health_settings.webhook_url:
-        return
-    for incident, event in alerts.pending_alerts(now):
-        if event == "closed" and incident.opened_alert_sent_at is None:
-            continue
-        alerts.send_incident_alert(incident, event, health_settings)
 
 
 def _row(outcome, run_id, now):

@@ -7,6 +7,11 @@
   `up_after_successes` consecutive passes, which close the incident (no flapping).
 - maintenance: set by staff per provider; checks still run and are kept, nothing opens.
 
+Real traffic between rounds (`apply_breaker`, from health.breaker_watch): a target whose circuit
+breaker real calls opened goes down at once, its incident marked `opened_by="traffic"`. Such an
+incident is closed by the breaker's recovery (closed, no failure in its window), not by passing
+checks: a token count that works says little when the calls themselves fail.
+
 A provider target (model "") passes when any of its models passes, so a revoked key opens one
 provider incident and its model incidents stay quiet (alerts are sent for the provider only).
 """
@@ -42,6 +47,8 @@ def apply_outcome(provider_name, model, *, ok, error_kind, message, latency_ms, 
             state.consecutive_successes = 0
             state.last_error = f"{error_kind}: {message}"[:500]
         new = _next_state(previous, state, ok, health_settings, maintenance)
+        if new == "operational" and previous == "down" and _open_incident(provider_name, model, "traffic"):
+            new = "down"  # real traffic opened it; the breaker's recovery closes it
         transition = None
         if new != previous:
             state.state, state.since = new, now
@@ -61,6 +68,38 @@ def apply_outcome(provider_name, model, *, ok, error_kind, message, latency_ms, 
                 incident.save(update_fields=["error_kinds"])
         state.save()
     return transition
+
+
+def apply_breaker(provider_name, model, *, tripped, recovered, last_error, now):
+    """Update one target from its breaker, read between check rounds; a Transition or None.
+    `tripped`: real traffic opened the breaker; `recovered`: closed, and no failure in its window."""
+    with transaction.atomic():
+        state, _ = TargetState.objects.select_for_update().get_or_create(
+            provider_name=provider_name, model=model, defaults={"since": now})
+        if state.state == "maintenance":
+            return None
+        if tripped and state.state != "down":
+            kind = (last_error or {}).get("kind") or "breaker_open"
+            message = f"Circuit breaker opened by real traffic: {(last_error or {}).get('message') or kind}"
+            state.state, state.since, state.consecutive_successes = "down", now, 0
+            state.last_error = f"{kind}: {message}"[:500]
+            state.save()
+            return Transition("opened", Incident.objects.create(
+                provider_name=provider_name, model=model, started_at=now, cause=kind[:30], message=message[:500],
+                error_kinds=[kind], opened_by="traffic", failover_target=_failover_target(provider_name),
+                failovers_at_start=failovers_so_far()))
+        if recovered and state.state == "down" and _open_incident(provider_name, model, "traffic"):
+            state.state, state.since = "operational", now
+            state.consecutive_failures = 0
+            state.save()
+            incident = _close_open_incident(provider_name, model, now)
+            return Transition("closed", incident) if incident else None
+    return None
+
+
+def _open_incident(provider_name, model, opened_by):
+    return Incident.objects.filter(provider_name=provider_name, model=model, ended_at__isnull=True,
+                                   opened_by=opened_by).exists()
 
 
 def _next_state(previous, state, ok, health_settings, maintenance):

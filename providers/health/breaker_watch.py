@@ -1,0 +1,61 @@
+"""Incidents from real traffic between check rounds.
+
+Beat offers this every few seconds (one run per tick across every beat and worker): it reads the
+shared breaker of every enabled provider and of each model its mapping uses, in one cache round
+trip, and moves target states (health.states.apply_breaker). A breaker that real calls opened
+opens the target's incident and sends its alert within seconds, not at the next check round; it
+closes once the breaker is closed and its window holds no failure. Nothing here runs on the call
+path.
+"""
+from django.utils import timezone
+
+from providers import breaker, snapshot
+from providers.display import logical_names
+from providers.health import alerts
+from providers.health.models import HealthSettings, TargetState
+from providers.health.states import apply_breaker
+from providers.models import ProviderConfig
+
+
+def watch(now=None):
+    """One pass; returns the transitions (opened and closed incidents)."""
+    now = now or timezone.now()
+    health_settings = HealthSettings.load()
+    targets = _targets(health_settings)
+    if not targets:
+        return []
+    policy = snapshot.current().breaker
+    names = list(targets.values())
+    current = breaker.states(names, fresh=True)
+    windows = breaker.window_counts_many(names, policy)
+    transitions = []
+    for (provider_name, model), name in targets.items():  # providers before their models
+        state = current[name]
+        tripped = bool(state.get("tripped")) or breaker.is_open_state(state)
+        recovered = not tripped and not state.get("failures") and windows[name][1] == 0
+        change = apply_breaker(provider_name, model, tripped=tripped, recovered=recovered,
+                               last_error=state.get("last_error"), now=now)
+        if change and change.event == "opened" and model and _provider_down(provider_name):
+            change.incident.quiet = True  # the provider's incident speaks for it
+            change.incident.save(update_fields=["quiet"])
+        if change:
+            transitions.append(change)
+    if transitions:
+        alerts.send_pending(health_settings, now)
+    return transitions
+
+
+def _targets(health_settings):
+    """{(provider name, model or ""): breaker name} for enabled providers not under maintenance."""
+    targets = {}
+    for config in ProviderConfig.objects.filter(enabled=True).order_by("position", "name"):
+        if config.name in health_settings.maintenance:
+            continue
+        targets[(config.name, "")] = config.name
+        for model in logical_names(config):
+            targets[(config.name, model)] = breaker.model_target(config.name, model)
+    return targets
+
+
+def _provider_down(provider_name):
+    return TargetState.objects.filter(provider_name=provider_name, model="", state="down").exists()
