@@ -2,8 +2,10 @@
 
 The page puts each figure's JSON in a <script type="application/json"> block that
 static/health/status.js hands to the vendored plotly.js: no inline script.
-Health-check latency p50/p95 per provider and hour; error rate per provider and hour for
-checks and for real traffic (usage.ProviderHourly rollups, so no query per call).
+Latency p50/p95 per provider and hour, for health checks and for real traffic; error rate per
+provider and hour, for checks and for real traffic. Real traffic comes from the usage rollups
+(usage.ProviderHourly: counts and latency histograms, so no query per call; test connections and
+health checks left out); its percentiles are read from the histogram bins (usage.histogram).
 """
 import datetime as dt
 import json
@@ -14,7 +16,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from providers.health.models import CheckResult
+from usage.histogram import BIN_COUNT, percentile
 from usage.models import ProviderHourly
+
+LATENCY_BINS = [f"lat_{index:02d}" for index in range(BIN_COUNT)]
+TRAFFIC_EXCLUDED_PURPOSES = ("test", "health")
 
 PALETTE = ["#3451d1", "#e8710a", "#1a7f37", "#cf222e", "#8250df", "#0598bc"]
 LAYOUT = {"template": "none", "height": 260, "margin": {"l": 50, "r": 10, "t": 10, "b": 40},
@@ -73,10 +79,16 @@ def latency_and_errors(now=None):
                              "line": {"color": color},
                              "y": [_rate(buckets[h][2], buckets[h][1]) if h in buckets else None for h in hours]})
     for index, (name, per_hour) in enumerate(sorted(traffic.items())):
+        color = PALETTE[(index + 3) % len(PALETTE)]
         error_traces.append({"type": "scatter", "mode": "lines", "name": f"{name} traffic", "x": x,
-                             "line": {"color": PALETTE[(index + 3) % len(PALETTE)], "dash": "dash"},
-                             "y": [_rate(*per_hour[h]) if h in per_hour else None for h in hours]})
-    latency = go.Figure(data=latency_traces, layout={**LAYOUT, "yaxis": {"title": {"text": "check latency (ms)"},
+                             "line": {"color": color, "dash": "dash"},
+                             "y": [_rate(*per_hour[h][:2]) if h in per_hour else None for h in hours]})
+        for q, dash in ((50, "dash"), (95, "dashdot")):
+            latency_traces.append({"type": "scatter", "mode": "lines", "name": f"{name} traffic p{q}", "x": x,
+                                   "line": {"color": color, "dash": dash},
+                                   "y": [_rounded(percentile(per_hour[h][2], q / 100)) if h in per_hour else None
+                                         for h in hours]})
+    latency = go.Figure(data=latency_traces, layout={**LAYOUT, "yaxis": {"title": {"text": "latency (ms)"},
                                                                        "rangemode": "tozero"}})
     errors = go.Figure(data=error_traces, layout={**LAYOUT, "yaxis": {"title": {"text": "error rate (%)"},
                                                                      "range": [0, 100]}})
@@ -87,10 +99,17 @@ def _rate(failed, total):
     return round(100.0 * failed / total, 1) if total else None
 
 
+def _rounded(value):
+    return None if value is None else round(value, 1)
+
+
 def _traffic_error_rates(since):
-    rows = (ProviderHourly.objects.filter(bucket__gte=since).values("provider_name", "bucket")
-            .annotate(requests=Sum("requests"), failed=Sum("failed")))
+    """{provider: {hour: (failed, requests, latency bin counts)}} of real traffic."""
+    rows = (ProviderHourly.objects.filter(bucket__gte=since).exclude(purpose__in=TRAFFIC_EXCLUDED_PURPOSES)
+            .values("provider_name", "bucket")
+            .annotate(requests=Sum("requests"), failed=Sum("failed"), **{b: Sum(b) for b in LATENCY_BINS}))
     out = {}
     for row in rows:
-        out.setdefault(row["provider_name"], {})[_hour(row["bucket"])] = (row["failed"], row["requests"])
+        bins = [row[b] or 0 for b in LATENCY_BINS]
+        out.setdefault(row["provider_name"], {})[_hour(row["bucket"])] = (row["failed"], row["requests"], bins)
     return out

@@ -139,3 +139,32 @@ def test_past_days_come_from_history_and_gaps_stay_grey(aws_env, fresh_anthropic
     assert html.count("</span> 80.000 %") == 2  # 7 d and 30 d: the days without checks count neither up nor down
     assert "24 h</span> no data" in html  # nothing in the last 24 hours is no data, not 100 %
     assert html.count("day-none") == 29  # its other days; no model was checked yet, so no model rows
+
+
+def test_latency_chart_has_real_traffic_percentiles_from_the_rollups_beside_the_checks(db):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from providers.health.charts import latency_and_errors
+    from usage.histogram import bin_index
+    from usage.models import ProviderHourly
+
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    common = {"bucket": hour, "provider_kind": "bedrock", "base_model": "claude-haiku-4-5"}
+    bins = {f"lat_{bin_index(120):02d}": 90, f"lat_{bin_index(2500):02d}": 10}  # 90 calls at 100-150 ms, 10 slow
+    ProviderHourly.objects.create(provider_name="bedrock", purpose="client", requests=100, failed=5, **common, **bins)
+    # Health checks and test connections are not traffic: left out of both figures.
+    ProviderHourly.objects.create(provider_name="bedrock", purpose="health", requests=50, failed=50,
+                                  **common, **{f"lat_{bin_index(20000):02d}": 50})
+    ProviderHourly.objects.create(provider_name="bedrock", purpose="client", requests=1,
+                                  **{**common, "bucket": hour - dt.timedelta(days=2)})  # older than the window
+
+    latency, errors = latency_and_errors()
+    traces = {t["name"]: t["y"] for t in latency["data"]}
+    assert set(traces) == {"bedrock traffic p50", "bedrock traffic p95"}
+    assert 100 <= traces["bedrock traffic p50"][-1] <= 150  # inside its bin
+    assert 2000 <= traces["bedrock traffic p95"][-1] <= 3000
+    assert traces["bedrock traffic p50"][:-1] == [None] * 23, "one point per hour with traffic"
+    rates = {t["name"]: t["y"] for t in errors["data"]}
+    assert rates["bedrock traffic"][-1] == 5.0
