@@ -110,7 +110,7 @@ if CACHE_URL:
         raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL.")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "moments_cache"}}
+    CACHES = {"default": {"BACKEND": "moments_admin.db_cache.AtomicDatabaseCache", "LOCATION": "moments_cache"}}
 
 # --- Auth -------------------------------------------------------------------
 LOGIN_URL = "login"
