@@ -49,9 +49,6 @@ def main():
                  "--schedule", str(Path(env.get("MOMENTS_VAR_DIR") or ROOT / "var") / "celerybeat-schedule")],
     }
     if args.demo:
-        from providers import demo  # plain constants; importing it needs no Django setup
-
-        env[demo.ANTHROPIC_KEY_ENV] = demo.ANTHROPIC_KEY
         manage("seed_demo_providers", env=env)
         manage("seed_demo_usage", env=env)
         commands["fakes"] = [PYTHON, "manage.py", "run_demo_fakes"]

@@ -6,7 +6,6 @@ BEDROCK_PORT = int(os.environ.get("DEMO_BEDROCK_PORT", "8102"))
 MANTLE_PORT = int(os.environ.get("DEMO_MANTLE_PORT", "8103"))
 AWS_PLATFORM_PORT = int(os.environ.get("DEMO_AWS_PLATFORM_PORT", "8104"))
 AWS_PLATFORM_WORKSPACE_ID = "wrkspc_demo_not_real_0000"
-ANTHROPIC_KEY_ENV = "DEMO_ANTHROPIC_API_KEY"
 ANTHROPIC_KEY = "sk-ant-demo-key-not-real-0000"
 AWS_ACCESS_KEY_ID = "AKIADEMOFAKEKEY00000"
 AWS_SECRET_ACCESS_KEY = "demo-secret-not-real-0000"

@@ -284,6 +284,9 @@ def test_demo_mode_seeds_all_three_kinds():
     assert (resolved.settings.workspace_id, resolved.settings.base_url) == (demo.AWS_PLATFORM_WORKSPACE_ID,
                                                                             demo.aws_platform_url())
     assert ProviderRouting.load().fallbacks == ["demo-bedrock", "demo-aws-platform"]
+    # The demo Anthropic key is stored, so a terminal without the launcher's environment reaches it too.
+    anthropic_demo = build_settings(ProviderConfig.objects.get(name="demo-anthropic"), environment={})
+    assert not anthropic_demo.problems and anthropic_demo.settings.api_key == demo.ANTHROPIC_KEY
 
 
 def test_demo_aws_platform_provider_is_served_by_the_demo_fake():

@@ -14,7 +14,8 @@ class Command(BaseCommand):
         if not ProviderConfig.objects.filter(name="demo-anthropic").exists():
             save_provider(ProviderConfig(
                 name="demo-anthropic", kind="anthropic", base_url=demo.anthropic_url(),
-                api_key_env=demo.ANTHROPIC_KEY_ENV,
+                # Stored, not an env var: `manage.py call` from any terminal reaches it, not only the launcher's children.
+                api_key_env="", api_key_encrypted=crypto.encrypt(demo.ANTHROPIC_KEY),
             ), None, summary="Demo: added demo-anthropic (fake Anthropic API)")
             created.append("demo-anthropic")
         if not ProviderConfig.objects.filter(name="demo-bedrock").exists():
