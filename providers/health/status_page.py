@@ -138,16 +138,16 @@ def primary_name():
 
 
 def heartbeat(now=None):
-    """(last heartbeat ISO text or None, stale: bool) -- stale when no task ran in 3 heartbeat intervals."""
+    """(last heartbeat as a datetime or None, stale: bool) -- stale when no task ran in 3 heartbeat intervals."""
     last = shared_cache.get(HEARTBEAT_KEY)
-    if not last:
-        return None, True
     try:
-        moment = dt.datetime.fromisoformat(last)
-    except ValueError:
-        return last, True
+        moment = dt.datetime.fromisoformat(last) if last else None
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None:
+        return None, True
     limit = dt.timedelta(seconds=3 * settings.WORKER_HEARTBEAT_INTERVAL_SECONDS)
-    return last, (now or timezone.now()) - moment > limit
+    return moment, (now or timezone.now()) - moment > limit
 
 
 def recent_incidents(limit=20):
