@@ -101,6 +101,22 @@ class PipelinedWriter:
         return conn
 
     def _read(self, conn):
+        try:
+            self._confirm_replies(conn)
+        except Exception:  # a protocol surprise: treat it as a lost connection, never as lost rows
+            log.exception("Usage queue (Redis): unreadable reply; reconnecting")
+        with self._lock:
+            if self._conn is conn:
+                self._conn = None  # the next send connects again
+            left = list(conn.inflight)
+            conn.inflight.clear()
+        _shutdown(conn.sock)
+        conn.sock.close()
+        if left:
+            _write_directly(left, ConnectionError("the Redis connection closed before it confirmed them"))
+            self._settle(len(left))
+
+    def _confirm_replies(self, conn):
         reader = hiredis.Reader()
         while True:
             try:
@@ -108,28 +124,21 @@ class PipelinedWriter:
             except TimeoutError:
                 continue  # idle
             except OSError:
-                data = b""
+                return
             if not data:
-                break
+                return
             reader.feed(data)
             replies = []
             while (reply := reader.gets()) is not False:
                 replies.append(reply)
             with self._lock:  # one lock per read, however many replies it held
+                if len(replies) > len(conn.inflight):
+                    raise ConnectionError(f"{len(replies)} replies for {len(conn.inflight)} rows in flight")
                 entries = [conn.inflight.popleft() for _ in replies]
             for reply, entry in zip(replies, entries, strict=True):
                 if isinstance(reply, hiredis.ReplyError):
                     _write_directly([entry], reply)
             self._settle(len(replies))
-        with self._lock:
-            if self._conn is conn:
-                self._conn = None  # the next send connects again
-            left = list(conn.inflight)
-            conn.inflight.clear()
-        conn.sock.close()
-        if left:
-            _write_directly(left, ConnectionError("the Redis connection closed before it confirmed them"))
-            self._settle(len(left))
 
     def _settle(self, count):
         with self._settled:
