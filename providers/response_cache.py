@@ -18,6 +18,7 @@ Hit and miss counts, tokens and cost saved are counted per hour in the shared ca
 """
 import atexit
 import datetime
+import functools
 import hashlib
 import json
 import logging
@@ -204,7 +205,7 @@ atexit.register(counters.flush)
 
 def count(stat, amount=1, *, now=None):
     if amount:
-        counters.add(_stat_key(stat, now or timezone.now()), amount, STATS_TTL_SECONDS)
+        counters.add(_stat_key(stat, now), amount, STATS_TTL_SECONDS)
 
 
 def count_hit(key, entry):
@@ -218,8 +219,14 @@ def count_hit(key, entry):
         count("saved_microusd", int(Decimal(entry["cost_usd"]) * MICRO))
 
 
-def _stat_key(stat, when):
-    return f"{PREFIX}:stat:{when.astimezone(datetime.UTC):%Y%m%d%H}:{stat}"
+def _stat_key(stat, when=None):
+    """The hourly counter of `stat` for the UTC hour of `when` (now when None)."""
+    return _hour_prefix(int((when.timestamp() if when is not None else time.time()) // 3600)) + stat
+
+
+@functools.lru_cache(maxsize=8)  # a hit counts four stats: format the hour once, not four times
+def _hour_prefix(hour):
+    return f"{PREFIX}:stat:{datetime.datetime.fromtimestamp(hour * 3600, datetime.UTC):%Y%m%d%H}:"
 
 
 def hourly_stats(hours=48, now=None):

@@ -2,8 +2,8 @@
 
 With USAGE_WRITE_BUFFER on and a Redis URL (USAGE_QUEUE_URL, by default CACHE_URL when that is
 Redis), record_usage appends each row to a stream with one XADD instead of a per-process memory
-buffer. The XADD is written without waiting for its reply (usage.queue_writer: the row is the
-kernel's once written; unconfirmed rows are written directly), so a call does not pay a round trip. The worker drains it (usage.tasks.drain_usage_queue, every
+buffer. The XADD goes over a lean connection of the calling thread (usage.queue_writer: RESP
+written and the reply read with hiredis, about half redis-py's CPU per call); its reply is awaited. The worker drains it (usage.tasks.drain_usage_queue, every
 USAGE_QUEUE_DRAIN_SECONDS): XREADGROUP in batches of 500 through a consumer group, one write by
 ingest.write_rows (bisection and dead letters included), then XACK + XDEL. Rows that a consumer
 read but never acknowledged (it died) are taken over with XAUTOCLAIM after
@@ -37,21 +37,19 @@ class UsageQueue:
     def __init__(self, url, stream, *, claim_idle_seconds=60.0):
         self.url, self.stream, self.claim_idle_ms = url, stream, int(claim_idle_seconds * 1000)
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2.0)
-        self.writer = queue_writer.PipelinedWriter(url) if queue_writer.supports(url) else None
+        self.writer = queue_writer.LeanWriter(url) if queue_writer.supports(url) else None
         self._down_until = 0.0
         self._group_ready = False
 
-    def add(self, values, direct):
-        """Append one row; False when Redis is unreachable (the caller writes the row itself).
-        `direct(values)` writes the row later if Redis does not confirm it."""
+    def add(self, values):
+        """Append one row; False when Redis is unreachable or refuses it (the caller writes the row itself)."""
         if time.monotonic() < self._down_until:
             return False
         try:
             if self.writer is None:
                 self.client.xadd(self.stream, {FIELD: encode_row(values)})
             else:
-                self.writer.send(queue_writer.command("XADD", self.stream, "*", FIELD, encode_row(values)),
-                                 values, direct)
+                self.writer.execute(queue_writer.command("XADD", self.stream, "*", FIELD, encode_row(values)))
             return True
         except (redis.RedisError, OSError) as error:
             self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
@@ -59,12 +57,7 @@ class UsageQueue:
                         RETRY_AFTER_SECONDS, error)
             return False
 
-    def settle(self, timeout=2.0):
-        """Wait for Redis to confirm what this process sent, so that reads here see it."""
-        return self.writer is None or self.writer.settle(timeout)
-
     def length(self):
-        self.settle()
         return self.client.xlen(self.stream)
 
     def _ensure_group(self):
@@ -89,7 +82,6 @@ class UsageQueue:
             return self._drain(columns, table, batch, max_seconds)
 
     def _drain(self, columns, table, batch, max_seconds):
-        self.settle()
         self._ensure_group()
         consumer = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         written = dead = 0

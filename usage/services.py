@@ -117,7 +117,7 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         if queue is None:
             usage_buffer(_COLUMNS, _TABLE, settings).add(values)
             return _unsaved(values)
-        if queue.add(values, _insert_unconfirmed):
+        if queue.add(values):
             usage_metrics.ROWS_BUFFERED.labels("queue").inc()
             return _unsaved(values)
         # Redis is down: write this one directly rather than fail or drop it.
@@ -162,14 +162,6 @@ def _insert(values):
     except (DataError, IntegrityError, ValueError, TypeError) as error:  # this row's values, not the database
         dead_letter(values, error)
         return _unsaved(values)
-
-
-def _insert_unconfirmed(values):
-    """A queued row Redis did not confirm, written from the queue's reply thread (its own connection)."""
-    try:
-        _insert(values)
-    finally:
-        connections.close_all()
 
 
 def _insert_on(db, values):
