@@ -159,14 +159,15 @@ def _rate_exceeded(name, policy, now):
     return calls >= max(1, policy.min_calls) and errors * 100 >= policy.error_rate * calls
 
 
-def record_failure(name, error, policy=DEFAULT_POLICY):
+def record_failure(name, error, policy=DEFAULT_POLICY, *, source="traffic"):
     """Count a provider-side failure of `name`; opens the breaker (or opens it again, when it was
-    tripped: a failed half-open probe) and returns the consecutive failure count."""
+    tripped: a failed half-open probe) and returns the consecutive failure count. `source`
+    ("traffic" or "checks") is kept with the last error, so incidents can tell them apart."""
     now = time.time()
     _recent.pop(name, None)
     failures = shared_cache.incr(_key(name, "failures"), timeout=_COUNTER_TTL)
     shared_cache.set(_key(name, "last_error"),
-                     {"kind": error.kind.value, "message": str(error)[:300], "at": now}, None)
+                     {"kind": error.kind.value, "message": str(error)[:300], "at": now, "source": source}, None)
     shared_cache.incr(_key(name, f"errors:{_bucket(policy, now)}"), timeout=2 * policy.window_seconds + 5)
     _flush_calls(name, policy, now, extra=1, force=True)
     if failures is None:  # the cache is unreachable: nothing is shared, nothing opens

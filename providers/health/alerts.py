@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moments_admin import outbound
+from moments_admin.locks import job_lock
 from providers.health.models import Incident
 
 log = logging.getLogger(__name__)
@@ -106,10 +107,14 @@ def pending_alerts(now, within=RETRY_ALERTS_FOR):
 
 def send_pending(health_settings, now):
     """Every alert not yet taken by a channel: new openings and closings, and earlier ones whose
-    channels failed. A closing is announced only after its opening was."""
+    channels failed. A closing is announced only after its opening was. One sender at a time (the
+    check round and the breaker watch both call this): a busy lock means the holder sends them."""
     if not health_settings.recipient_list and not health_settings.webhook_url:
         return
-    for incident, event in pending_alerts(now):
-        if event == "closed" and incident.opened_alert_sent_at is None:
-            continue
-        send_incident_alert(incident, event, health_settings)
+    with job_lock("health-alerts") as held:
+        if not held:
+            return
+        for incident, event in pending_alerts(now):
+            if event == "closed" and incident.opened_alert_sent_at is None:
+                continue
+            send_incident_alert(incident, event, health_settings)

@@ -31,13 +31,12 @@ def watch(now=None):
     transitions = []
     for (provider_name, model), name in targets.items():  # providers before their models
         state = current[name]
-        tripped = bool(state.get("tripped")) or breaker.is_open_state(state)
+        last_error = state.get("last_error") or {}
+        # Opened by failed checks: the rounds open that incident, after their grace period.
+        tripped = (bool(state.get("tripped")) or breaker.is_open_state(state)) and last_error.get("source") != "checks"
         recovered = not tripped and not state.get("failures") and windows[name][1] == 0
-        change = apply_breaker(provider_name, model, tripped=tripped, recovered=recovered,
-                               last_error=state.get("last_error"), now=now)
-        if change and change.event == "opened" and model and _provider_down(provider_name):
-            change.incident.quiet = True  # the provider's incident speaks for it
-            change.incident.save(update_fields=["quiet"])
+        change = apply_breaker(provider_name, model, tripped=tripped, recovered=recovered, last_error=last_error,
+                               now=now, quiet=bool(model) and _provider_down(provider_name))
         if change:
             transitions.append(change)
     if transitions:

@@ -82,13 +82,13 @@ def _feed_breaker(name, outcomes):
         if outcome.ok:
             breaker.record_success(target, policy=policy)
         elif outcome.error is not None and outcome.error.triggers_failover:
-            breaker.record_failure(target, outcome.error, policy)
+            breaker.record_failure(target, outcome.error, policy, source="checks")
     if any(o.ok for o in outcomes):
         breaker.record_success(name, policy=policy)
         return
     failover_errors = [o.error for o in outcomes if o.error is not None and o.error.triggers_failover]
     if failover_errors:
-        breaker.record_failure(name, failover_errors[0], policy)
+        breaker.record_failure(name, failover_errors[0], policy, source="checks")
 
 
 def _apply(provider_name, outcomes, health_settings, now, maintenance):

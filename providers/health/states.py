@@ -70,9 +70,10 @@ def apply_outcome(provider_name, model, *, ok, error_kind, message, latency_ms, 
     return transition
 
 
-def apply_breaker(provider_name, model, *, tripped, recovered, last_error, now):
+def apply_breaker(provider_name, model, *, tripped, recovered, last_error, now, quiet=False):
     """Update one target from its breaker, read between check rounds; a Transition or None.
-    `tripped`: real traffic opened the breaker; `recovered`: closed, and no failure in its window."""
+    `tripped`: real traffic opened the breaker; `recovered`: closed, and no failure in its window
+    (and the last check, if any since, passed). `quiet`: its provider's incident speaks for it."""
     with transaction.atomic():
         state, _ = TargetState.objects.select_for_update().get_or_create(
             provider_name=provider_name, model=model, defaults={"since": now})
@@ -87,10 +88,10 @@ def apply_breaker(provider_name, model, *, tripped, recovered, last_error, now):
             return Transition("opened", Incident.objects.create(
                 provider_name=provider_name, model=model, started_at=now, cause=kind[:30], message=message[:500],
                 error_kinds=[kind], opened_by="traffic", failover_target=_failover_target(provider_name),
-                failovers_at_start=failovers_so_far()))
-        if recovered and state.state == "down" and _open_incident(provider_name, model, "traffic"):
+                failovers_at_start=failovers_so_far(), quiet=quiet))
+        if (recovered and state.state == "down" and not state.consecutive_failures
+                and _open_incident(provider_name, model, "traffic")):
             state.state, state.since = "operational", now
-            state.consecutive_failures = 0
             state.save()
             incident = _close_open_incident(provider_name, model, now)
             return Transition("closed", incident) if incident else None

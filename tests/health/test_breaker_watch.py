@@ -98,3 +98,31 @@ def test_beat_offers_the_watch_every_tick_and_one_run_takes_each_tick(chain):
     first, second = watch_breakers(tick_seconds=tick), watch_breakers(tick_seconds=tick)
     assert first.startswith("2 incident change") and second == "skipped: this tick is claimed"
     assert Incident.objects.filter(opened_by="traffic").count() == 2
+
+
+def test_a_breaker_opened_by_failed_checks_waits_for_the_checks_grace(chain, health_settings):
+    health_settings.down_after_failures = 5
+    health_settings.save()
+    chain.inject(Fault("unavailable", times=None))
+    for _ in range(breaker.FAILURE_THRESHOLD):
+        run_round()
+    assert breaker.is_open("anthropic") and breaker.state("anthropic")["last_error"]["source"] == "checks"
+    assert watch() == [] and Incident.objects.count() == 0, "no 'real traffic' incident from checks alone"
+    assert _state("anthropic") == "degraded"
+
+
+def test_one_sender_at_a_time_for_pending_alerts(chain, health_settings):
+    from django.utils import timezone
+
+    from moments_admin.locks import job_lock
+    from providers.health.alerts import send_pending
+
+    _fail_real_traffic(chain)
+    with job_lock("health-alerts") as held:  # another task is sending
+        assert held
+        watch()
+        assert mail.outbox == [], "the holder sends; no second sender for the same incident"
+    send_pending(health_settings, timezone.now())
+    assert [m.subject for m in mail.outbox] == ["anthropic is down (unavailable)"]
+    send_pending(health_settings, timezone.now())
+    assert len(mail.outbox) == 1
