@@ -52,7 +52,11 @@ def record_failure(username, address):
         for key, _ in _keys(username, address):
             if cache.add(key, 0, timeout=size):
                 cache.set(f"{key}:since", time.time(), timeout=size)
-            cache.incr(key)
+            try:
+                cache.incr(key)
+            except ValueError:  # its window ended between add and incr: this failure opens the next
+                cache.set(key, 1, timeout=size)
+                cache.set(f"{key}:since", time.time(), timeout=size)
     except Exception:
         log.warning("Sign-in throttle unavailable (cache unreachable); failure not counted.", exc_info=True)
 
