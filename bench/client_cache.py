@@ -16,6 +16,7 @@ table; exits 1 when the floor is missed. Uses its own database (created if missi
 Redis db of its own.
 """
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -59,6 +60,10 @@ def main():
     os.environ["CACHE_URL"] = args.cache_url
     ensure_database(args.database_url)
     setup_django(args.database_url)
+    # The SDK's HTTP client logs each request at INFO here; an application would not pay for that
+    # on the bare side only, so both sides run without it.
+    for name in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
