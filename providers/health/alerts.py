@@ -38,6 +38,10 @@ def incident_text(incident, event, *, test=False):
         body = (f"{prefix}{incident.target} {how} since {incident.started_at:%Y-%m-%d %H:%M:%S} "
                 f"UTC: {incident.message or incident.cause}."
                 + (f"\nTraffic fails over to {incident.failover_target}." if incident.failover_target else ""))
+    elif incident.closed_because:
+        subject = f"{prefix}{incident.target}: incident closed, no longer monitored"
+        body = (f"{prefix}The incident of {incident.target} ({incident.cause}) is closed without a recovery: "
+                f"{incident.closed_because}, so nothing checks it any more.")
     else:
         subject = f"{prefix}{incident.target} recovered"
         minutes = incident.duration().total_seconds() / 60
@@ -56,6 +60,7 @@ def webhook_payload(incident, event, *, test=False):
     return {
         "event": f"incident.{event}", "test": test, "provider_name": incident.provider_name,
         "model": incident.model or None, "cause": incident.cause, "opened_by": incident.opened_by,
+        "closed_because": incident.closed_because or None,
         "message": body, "summary": subject,
         "started_at": incident.started_at.isoformat(),
         "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,

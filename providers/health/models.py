@@ -98,6 +98,7 @@ class Incident(models.Model):
     total_calls = models.PositiveIntegerField(null=True, blank=True)
     served_by = models.JSONField(default=dict, blank=True)  # {provider: real-traffic calls served}, at its end
     quiet = models.BooleanField(default=False)  # a model's incident while its provider is down: no alerts
+    closed_because = models.CharField(max_length=200, blank=True)  # "" when the target recovered
     opened_alert_sent_at = models.DateTimeField(null=True, blank=True)
     closed_alert_sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -98,6 +98,19 @@ def apply_breaker(provider_name, model, *, tripped, recovered, last_error, now, 
     return None
 
 
+def close_unconfigured(provider_name, model, because, now):
+    """A target nothing checks or watches any more (its provider disabled or removed, its model
+    unmapped): its open incident closes with the reason, and its state is forgotten."""
+    with transaction.atomic():
+        TargetState.objects.filter(provider_name=provider_name, model=model).delete()
+        incident = _close_open_incident(provider_name, model, now)
+        if incident is None:
+            return None
+        incident.closed_because = because[:200]
+        incident.save(update_fields=["closed_because"])
+    return Transition("closed", incident)
+
+
 def _open_incident(provider_name, model, opened_by):
     return Incident.objects.filter(provider_name=provider_name, model=model, ended_at__isnull=True,
                                    opened_by=opened_by).exists()

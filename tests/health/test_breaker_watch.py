@@ -126,3 +126,34 @@ def test_one_sender_at_a_time_for_pending_alerts(chain, health_settings):
     assert [m.subject for m in mail.outbox] == ["anthropic is down (unavailable)"]
     send_pending(health_settings, timezone.now())
     assert len(mail.outbox) == 1
+
+
+def test_an_incident_of_a_provider_disabled_or_a_model_unmapped_is_closed_with_the_reason(chain):
+    from providers.models import ProviderConfig
+
+    _fail_real_traffic(chain)
+    watch()
+    assert Incident.objects.filter(ended_at__isnull=True).count() == 2  # anthropic and anthropic / haiku
+    config = ProviderConfig.objects.get(name="anthropic")
+    config.enabled = False
+    config.save()
+    changes = watch()
+    assert {(c.incident.target, c.event) for c in changes} == {("anthropic", "closed"), ("anthropic / haiku", "closed")}
+    incident = Incident.objects.get(provider_name="anthropic", model="")
+    assert incident.ended_at is not None and incident.closed_because == "its provider is disabled or removed"
+    assert not TargetState.objects.filter(provider_name="anthropic", model__in=["", "haiku"]).exists()
+    assert [m.subject for m in mail.outbox] == ["anthropic is down (unavailable)",
+                                                "anthropic: incident closed, no longer monitored"]
+    assert "closed without a recovery: its provider is disabled or removed" in mail.outbox[1].body
+    assert watch() == [], "closed once"
+
+
+def test_an_incident_of_a_model_no_longer_mapped_is_closed(chain):
+    from django.utils import timezone
+
+    Incident.objects.create(provider_name="anthropic", model="summarizer", started_at=timezone.now(),
+                            cause="model_not_available")  # a mapping key since removed
+    changes = watch()
+    assert [(c.incident.target, c.event) for c in changes] == [("anthropic / summarizer", "closed")]
+    assert Incident.objects.get(model="summarizer").closed_because == "its model is no longer mapped"
+    assert mail.outbox == [], "its opening was never announced: no closing alert either"
