@@ -32,16 +32,26 @@ def watch(now=None):
     names = list(targets.values())
     current = breaker.states(names, fresh=True)
     windows = breaker.window_counts_many(names, policy)
+    # One read of every target's state: most ticks change nothing and take no row lock.
+    stored = dict(((s.provider_name, s.model), s.state) for s in TargetState.objects.only("provider_name", "model", "state"))
+    providers_down = {provider for (provider, model), state in stored.items() if not model and state == "down"}
     for (provider_name, model), name in targets.items():  # providers before their models
         state = current[name]
         last_error = state.get("last_error") or {}
         # Opened by failed checks: the rounds open that incident, after their grace period.
         tripped = (bool(state.get("tripped")) or breaker.is_open_state(state)) and last_error.get("source") != "checks"
         recovered = not tripped and not state.get("failures") and windows[name][1] == 0
+        down = stored.get((provider_name, model)) == "down"
+        if not (tripped and not down) and not (recovered and down):
+            continue  # apply_breaker would change nothing
         change = apply_breaker(provider_name, model, tripped=tripped, recovered=recovered, last_error=last_error,
-                               now=now, quiet=bool(model) and _provider_down(provider_name))
+                               now=now, quiet=bool(model) and provider_name in providers_down)
         if change:
             transitions.append(change)
+            if not model and change.event == "opened":  # its models' incidents in this pass are quiet
+                providers_down.add(provider_name)
+            elif not model:
+                providers_down.discard(provider_name)
     _send(transitions, health_settings, now)
     return transitions
 
@@ -75,7 +85,3 @@ def _configured():
         for model in logical_names(config):
             targets[(config.name, model)] = breaker.model_target(config.name, model)
     return targets
-
-
-def _provider_down(provider_name):
-    return TargetState.objects.filter(provider_name=provider_name, model="", state="down").exists()
