@@ -14,7 +14,9 @@ from django.db import connections
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moments_admin.settings")
 django_application = get_asgi_application()  # sets Django up before the gateway imports models
 
+from providers.background import bookkeeping  # noqa: E402
 from providers.gateway.app import application as gateway_application  # noqa: E402
+from providers.upstream_sessions import close_sessions  # noqa: E402
 from usage.ingest import flush_usage_buffer  # noqa: E402 (needs the apps loaded above)
 
 GATEWAY_PREFIX = "/v1/"
@@ -22,6 +24,7 @@ GATEWAY_PREFIX = "/v1/"
 
 def _flush_at_shutdown():
     try:
+        bookkeeping.wait()  # the gateway's last usage records, then the buffer they may have gone to
         flush_usage_buffer()
     finally:
         connections.close_all()  # the executor thread's connection: nothing else will close it
@@ -43,6 +46,7 @@ async def lifespan(receive, send):
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:
+                await close_sessions()
                 await sync_to_async(_flush_at_shutdown)()
             except Exception as error:  # report it to the server, which logs it
                 await send({"type": "lifespan.shutdown.failed", "message": f"flushing usage failed: {error}"})

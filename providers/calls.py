@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONTEXT = CallContext()
 # Test connection runs on values that may not be saved: its outcome must not move the
 # circuit breaker of the stored provider that happens to share the name.
-_NO_BREAKER_PURPOSES = {"test"}
+NO_BREAKER_PURPOSES = {"test"}
 
 
 @dataclass
@@ -56,13 +56,13 @@ def invoke(chain, request, context=DEFAULT_CONTEXT, *, stream=False):
 def _invoke(chain, request, context, *, stream):
     started = time.monotonic()
     deadline = started + (context.deadline_seconds or django_settings.CALL_DEADLINE_SECONDS)
-    candidates = _candidates(chain, context)
-    use_breaker = context.purpose not in _NO_BREAKER_PURPOSES
+    candidates = candidates_for(chain, context)
+    use_breaker = context.purpose not in NO_BREAKER_PURPOSES
     gate = breaker_gate.read(candidates, request) if use_breaker else None
     healthy = breaker_gate.admitted(gate, candidates)
     for index, settings in enumerate(healthy):
         # Served by anything but the primary (tried and failed, or skipped for its open circuit) is a failover.
-        attempt = _Attempt(with_agent_guardrail(settings, context.guardrail), request, context,
+        attempt = Attempt(with_agent_guardrail(settings, context.guardrail), request, context,
                            failed_over=settings is not candidates[0], state=gate)
         try:
             return attempt.open_stream(deadline) if stream else attempt.create(deadline)
@@ -78,7 +78,7 @@ def _invoke(chain, request, context, *, stream):
     raise AssertionError("unreachable: the last candidate either returns or raises")
 
 
-def _candidates(chain, context):
+def candidates_for(chain, context):
     if chain is None:
         current = snapshot.current()
         chain, empty_reason = apply_rollout(current.chain, current.rollout, random.random()), current.error
@@ -93,7 +93,7 @@ def _candidates(chain, context):
     return chain
 
 
-class _Attempt:
+class Attempt:
     """One provider's try at the request: calls the client and records exactly once."""
 
     def __init__(self, settings, request, context, *, failed_over, state):
@@ -110,7 +110,7 @@ class _Attempt:
             self.failed(error)
             raise
         except Exception as exc:  # a defect below must not escape as a raw exception
-            error = _unexpected(exc, self.settings)
+            error = unexpected_error(exc, self.settings)
             self.failed(error)
             raise error from exc
         record = self.record("ok", result.model_id, result.usage, resolution=result.resolution,
@@ -132,7 +132,7 @@ class _Attempt:
             self.failed(error, inner)
             raise
         except Exception as exc:
-            error = _unexpected(exc, self.settings)
+            error = unexpected_error(exc, self.settings)
             self.failed(error, inner)
             raise error from exc
         return CallStream(self, inner, events, first)
@@ -141,11 +141,11 @@ class _Attempt:
         model_id = getattr(inner, "model_id", "") or self._resolved_or_requested()
         self.record(error.kind.value, model_id, error.usage or Usage(), resolution=getattr(inner, "resolution", None),
                     request_id=error.request_id, stream=inner is not None)
-        if error.triggers_failover and self.context.purpose not in _NO_BREAKER_PURPOSES:
+        if error.triggers_failover and self.context.purpose not in NO_BREAKER_PURPOSES:
             breaker_gate.failed(self.state, self.settings, error)
 
     def succeeded(self):
-        if self.context.purpose not in _NO_BREAKER_PURPOSES:
+        if self.context.purpose not in NO_BREAKER_PURPOSES:
             breaker_gate.succeeded(self.state, self.settings)
 
     def _resolved_or_requested(self):
@@ -240,7 +240,7 @@ class CallStream:
             attempt.succeeded()  # abandoned by the caller is not the provider's fault
 
 
-def _unexpected(error, settings):
+def unexpected_error(error, settings):
     return ProviderError(ErrorKind.CONNECTION, f"The call to {settings.name or settings.kind} failed unexpectedly "
                          f"({type(error).__name__}).", provider=settings.kind)
 

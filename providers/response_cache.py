@@ -193,7 +193,7 @@ def put(key, entry, *, ttl=None, index_now=True):
     if index_now:
         evicted = index_entry(key, entry, size, expires_at, on_evict=recent.forget)
     else:
-        background.submit(key, entry, size, expires_at, recent.forget)
+        background.submit(index_entry, key, entry, size, expires_at, recent.forget)
         evicted = 0
     count("evictions", evicted)
     return True

@@ -7,19 +7,16 @@ from the shared cache, their row deleted) until the total fits. A refreshed entr
 new. Expired rows are deleted on the way (their answers expired on their own).
 
 The gateway must not write to the database on its request path, so it hands index writes to
-one background thread (`index_later`); the in-process client writes them at once.
+one background thread (`background`, providers.background); the in-process client writes them at once.
 """
-import atexit
 import logging
-import queue
-import threading
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.db.models import Sum
 from django.utils import timezone
 
+from providers.background import Worker
 from providers.models import ResponseCacheEntry
 from providers.shared_cache import shared_cache
 
@@ -72,35 +69,4 @@ def enforce_size_limit(limit=None, on_evict=None):
     return len(doomed)
 
 
-class BackgroundIndexer:
-    """One daemon thread that writes index rows handed to it, in order."""
-
-    def __init__(self):
-        self._queue = queue.Queue()
-        self._thread = None
-        self._lock = threading.Lock()
-
-    def submit(self, *args):
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="response-cache-index", daemon=True)
-                self._thread.start()
-        self._queue.put(args)
-
-    def _run(self):
-        while True:
-            args = self._queue.get()
-            try:
-                close_old_connections()
-                index_entry(*args)
-            finally:
-                self._queue.task_done()
-
-    def wait(self):
-        """Block until every handed-over row is written (tests, shutdown)."""
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.join()
-
-
-background = BackgroundIndexer()
-atexit.register(background.wait)
+background = Worker("response-cache-index")

@@ -75,9 +75,15 @@ def from_sdk_exception(exc, *, provider, model_id=None, region=None, mid_stream=
 
 def _from_status_error(exc, provider, model_id, region, mid_stream):
     headers = exc.response.headers if exc.response is not None else {}
+    return from_status(exc.status_code, headers, exc.body, provider=provider, model_id=model_id, region=region,
+                       mid_stream=mid_stream)
+
+
+def from_status(status, headers, body, *, provider, model_id=None, region=None, mid_stream=False):
+    """Map an HTTP error answer (status, case-insensitive headers, decoded JSON body or text) to
+    ProviderError: the SDK path's status errors and the gateway's forwarded answers alike."""
     request_id = headers.get("request-id") or headers.get("x-amzn-requestid")
-    error_type, message = _error_type_and_message(exc.body, headers)
-    status = exc.status_code
+    error_type, message = _error_type_and_message(body, headers)
     if mid_stream:
         kind = ErrorKind.STREAM_INTERRUPTED
     elif provider == "bedrock":

@@ -8,6 +8,7 @@ here, exactly once. Rules:
 - a timeout is not retried on the same provider unless the policy says so: the first
   attempt may have been processed and billed.
 """
+import asyncio
 import logging
 import random
 import time
@@ -39,21 +40,38 @@ def call_with_retries(operation, policy, *, describe="provider call", deadline=N
         try:
             return operation(), attempt
         except ProviderError as error:
-            if not error.retryable or attempt >= policy.max_attempts:
-                raise
-            if error.kind is ErrorKind.TIMEOUT and not policy.retry_timeouts:
-                raise
-            delay = backoff_delay(attempt, policy, error.retry_after)
-            if error.retry_after is not None and error.retry_after > policy.max_retry_after:
-                log.warning("%s: retry-after %.1fs exceeds the longest wait (%.1fs); giving up on this provider",
-                            describe, error.retry_after, policy.max_retry_after)
-                raise
-            left = remaining(deadline, clock)
-            if left is not None and delay >= left:
-                log.warning("%s: waiting %.1fs would pass the call's deadline; giving up on this provider",
-                            describe, delay)
-                raise
-            log.warning("%s failed (%s, attempt %d/%d); retrying in %.2fs",
-                        describe, error.kind.value, attempt, policy.max_attempts, delay)
-            sleep(delay)
+            sleep(next_delay(error, attempt, policy, describe=describe, deadline=deadline, clock=clock))
             attempt += 1
+
+
+async def call_with_retries_async(operation, policy, *, describe="provider call", deadline=None):
+    """call_with_retries for a coroutine function, waiting with asyncio.sleep."""
+    attempt = 1
+    while True:
+        try:
+            return await operation(), attempt
+        except ProviderError as error:
+            await asyncio.sleep(next_delay(error, attempt, policy, describe=describe, deadline=deadline))
+            attempt += 1
+
+
+def next_delay(error, attempt, policy, *, describe, deadline, clock=time.monotonic):
+    """Seconds to wait before retrying after `error` on attempt number `attempt`; raises the error
+    when it is not retried (its kind, the attempts, Retry-After or the deadline say so)."""
+    if not error.retryable or attempt >= policy.max_attempts:
+        raise error
+    if error.kind is ErrorKind.TIMEOUT and not policy.retry_timeouts:
+        raise error
+    delay = backoff_delay(attempt, policy, error.retry_after)
+    if error.retry_after is not None and error.retry_after > policy.max_retry_after:
+        log.warning("%s: retry-after %.1fs exceeds the longest wait (%.1fs); giving up on this provider",
+                    describe, error.retry_after, policy.max_retry_after)
+        raise error
+    left = remaining(deadline, clock)
+    if left is not None and delay >= left:
+        log.warning("%s: waiting %.1fs would pass the call's deadline; giving up on this provider",
+                    describe, delay)
+        raise error
+    log.warning("%s failed (%s, attempt %d/%d); retrying in %.2fs",
+                describe, error.kind.value, attempt, policy.max_attempts, delay)
+    return delay

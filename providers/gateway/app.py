@@ -26,6 +26,7 @@ from django.db import close_old_connections
 from providers import snapshot
 from providers.call_records import CallContext
 from providers.calls import CallResult, invoke
+from providers.calls_async import ForwardedResult, ForwardedStream, Plan, invoke_async, plan_call
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.gateway import errors
@@ -133,6 +134,10 @@ def create_message(request):
         "refresh" if mode == "refresh" else "miss"
     if hit is not None:
         return hit
+    if key is None:  # no response cache to fill: forwarded as bytes on the event loop where it can be
+        plan = plan_call(data, context, stream=stream)
+        if plan is not None:
+            return plan
     ttl = entry.response_cache_ttl
     if stream:
         opened = invoke(None, data, context, stream=True)
@@ -215,7 +220,15 @@ class Gateway:
             self.require(method, "POST")
             request.body = await self.read_body(receive, request)
             answer = await to_thread.run_sync(create_message, request)
-            if isinstance(answer, CacheHit):
+            if isinstance(answer, Plan):
+                answer = await invoke_async(answer)
+            if isinstance(answer, ForwardedResult):
+                headers = _call_headers(request, answer.provider_name, answer.model_id, answer.failed_over,
+                                        answer.request_id)
+                await self.respond_bytes(send, 200, answer.body, headers)
+            elif isinstance(answer, ForwardedStream):
+                await self.forward(receive, send, request, answer)
+            elif isinstance(answer, CacheHit):
                 await self.replay(send, request, answer)
             elif isinstance(answer, CallResult):
                 headers = _call_headers(request, answer.provider_name, answer.model_id, answer.failed_over,
@@ -263,7 +276,10 @@ class Gateway:
                 return b"".join(chunks)
 
     async def respond(self, send, status, payload, headers=()):
-        body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+        await self.respond_bytes(send, status, json.dumps(payload, separators=(",", ":"), default=str).encode(),
+                                 headers)
+
+    async def respond_bytes(self, send, status, body, headers=()):
         await send({"type": "http.response.start", "status": status,
                     "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers]})
         await send({"type": "http.response.body", "body": body})
@@ -338,6 +354,41 @@ class Gateway:
             stopping.set()
         if started:
             await send({"type": "http.response.body", "body": b""})
+
+
+    async def forward(self, receive, send, request, stream):
+        """Relay a ForwardedStream (its first event already read) as it arrives, on the event loop.
+        The client leaving ends the upstream stream, recorded as "abandoned"."""
+        gone = asyncio.Event()
+
+        async def watch():
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        started = False
+        try:
+            async for chunk in stream:
+                if gone.is_set():
+                    return
+                if not started:
+                    started = True
+                    await send({"type": "http.response.start", "status": 200, "headers": [
+                        *SSE_HEADERS, *_call_headers(request, stream.provider_name, stream.model_id,
+                                                     stream.failed_over, stream.request_id)]})
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except ProviderError as error:
+            if not started:
+                raise
+            mapped = errors.from_provider_error(error)
+            await send({"type": "http.response.body", "more_body": True, "body": sse(
+                {"type": "error", "error": {"type": mapped.error_type, "message": mapped.message}},
+                request_id=request.id)})
+        finally:
+            watcher.cancel()
+            await stream.aclose()
+        await send({"type": "http.response.body", "body": b""})
 
 
 _background = set()

@@ -6,10 +6,12 @@ import threading
 import time
 
 import anthropic
+import httpx2
 import pytest
 import uvicorn
 from django.apps import apps as django_apps
 
+from providers.background import bookkeeping
 from providers.gateway import services
 from providers.gateway.keys import failed_attempts, keys
 from providers.models import ProviderRouting
@@ -65,10 +67,40 @@ def fresh_gateway_state(aws_env):
     failed_attempts._blocked.clear()
 
 
+class _WaitOnClose(httpx2.SyncByteStream):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __iter__(self):
+        yield from self.inner
+
+    def close(self):
+        self.inner.close()
+        bookkeeping.wait()
+
+
+class RecordedTransport(httpx2.HTTPTransport):
+    """A response, once read and closed, has its usage record written: the gateway records in the
+    background after answering (providers.background), and the server runs in this process."""
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        response.stream = _WaitOnClose(response.stream)
+        return response
+
+
+def gateway_sdk(base_url, **options):
+    """The real anthropic SDK pointed at the gateway; no retries, so every error shows."""
+    options = {"max_retries": 0, "timeout": 20, **options}
+    return anthropic.Anthropic(base_url=base_url, http_client=anthropic.DefaultHttpxClient(
+        transport=RecordedTransport()), **options)
+
+
 @pytest.fixture
 def gateway(gateway_server, transactional_db):
     """The gateway's base URL, with the database visible to its worker threads."""
-    return gateway_server
+    yield gateway_server
+    bookkeeping.wait()  # before the database is emptied
 
 
 @pytest.fixture
@@ -93,6 +125,6 @@ def gateway_key(transactional_db):
 @pytest.fixture
 def sdk(gateway, gateway_key):
     """The real anthropic SDK pointed at the gateway with a gateway key; no retries, so every error shows."""
-    client = anthropic.Anthropic(base_url=gateway, api_key=gateway_key[1], max_retries=0, timeout=20)
+    client = gateway_sdk(gateway, api_key=gateway_key[1])
     yield client
     client.close()

@@ -6,6 +6,7 @@ import anthropic
 import pytest
 
 from providers.gateway.keys import CHECK_SECONDS
+from tests.gateway.conftest import gateway_sdk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HELLO = {"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "echo: from the browser"}]}
@@ -30,7 +31,7 @@ def test_create_use_and_revoke_a_key_from_the_page(login, live_server, staff_use
     key = page.locator("pre.secret-once").inner_text().strip()
     assert key.startswith("mgw-")
 
-    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    client = gateway_sdk(gateway, api_key=key, max_retries=0)
     assert client.messages.create(**HELLO).content[0].text == "from the browser"
 
     page.goto(live_server.url + "/gateway/keys/")
@@ -63,7 +64,7 @@ def test_a_cache_policy_set_on_the_page_is_honoured_by_the_gateway(login, live_s
     row = GatewayKey.objects.get(label="cached-in-browser")
     assert (row.response_cache, row.response_cache_ttl_seconds, row.prompt_caching) == ("use", 600, True)
 
-    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    client = gateway_sdk(gateway, api_key=key, max_retries=0)
     first = client.messages.with_raw_response.create(**HELLO)
     second = client.messages.with_raw_response.create(**HELLO)
     assert (first.headers["x-moments-cache"], second.headers["x-moments-cache"]) == ("miss", "hit")

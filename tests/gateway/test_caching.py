@@ -12,6 +12,7 @@ from providers.gateway import services
 from providers.models import ProviderConfig, ResponseCacheEntry
 from providers.response_cache_index import background
 from tests.fake_providers import model_calls
+from tests.gateway.conftest import gateway_sdk
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +31,7 @@ def empty_response_cache():
 
 
 def sdk_for(gateway, key):
-    return anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0, timeout=20)
+    return gateway_sdk(gateway, api_key=key, max_retries=0, timeout=20)
 
 
 def breakpoints(body):

@@ -14,6 +14,7 @@ from providers.gateway.keys import CHECK_SECONDS, FAILED_ATTEMPTS_LIMIT, VERSION
 from providers.models import GatewayKey
 from providers.shared_cache import shared_cache
 from tests.fake_providers import model_calls
+from tests.gateway.conftest import gateway_sdk
 from usage.budgets import check_budgets
 from usage.models import Budget, ModelPrice, UsageRecord
 from usage.pricing import forget_price_book
@@ -38,7 +39,7 @@ def test_bearer_and_x_api_key_both_work(gateway, gateway_key, stored):
 
 
 def test_auth_token_style_sdk_client_works(gateway, gateway_key, stored):
-    client = anthropic.Anthropic(base_url=gateway, auth_token=gateway_key[1], api_key=None, max_retries=0)
+    client = gateway_sdk(gateway, auth_token=gateway_key[1], api_key=None, max_retries=0)
     assert client.messages.create(**HELLO).content[0].text == "ok"
 
 
@@ -74,7 +75,7 @@ def test_too_many_failures_from_one_address_are_refused_before_they_are_counted(
 
 def test_a_key_limited_to_some_models_is_refused_others(gateway, stored):
     _, key = services.create_key("haiku-only", allowed_models=["haiku"])
-    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    client = gateway_sdk(gateway, api_key=key, max_retries=0)
     assert client.messages.create(**HELLO).content[0].text == "ok"
     assert client.messages.create(**{**HELLO, "model": "claude-haiku-4-5-20251001"}).content
     with pytest.raises(anthropic.PermissionDeniedError) as caught:
@@ -89,7 +90,7 @@ def test_a_key_over_its_hard_stop_is_refused(gateway, stored):
     assert budget.hard_stop and budget.amount_usd == 5
     budget.blocked_month = timezone.now().date().replace(day=1)  # what the budget check sets at 100%
     budget.save()
-    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    client = gateway_sdk(gateway, api_key=key, max_retries=0)
     with pytest.raises(anthropic.APIStatusError) as caught:
         client.messages.create(**HELLO)
     assert caught.value.status_code == 402 and caught.value.body["error"]["type"] == "billing_error"
@@ -107,7 +108,7 @@ def test_spend_over_the_budget_blocks_the_key(gateway, stored):
                   "source_date": datetime.date(2025, 1, 1)})
     forget_price_book()
     _, key = services.create_key("tiny", monthly_budget_usd=Decimal("0.01"))
-    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    client = gateway_sdk(gateway, api_key=key, max_retries=0)
     for _ in range(3):
         client.messages.create(model="opus", max_tokens=2000, messages=[{"role": "user", "content": "x" * 4000}])
     assert UsageRecord.objects.filter(gateway_key="tiny", cost_total__gt=0).count() == 3
@@ -121,8 +122,8 @@ def test_spend_over_the_budget_blocks_the_key(gateway, stored):
 def test_rotation_replaces_the_key_and_keeps_the_label(gateway, gateway_key, stored):
     key_row, old = gateway_key
     new = services.rotate_key(key_row)
-    client_old = anthropic.Anthropic(base_url=gateway, api_key=old, max_retries=0)
-    client_new = anthropic.Anthropic(base_url=gateway, api_key=new, max_retries=0)
+    client_old = gateway_sdk(gateway, api_key=old, max_retries=0)
+    client_new = gateway_sdk(gateway, api_key=new, max_retries=0)
     with pytest.raises(anthropic.AuthenticationError):
         client_old.messages.create(**HELLO)
     client_new.messages.create(**HELLO)
