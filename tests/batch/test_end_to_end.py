@@ -10,8 +10,8 @@ from providers.batch.models import BatchJob
 from providers.batch.tasks import track_batch
 from providers.clients.errors import ProviderError
 from providers.clients.usage import Usage
-from tests.batch.conftest import BUCKET, request_line
-from usage.models import UsageRecord
+from tests.batch.conftest import BUCKET, PROFILE_ARN, request_line
+from usage.models import ProfileMapping, UsageRecord
 from usage.pricing import compute_cost, price_book
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +136,40 @@ def test_bedrock_input_is_written_to_s3_and_the_job_names_the_role(bedrock_activ
                        .read().decode().splitlines()[0])
     assert first["recordId"] == "req-0" and first["modelInput"]["anthropic_version"] == "bedrock-2023-05-31"
     assert "model" not in first["modelInput"]
+
+
+def test_a_bedrock_job_on_an_application_profile_arn_is_priced_as_its_model_without_a_mapping(bedrock_active):
+    assert not ProfileMapping.objects.exists()
+    lines = requests_for(100)
+    for line in lines:
+        line["params"]["model"] = PROFILE_ARN
+    job = submission.submit_file(jsonl(lines))
+    create = [r for r in bedrock_active.requests if r.path == "/model-invocation-job"][-1]
+    assert job.model_id == PROFILE_ARN and create.json["modelId"] == PROFILE_ARN
+    bedrock_active.jobs.advance()
+    assert tracking.poll(job.pk) is None
+    job.refresh_from_db()
+    assert job.counts["succeeded"] == 100 and job.unpriced == 0
+    record = UsageRecord.objects.filter(purpose="batch").first()
+    assert (record.model_id, record.base_model, record.scope) == (PROFILE_ARN, "claude-haiku-4-5", "geo")
+    price = price_book().price_for("bedrock", "claude-haiku-4-5", "geo", record.occurred_at)
+    assert record.cost_total == compute_cost(price, Usage(record.input_tokens, record.output_tokens), batch=True).total
+    assert job.cost_usd > 0 and job.saving_usd > 0
+
+
+def test_size_and_count_limits_are_checked_before_submission():
+    from providers.clients.batch import check_limits
+
+    check_limits("anthropic", 100_000, 256 * 1024 * 1024)  # at the limits: accepted
+    check_limits("bedrock", 50_000, 1024 ** 3)
+    with pytest.raises(ProviderError, match="at most 100,000 requests; this one has 100,001"):
+        check_limits("anthropic", 100_001, 1)
+    with pytest.raises(ProviderError, match="a Message Batch takes at most 256 MB"):
+        check_limits("anthropic", 1, 256 * 1024 * 1024 + 1)
+    with pytest.raises(ProviderError, match="at most 50,000 records per job; this batch has 50,001"):
+        check_limits("bedrock", 50_001, 1)
+    with pytest.raises(ProviderError, match="the limit is 1 GB"):
+        check_limits("bedrock", 100, 1024 ** 3 + 1)
 
 
 def test_bad_file_gets_a_clear_error_naming_the_line(anthropic_active):
