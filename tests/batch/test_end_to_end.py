@@ -7,7 +7,7 @@ import pytest
 
 from providers.batch import submission, tracking
 from providers.batch.models import BatchJob
-from providers.batch.tasks import track_batch
+from providers.batch.tasks import track_batch, track_open_batches
 from providers.clients.errors import ProviderError
 from providers.clients.usage import Usage
 from tests.batch.conftest import BUCKET, PROFILE_ARN, request_line
@@ -187,3 +187,26 @@ def test_tracker_task_polls_once_per_run_and_backs_off(anthropic_active, setting
     assert [tracking.next_delay(n) for n in (0, 1, 2, 5, 10)] == [30, 60, 120, 600, 600]
     anthropic_active.batches.advance()
     assert track_batch.apply((job.pk,)).get() == "ended"
+
+
+def test_the_beat_gives_a_new_tracker_to_a_job_whose_tracker_was_lost(anthropic_active):
+    import datetime
+
+    from django.utils import timezone
+
+    from moments_admin.celery import app
+
+    lost = submission.submit_file(jsonl(requests_for(2)))
+    waiting = submission.submit_file(jsonl(requests_for(2)))
+    BatchJob.objects.filter(pk=lost.pk).update(next_poll_at=timezone.now() - datetime.timedelta(minutes=10))
+    anthropic_active.batches.advance()
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the new tracker runs at once, one poll
+    try:
+        assert track_open_batches.apply().get() == "1 overdue"
+    finally:
+        app.conf.task_always_eager = previous
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert lost.results_stored and lost.counts["succeeded"] == 2
+    assert not waiting.results_stored and waiting.polls == 0  # its own tracker is not due yet
