@@ -4,6 +4,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from providers.batch import submission, tracking
 from providers.batch.models import BatchJob
@@ -105,6 +107,11 @@ def test_results_download_in_one_format_whichever_provider(active, staff_client)
     by_id = {line["custom_id"]: line["result"] for line in lines}
     assert by_id["req-0"]["type"] == "succeeded" and by_id["req-0"]["message"]["content"][0]["text"].startswith("word")
     assert by_id["req-1"]["type"] == "errored" and by_id["req-1"]["error"]["type"] == "invalid_request_error"
+    failures = staff_client.get(f"/batches/{job.pk}/").content.decode()  # the failure per request, on the page
+    assert "<code>req-1</code>" in failures and "<strong>invalid_request_error</strong>: " in failures
+    assert "<code>req-0</code>" not in failures
+    anonymous = Client().get(f"/batches/{job.pk}/results.jsonl")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
 
 
 def test_bedrock_refuses_fewer_records_than_its_minimum_before_submitting(bedrock_active):
