@@ -134,7 +134,8 @@ def refresh_recommendations(now=None):
             title="Send non-interactive agent traffic through the Batch API (50% off)",
             detail=("Candidates: " + ", ".join(per_agent[:5]) + (" and more" if len(per_agent) > 5 else "")
                     + ". Batches answer within 24 hours, so only for work nobody waits on; mark agents as "
-                    "batchable to include their streamed requests.")))
+                    "batchable to include their streamed requests. Submit them on the Batches page (a JSONL file), "
+                    "with the in-process client's messages.batches or with manage.py batch_submit.")))
 
     geo = (ProviderDaily.objects.filter(bucket__gte=since, provider_kind="bedrock", scope__in=("geo", "in_region"),
                                         purpose__in=APPLICATION_PURPOSES)

@@ -19,6 +19,7 @@ from providers.call_records import CallContext, CallRecord, emit
 from providers.client_pool import client_for
 from providers.clients.batch_api import batch_api
 from providers.clients.errors import ProviderError
+from providers.clients.model_ids import parse_model_id
 
 log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 1000
@@ -65,6 +66,7 @@ def store_results(job):
     """Read every result, store it and record its usage at batch prices; exactly once per job (the row
     lock makes a second tracker wait, then see results_stored)."""
     results = list(_api(job).results(job.provider_batch_id))
+    target = _profile_target(job)
     with transaction.atomic():
         job = BatchJob.objects.select_for_update().get(pk=job.pk)
         if job.results_stored:
@@ -75,13 +77,14 @@ def store_results(job):
         for result in results:
             cost = None
             if result.outcome == "succeeded":
-                record = _record_usage(job, result)
+                record = _record_usage(job, result, target)
                 cost = record.cost_usd
                 if cost is None:
                     unpriced += 1
                 else:
                     total += cost
-                    on_demand += costs.on_demand_cost(job.provider_kind, record.model_id, result.usage) or cost
+                    on_demand += costs.on_demand_cost(job.provider_kind, record.model_id, result.usage,
+                                                      profile_target=target) or cost
             rows.append(BatchRequestResult(
                 job=job, custom_id=result.custom_id[:64], outcome=result.outcome, message=result.message,
                 error=result.error, input_tokens=result.usage.total_input_tokens,
@@ -104,14 +107,28 @@ def _counted(results, counts):
     return tally
 
 
-def _record_usage(job, result):
+def _profile_target(job):
+    """For a job run on an application inference profile ARN, the model it routes to (GetInferenceProfile,
+    as the call path asks it), so its usage is priced without a manual mapping; None for any other model
+    or when Bedrock cannot say (the Prices page's mapping, if any, still prices it)."""
+    parsed = parse_model_id(job.model_id)
+    if parsed is None or parsed.arn_resource != "application-inference-profile":
+        return None
+    try:
+        return client_for(settings_named(job.provider_name)).resolution(job.model_id).profile_target
+    except ProviderError as error:
+        log.warning("Batch %s: could not resolve the model behind %s: %s", job.pk, job.model_id, error)
+        return None
+
+
+def _record_usage(job, result, profile_target=None):
     """One usage record per succeeded request, through the call path's sink, priced at batch prices."""
     model_id = result.model_id or job.model_id
     record = CallRecord(
         provider_name=job.provider_name, provider_kind=job.provider_kind, requested_model=job.model_id[:200],
         model_id=model_id, status="ok", context=CallContext(purpose="batch", agent=job.agent or None),
         usage=result.usage, request_id=(result.message or {}).get("id"), batch=True,
-        region=None)
+        region=None, profile_target=profile_target if model_id == job.model_id else None)
     emit(record)
     return record
 

@@ -14,6 +14,8 @@ from usage.pricing import forget_price_book
 aws_env = provider_fixtures.aws_env
 BUCKET = "moments-batch-test"
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatchRole"
+# An application inference profile on the Bedrock fake, copying the us. Haiku 4.5 profile.
+PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/batchhaiku01"
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +41,8 @@ def anthropic_api():
 
 @pytest.fixture(scope="module")
 def bedrock_api(s3_server):
-    server = start_bedrock(s3_endpoint_url=s3_server)
+    server = start_bedrock(s3_endpoint_url=s3_server, application_profiles={
+        "batchhaiku01": "us.anthropic.claude-haiku-4-5-20251001-v1:0"})
     yield server
     server.stop()
 

@@ -4,14 +4,16 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from providers.batch import submission, tracking
 from providers.batch.models import BatchJob
-from providers.batch.tasks import track_batch
+from providers.batch.tasks import track_batch, track_open_batches
 from providers.clients.errors import ProviderError
 from providers.clients.usage import Usage
-from tests.batch.conftest import BUCKET, request_line
-from usage.models import UsageRecord
+from tests.batch.conftest import BUCKET, PROFILE_ARN, request_line
+from usage.models import ProfileMapping, UsageRecord
 from usage.pricing import compute_cost, price_book
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +107,11 @@ def test_results_download_in_one_format_whichever_provider(active, staff_client)
     by_id = {line["custom_id"]: line["result"] for line in lines}
     assert by_id["req-0"]["type"] == "succeeded" and by_id["req-0"]["message"]["content"][0]["text"].startswith("word")
     assert by_id["req-1"]["type"] == "errored" and by_id["req-1"]["error"]["type"] == "invalid_request_error"
+    failures = staff_client.get(f"/batches/{job.pk}/").content.decode()  # the failure per request, on the page
+    assert "<code>req-1</code>" in failures and "<strong>invalid_request_error</strong>: " in failures
+    assert "<code>req-0</code>" not in failures
+    anonymous = Client().get(f"/batches/{job.pk}/results.jsonl")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
 
 
 def test_bedrock_refuses_fewer_records_than_its_minimum_before_submitting(bedrock_active):
@@ -138,6 +145,40 @@ def test_bedrock_input_is_written_to_s3_and_the_job_names_the_role(bedrock_activ
     assert "model" not in first["modelInput"]
 
 
+def test_a_bedrock_job_on_an_application_profile_arn_is_priced_as_its_model_without_a_mapping(bedrock_active):
+    assert not ProfileMapping.objects.exists()
+    lines = requests_for(100)
+    for line in lines:
+        line["params"]["model"] = PROFILE_ARN
+    job = submission.submit_file(jsonl(lines))
+    create = [r for r in bedrock_active.requests if r.path == "/model-invocation-job"][-1]
+    assert job.model_id == PROFILE_ARN and create.json["modelId"] == PROFILE_ARN
+    bedrock_active.jobs.advance()
+    assert tracking.poll(job.pk) is None
+    job.refresh_from_db()
+    assert job.counts["succeeded"] == 100 and job.unpriced == 0
+    record = UsageRecord.objects.filter(purpose="batch").first()
+    assert (record.model_id, record.base_model, record.scope) == (PROFILE_ARN, "claude-haiku-4-5", "geo")
+    price = price_book().price_for("bedrock", "claude-haiku-4-5", "geo", record.occurred_at)
+    assert record.cost_total == compute_cost(price, Usage(record.input_tokens, record.output_tokens), batch=True).total
+    assert job.cost_usd > 0 and job.saving_usd > 0
+
+
+def test_size_and_count_limits_are_checked_before_submission():
+    from providers.clients.batch import check_limits
+
+    check_limits("anthropic", 100_000, 256 * 1024 * 1024)  # at the limits: accepted
+    check_limits("bedrock", 50_000, 1024 ** 3)
+    with pytest.raises(ProviderError, match="at most 100,000 requests; this one has 100,001"):
+        check_limits("anthropic", 100_001, 1)
+    with pytest.raises(ProviderError, match="a Message Batch takes at most 256 MB"):
+        check_limits("anthropic", 1, 256 * 1024 * 1024 + 1)
+    with pytest.raises(ProviderError, match="at most 50,000 records per job; this batch has 50,001"):
+        check_limits("bedrock", 50_001, 1)
+    with pytest.raises(ProviderError, match="the limit is 1 GB"):
+        check_limits("bedrock", 100, 1024 ** 3 + 1)
+
+
 def test_bad_file_gets_a_clear_error_naming_the_line(anthropic_active):
     with pytest.raises(ProviderError, match="Line 2 is not valid JSON"):
         submission.submit_file(b'{"model": "haiku", "max_tokens": 5, "messages": []}\n{not json\n')
@@ -153,3 +194,26 @@ def test_tracker_task_polls_once_per_run_and_backs_off(anthropic_active, setting
     assert [tracking.next_delay(n) for n in (0, 1, 2, 5, 10)] == [30, 60, 120, 600, 600]
     anthropic_active.batches.advance()
     assert track_batch.apply((job.pk,)).get() == "ended"
+
+
+def test_the_beat_gives_a_new_tracker_to_a_job_whose_tracker_was_lost(anthropic_active):
+    import datetime
+
+    from django.utils import timezone
+
+    from moments_admin.celery import app
+
+    lost = submission.submit_file(jsonl(requests_for(2)))
+    waiting = submission.submit_file(jsonl(requests_for(2)))
+    BatchJob.objects.filter(pk=lost.pk).update(next_poll_at=timezone.now() - datetime.timedelta(minutes=10))
+    anthropic_active.batches.advance()
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the new tracker runs at once, one poll
+    try:
+        assert track_open_batches.apply().get() == "1 overdue"
+    finally:
+        app.conf.task_always_eager = previous
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert lost.results_stored and lost.counts["succeeded"] == 2
+    assert not waiting.results_stored and waiting.polls == 0  # its own tracker is not due yet

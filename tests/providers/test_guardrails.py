@@ -194,3 +194,57 @@ def test_an_agent_brings_its_own_guardrail(fake):
     assert "x-amzn-bedrock-guardrailidentifier" not in headers[1]
     with pytest.raises(SessionError, match="guardrail must be 'ID:VERSION'"):
         Agent("bad", guardrail="gr7abc")
+
+
+# --- ApplyGuardrail on Bedrock's own Messages API integration (no guardrail parameters there) ---------------
+
+MESSAGES_API_MODEL = "sonnet"  # served through bedrock-runtime's /anthropic/v1/messages
+
+
+def test_bedrock_messages_api_applies_the_guardrail_only_when_ticked(fake):
+    ticked = get_client(guarded(fake, guardrail_apply=True))
+    with pytest.raises(ProviderError) as caught:
+        ticked.create_message(ask("echo: forbidden", model=MESSAGES_API_MODEL))
+    assert caught.value.kind is ErrorKind.GUARDRAIL_INTERVENED and BLOCKED_INPUT in caught.value.message
+    assert not [r for r in fake.requests if r.path == "/anthropic/v1/messages"]  # blocked before the call
+    with pytest.raises(ProviderError) as caught:
+        list(ticked.stream_message(ask("echo: the leakword", model=MESSAGES_API_MODEL)))
+    assert caught.value.kind is ErrorKind.GUARDRAIL_INTERVENED and BLOCKED_OUTPUT in caught.value.message
+    assert [c.json["source"] for c in applies_calls(fake)] == ["INPUT", "INPUT", "OUTPUT"]
+
+    fake.reset()
+    unticked = get_client(guarded(fake))  # the page says plainly: it does not apply to these models
+    result = unticked.create_message(ask("echo: forbidden leakword", model=MESSAGES_API_MODEL))
+    assert result.message["content"][0]["text"] == "forbidden leakword" and not applies_calls(fake)
+    [call] = [r for r in fake.requests if r.path == "/anthropic/v1/messages"]
+    assert "x-amzn-bedrock-guardrailidentifier" not in {k.lower() for k in call.headers}
+
+
+@pytest.mark.django_db
+def test_the_provider_pages_say_where_the_guardrail_does_not_apply(staff_client):
+    from django.urls import reverse
+
+    anthropic_page = staff_client.get(reverse("providers:create") + "?kind=anthropic").content.decode()
+    assert "then no guardrail applies to requests served by this provider." in anthropic_page
+    assert 'name="guardrail_apply"' in anthropic_page and 'name="guardrail_aws_provider"' in anthropic_page
+    bedrock_page = staff_client.get(reverse("providers:create") + "?kind=bedrock").content.decode()
+    assert "<strong>does not apply</strong> otherwise" in bedrock_page
+    for field in ("guardrail_identifier", "guardrail_version", "guardrail_stream_mode", "guardrail_apply"):
+        assert f'name="{field}"' in bedrock_page
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("aws_env")
+def test_a_bedrock_providers_guardrail_is_saved_from_its_page_and_reaches_its_settings(staff_client):
+    from django.urls import reverse
+
+    from providers.models import ProviderConfig
+    from providers.resolve import build_settings
+    from tests.providers.test_bedrock_integration_setting import bedrock_form
+
+    response = staff_client.post(reverse("providers:create") + "?kind=bedrock", bedrock_form(
+        guardrail_identifier="gr7abc", guardrail_version="3", guardrail_stream_mode="async", guardrail_apply="on"))
+    assert response.status_code == 302, response.content.decode()[:1500]
+    settings = build_settings(ProviderConfig.objects.get(name="bedrock-int")).settings
+    assert (settings.guardrail_identifier, settings.guardrail_version, settings.guardrail_stream_mode,
+            settings.guardrail_apply) == ("gr7abc", "3", "async", True)

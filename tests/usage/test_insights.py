@@ -59,6 +59,7 @@ def test_batch_for_non_interactive_agents(record):
     refresh_recommendations(now=NOW + datetime.timedelta(days=1))
     assert by_kind()["batch"].monthly_saving_usd == Decimal("0.54")
     assert "chat" in by_kind()["batch"].detail
+    assert "Submit them on the Batches page" in by_kind()["batch"].detail  # where the saving is taken
 
 
 def test_global_profile_instead_of_geo(record):
