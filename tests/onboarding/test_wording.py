@@ -38,23 +38,31 @@ def test_comparison_line_of_the_profile_in_use_shows_no_rounding_difference():
     assert lines["Anthropic API"]["current"] and lines["Anthropic API"]["difference"] == 0
 
 
-def test_plurals_follow_the_count():
-    from django.template.defaultfilters import pluralize
+@pytest.mark.django_db
+def test_one_permission_check_is_counted_in_the_singular(aws_env, anthropic_api):
+    from providers.connection_test import run_step
+    from providers.resolve import build_settings
+    from tests.providers.conftest import make_anthropic
 
-    from providers.connection_test import StepResult  # noqa: F401 (the module formats with pluralize)
+    # Every logical name mapped to one model: the permissions step makes a single check, against the fake.
+    config = make_anthropic(server=anthropic_api,
+                            model_mapping=dict.fromkeys(("sonnet", "haiku", "opus", "fable"), "claude-haiku-4-5"))
+    result = run_step("permissions", build_settings(config))
+    assert result.ok and result.summary == "1 check allowed"
 
-    assert f"1 check{pluralize(1)} allowed" == "1 check allowed"
-    from providers.clients.catalog import load_catalog
 
-    catalog = load_catalog()
+def test_one_day_to_end_of_life_is_counted_in_the_singular():
     import datetime
 
-    for model in catalog.models.values():
-        if model.retires_on:
-            state, message = model.lifecycle(model.retires_on - datetime.timedelta(days=1), 400)
-            if state == "near_end_of_life":
-                assert "(in 1 day)" in message
-                break
+    from providers.clients.catalog import load_catalog
+
+    dated = [model for model in load_catalog().models.values() if model.retirement_date(None)]
+    assert dated, "the catalog has no model with a retirement date to try"
+    model = dated[0]
+    state, message = model.lifecycle(model.retirement_date(None) - datetime.timedelta(days=1), 400)
+    assert state == "near_end_of_life" and message.endswith("(in 1 day).")
+    state, message = model.lifecycle(model.retirement_date(None) - datetime.timedelta(days=2), 400)
+    assert message.endswith("(in 2 days).")
 
 
 @pytest.mark.django_db
