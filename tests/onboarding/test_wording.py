@@ -16,6 +16,28 @@ def test_one_money_format(value, shown):
     assert usd(value) == shown
 
 
+@pytest.mark.parametrize("value, shown", [(Decimal("0.84"), "$0.84"), (Decimal("0.0123"), "$0.0123"),
+                                          (Decimal("1.5"), "$1.50"), (Decimal("0.00042"), "$0.00042"),
+                                          (Decimal("12.34567"), "$12.3457")])
+def test_more_places_add_digits_but_never_trailing_zeros(value, shown):
+    assert usd(value, 4) == shown  # the average per request: "$0.8400" beside "$1.17" was the complaint
+
+
+@pytest.mark.django_db
+def test_the_average_per_request_is_in_the_one_money_format(member_client, record):
+    from django.utils import timezone
+
+    from usage.rollups import update_rollups
+
+    day = timezone.now().date().isoformat()
+    record(tokens={"input_tokens": 30_000, "output_tokens": 50_000},  # $0.09 + $0.75 on Sonnet 4.5
+           occurred_at=timezone.now())
+    update_rollups(assume_settled=True)
+    html = member_client.get(reverse("usage:dashboard"), {"start": day, "end": day}).content.decode()
+    average = html.split("Average per request</div>")[1].split("</div>")[0]
+    assert "$0.84" in average and "$0.8400" not in average
+
+
 def test_no_difference_is_shown_as_none():
     assert usd_signed(Decimal("0")) == "$0.00" and usd_signed(Decimal("0.0000004")) == "$0.00"
     assert usd_signed(Decimal("1.5")) == "+$1.50"
