@@ -74,8 +74,8 @@ class Window:
         """The figure in words, for the page and for screen readers."""
         if self.uptime is None:
             return f"{self.label}: no data"
-        spread = f", on {self.days_with_data} of {self.days} days" if self.partial else ""
-        return f"{self.label}: {self.uptime:.3f} % of {self.checks} checks passed{spread}"
+        spread = f", on {self.days_with_data} of {self.days} day{pluralize(self.days)}" if self.partial else ""
+        return f"{self.label}: {self.uptime:.3f} % of {self.checks} check{pluralize(self.checks)} passed{spread}"
 
 
 def uptime_days(rows, today, interval_seconds, days=UPTIME_DAYS):

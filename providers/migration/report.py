@@ -1,6 +1,9 @@
 """Steps 3 to 5 without the browser (manage.py migrate_provider): one report, text or JSON."""
+from django.template.defaultfilters import pluralize
+
 from providers.migration import cost, mapping, performance, verification
 from providers.migration.providers_of import settings_named
+from usage.templatetags.humanize_usage import usd, usd_signed
 
 
 def headless(source_name, target_name, *, model=verification.DEFAULT_MODEL, requests=performance.DEFAULT_REQUESTS,
@@ -29,15 +32,16 @@ def as_text(report):
         lines.append(f"  [{probe['outcome']}] {probe['label']}: {probe['reason']}")
     bench = report["performance"]
     if bench:
-        lines += ["", f"Performance ({bench['requests']} requests each):"]
+        lines += ["", f"Performance ({bench['requests']} request{pluralize(bench['requests'])} each):"]
         for side in ("source", "target"):
             s = bench[side]
             lines.append(f"  {side} {s['name']}: p50 {s['latency_p50']} ms, p95 {s['latency_p95']} ms, "
                          f"first token p50 {s['ttft_p50']} ms, {s['tokens_per_second']} tokens/s, "
-                         f"{s['errors']} errors")
+                         f"{s['errors']} error{pluralize(s['errors'])}")
     c = report["cost"]
-    lines += ["", f"Cost of the last {c['days']} days of {c['source']}'s traffic: ${c['source_cost']} recorded, "
-              f"${c['target_cost']} on {c['target']} (difference ${c['difference']})"
+    lines += ["", f"Cost of the last {c['days']} day{pluralize(c['days'])} of {c['source']}'s traffic: "
+              f"{usd(c['source_cost'])} recorded, {usd(c['target_cost'])} on {c['target']} "
+              f"(difference {usd_signed(c['difference'])})"
               + ("" if c["complete"] else f"; no target price for {', '.join(c['missing'])}")]
     lines += ["", "PASSED" if report["passed"] else "FAILED:"]
     lines += [f"  {problem}" for problem in report["problems"]]

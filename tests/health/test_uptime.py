@@ -45,6 +45,11 @@ def test_every_check_failed_is_zero_not_no_data():
     assert Window("24 h", 12, 12).text == "24 h: 0.000 % of 12 checks passed"
 
 
+def test_one_check_is_counted_in_the_singular():
+    assert Window("24 h", 1, 0).text == "24 h: 100.000 % of 1 check passed"  # the first check after set-up
+    assert Window("7 d", 1, 0, days_with_data=1, days=7).text == "7 d: 100.000 % of 1 check passed, on 1 of 7 days"
+
+
 @pytest.mark.django_db
 def test_status_page_figures_from_stored_checks(aws_env, fresh_anthropic):
     make_anthropic(server=fresh_anthropic)

@@ -31,3 +31,18 @@ def test_an_unknown_provider_is_a_usage_error(pair):
     with pytest.raises(CommandError, match="No provider is named 'nowhere'") as error:
         call_command("migrate_provider", "--from", "anthropic", "--to", "nowhere")
     assert error.value.returncode == 2
+
+
+def test_the_text_report_counts_in_words_and_shows_money_in_the_one_format():
+    from providers.migration.report import as_text
+
+    side = {"name": "x", "latency_p50": 1, "latency_p95": 2, "ttft_p50": 1, "tokens_per_second": 9, "errors": 1}
+    report = {"source": "anthropic", "target": "bedrock", "model": "haiku", "passed": True, "problems": [],
+              "mapping": {"rows": []}, "verification": {"probes": []},
+              "performance": {"requests": 1, "source": side, "target": {**side, "errors": 0}},
+              "cost": {"days": 1, "source": "anthropic", "target": "bedrock", "source_cost": "0.840000",
+                       "target_cost": "1.170000", "difference": "0.330000", "complete": True, "missing": []}}
+    text = as_text(report)
+    assert "Performance (1 request each):" in text and "1 error\n" in text and "0 errors" in text
+    assert "Cost of the last 1 day of anthropic's traffic: $0.84 recorded, $1.17 on bedrock (difference +$0.33)" \
+        in text

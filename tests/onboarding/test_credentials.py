@@ -149,6 +149,19 @@ def test_a_region_mismatch_is_blamed_on_the_region():
     assert PLUGIN.credential_fields(error, resolved) == ["aws_region", "sts_endpoint_url"]
 
 
+def test_a_region_the_endpoint_refuses_is_blamed_on_the_region_end_to_end(staff_client):
+    from tests.providers.conftest import fake_bedrock_models
+
+    server = start_bedrock(region_models={"us-east-1": list(fake_bedrock_models())})  # serves us-east-1 only
+    try:
+        html = step(staff_client, "credentials", bedrock_form(server, aws_region="eu-west-1"))
+    finally:
+        server.stop()
+    assert 'class="step bad"' in html
+    blamed = set(re.findall(r'id="test-error-([a-z_]+)"', html))
+    assert "aws_region" in blamed and "aws_secret_access_key" not in blamed, html
+
+
 def test_saving_an_unknown_model_override_or_a_geography_outside_the_region_warns(staff_client, bedrock_api):
     data = bedrock_form(bedrock_api, name="warned", map_sonnet="anthropic.claude-sonet-9-typo",
                         aws_region="eu-west-1", geo_preference="us")

@@ -16,6 +16,28 @@ def test_one_money_format(value, shown):
     assert usd(value) == shown
 
 
+@pytest.mark.parametrize("value, shown", [(Decimal("0.84"), "$0.84"), (Decimal("0.0123"), "$0.0123"),
+                                          (Decimal("1.5"), "$1.50"), (Decimal("0.00042"), "$0.00042"),
+                                          (Decimal("12.34567"), "$12.3457")])
+def test_more_places_add_digits_but_never_trailing_zeros(value, shown):
+    assert usd(value, 4) == shown  # the average per request: "$0.8400" beside "$1.17" was the complaint
+
+
+@pytest.mark.django_db
+def test_the_average_per_request_is_in_the_one_money_format(member_client, record):
+    from django.utils import timezone
+
+    from usage.rollups import update_rollups
+
+    day = timezone.now().date().isoformat()
+    record(tokens={"input_tokens": 30_000, "output_tokens": 50_000},  # $0.09 + $0.75 on Sonnet 4.5
+           occurred_at=timezone.now())
+    update_rollups(assume_settled=True)
+    html = member_client.get(reverse("usage:dashboard"), {"start": day, "end": day}).content.decode()
+    average = html.split("Average per request</div>")[1].split("</div>")[0]
+    assert "$0.84" in average and "$0.8400" not in average
+
+
 def test_no_difference_is_shown_as_none():
     assert usd_signed(Decimal("0")) == "$0.00" and usd_signed(Decimal("0.0000004")) == "$0.00"
     assert usd_signed(Decimal("1.5")) == "+$1.50"
@@ -38,23 +60,31 @@ def test_comparison_line_of_the_profile_in_use_shows_no_rounding_difference():
     assert lines["Anthropic API"]["current"] and lines["Anthropic API"]["difference"] == 0
 
 
-def test_plurals_follow_the_count():
-    from django.template.defaultfilters import pluralize
+@pytest.mark.django_db
+def test_one_permission_check_is_counted_in_the_singular(aws_env, anthropic_api):
+    from providers.connection_test import run_step
+    from providers.resolve import build_settings
+    from tests.providers.conftest import make_anthropic
 
-    from providers.connection_test import StepResult  # noqa: F401 (the module formats with pluralize)
+    # Every logical name mapped to one model: the permissions step makes a single check, against the fake.
+    config = make_anthropic(server=anthropic_api,
+                            model_mapping=dict.fromkeys(("sonnet", "haiku", "opus", "fable"), "claude-haiku-4-5"))
+    result = run_step("permissions", build_settings(config))
+    assert result.ok and result.summary == "1 check allowed"
 
-    assert f"1 check{pluralize(1)} allowed" == "1 check allowed"
-    from providers.clients.catalog import load_catalog
 
-    catalog = load_catalog()
+def test_one_day_to_end_of_life_is_counted_in_the_singular():
     import datetime
 
-    for model in catalog.models.values():
-        if model.retires_on:
-            state, message = model.lifecycle(model.retires_on - datetime.timedelta(days=1), 400)
-            if state == "near_end_of_life":
-                assert "(in 1 day)" in message
-                break
+    from providers.clients.catalog import load_catalog
+
+    dated = [model for model in load_catalog().models.values() if model.retirement_date(None)]
+    assert dated, "the catalog has no model with a retirement date to try"
+    model = dated[0]
+    state, message = model.lifecycle(model.retirement_date(None) - datetime.timedelta(days=1), 400)
+    assert state == "near_end_of_life" and message.endswith("(in 1 day).")
+    state, message = model.lifecycle(model.retirement_date(None) - datetime.timedelta(days=2), 400)
+    assert message.endswith("(in 2 days).")
 
 
 @pytest.mark.django_db

@@ -8,16 +8,18 @@ register = template.Library()
 @register.filter
 def usd(value, places=None):
     """One money format everywhere: $1,234.56 and $0.84 (cents); amounts under a cent keep the digits
-    that make them visible, without trailing zeros ($0.0042, $0.000001)."""
+    that make them visible, without trailing zeros ($0.0042, $0.000001). `places` allows more digits
+    than cents where they tell something (an average per request: $0.0123), never trailing zeros ($0.84)."""
     if value is None or value == "":
         return "—"
     value = Decimal(value)
-    if places is None:
-        places = 2
-        if value and abs(value) < Decimal("0.01"):
-            text = f"{abs(value):.6f}".rstrip("0")
-            return f"{'-' if value < 0 else ''}${text}"
-    return f"{'-' if value < 0 else ''}${abs(value):,.{int(places)}f}"
+    sign = "-" if value < 0 else ""
+    if value and abs(value) < Decimal("0.01"):
+        return f"{sign}${abs(value):.6f}".rstrip("0")
+    text = f"{abs(value):,.{int(places or 2)}f}"
+    while len(text.rsplit(".", 1)[-1]) > 2 and text.endswith("0"):
+        text = text[:-1]
+    return f"{sign}${text}"
 
 
 @register.filter
