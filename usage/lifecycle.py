@@ -5,18 +5,14 @@ Dates and the near-end-of-life horizon come from the provider layer's catalog
 resolving to a retired model.
 """
 import datetime
-import re
 from decimal import Decimal
 
 from providers.clients.catalog import load_catalog
 from providers.clients.usage import Usage
 from usage.pricing import compute_cost, parse_model_id
+from usage.tokenizer import counted_on_target, token_factor
 
 STATES = {"retired": "retired", "near_end_of_life": "retiring", "deprecated": "deprecated"}
-# The 5.x tokenizer counts about 30% more tokens than 4.x for the same text (FACTS, the models overview):
-# moving traffic across that line is priced on the target's token counts, not the source's.
-TOKENIZER_GROWTH = Decimal("1.3")
-NEW_TOKENIZER_FROM = 5  # the first generation that counts with the new tokenizer
 
 
 def models_by_base_model(catalog):
@@ -60,25 +56,16 @@ def lifecycle_warnings(model_rows, today, catalog=None, *, detail_rows=(), book=
     return sorted(warnings, key=lambda warning: warning["retires_on"] or datetime.date.max)
 
 
-def generation(model):
-    match = re.search(r"(\d+)(?:\.\d+)?$", model.display_name)
-    return int(match.group(1)) if match else None
-
-
 def repriced(rows, model, successor, book, when):
     """The traffic in `rows` priced at `when` on the model it used and on its successor (with the
     successor's token counts); None values where either has no price for a row's provider and scope."""
-    old_gen, new_gen = generation(model), generation(successor)
-    crosses = old_gen is not None and new_gen is not None and old_gen < NEW_TOKENIZER_FROM <= new_gen
-    growth = TOKENIZER_GROWTH if crosses else Decimal(1)
+    growth = token_factor(model, successor)
     old_base, new_base = (parse_model_id("anthropic", m.key).base_model for m in (model, successor))
     now = then = Decimal(0)
     for row in rows:
         usage = Usage(row["input_tokens"], row["output_tokens"], row["cache_write_5m_tokens"],
                       row["cache_write_1h_tokens"], row["cache_read_tokens"])
-        grown = Usage(*(int(Decimal(n) * growth) for n in (usage.input_tokens, usage.output_tokens,
-                                                             usage.cache_write_5m_tokens, usage.cache_write_1h_tokens,
-                                                             usage.cache_read_tokens)))
+        grown = counted_on_target(usage, growth)
         old_price = book.price_for(row["provider_kind"], old_base, row["scope"], when)
         new_price = book.price_for(row["provider_kind"], new_base, row["scope"], when)
         if old_price is None or new_price is None:

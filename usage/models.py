@@ -37,6 +37,9 @@ class UsageRecord(models.Model):
     is_demo = models.BooleanField(default=False)
     # The request's inference_geo ("us": US-only). A database default too: raw INSERTs need not name it.
     inference_geo = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # Request settings the provider layer changed to suit the serving model (thinking budget -> effort,
+    # sampling dropped, betas dropped or translated), "; "-separated; "" when the request went as sent.
+    adaptations = models.CharField(max_length=1000, blank=True, default="", db_default="")
     latency_ms = models.FloatField(null=True, blank=True)
     ttft_ms = models.FloatField(null=True, blank=True)
     input_tokens = models.IntegerField(default=0)  # uncached input only

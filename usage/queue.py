@@ -25,7 +25,7 @@ import redis
 from usage import metrics as usage_metrics
 from usage import queue_writer
 from usage.ingest import WriteInterrupted, dead_letter, encode_row, write_rows
-from usage.sanitize import sanitize_row
+from usage.sanitize import TEXT_LIMITS, sanitize_row
 
 log = logging.getLogger(__name__)
 GROUP = "usage-writers"
@@ -135,7 +135,8 @@ def _row(columns, fields):
     if not isinstance(payload, dict):
         raise ValueError("not a usage row")
     values = sanitize_row(payload)
-    return [values.get(name) for name in columns]
+    # A row queued by an older release lacks the newer text columns: "" (their default), not NULL.
+    return [values.get(name, "" if name in TEXT_LIMITS else None) for name in columns]
 
 
 _queue = None

@@ -13,10 +13,12 @@ from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from providers.clients.catalog import load_catalog
 from providers.clients.usage import Usage
 from usage.models import BatchableAgent, ProviderDaily, Recommendation, UsageRecord
 from usage.pricing import PriceBook, compute_cost
 from usage.rollups import COST_FIELDS, TOKEN_FIELDS
+from usage.tokenizer import counted_on_target, token_factor
 from usage.traffic import APPLICATION_PURPOSES
 
 WINDOW_DAYS = 30
@@ -36,17 +38,24 @@ def _usage(row):
 
 
 def _label(model):
+    info = load_catalog().model(model)
+    if info is not None:  # "Sonnet 5.5", as the catalog names it
+        return info.display_name.removeprefix("Claude ")
     return model.replace("claude-", "").replace("-", " ").title().replace(" 4 5", " 4.5").replace(" 4 1", " 4.1")
 
 
 def simple_to_haiku(rows, book, when):
-    """rows: simple requests on Sonnet/Opus grouped by provider_kind, base_model, scope, batch."""
+    """rows: simple requests on Sonnet/Opus grouped by provider_kind, base_model, scope, batch. The
+    target is priced on its own token counts (5.x traffic is counted again with Haiku 4.5's tokenizer)."""
     found = []
+    catalog = load_catalog()
+    small = catalog.model(TARGET_SMALL_MODEL)
     for row in rows:
         target = book.price_for(row["provider_kind"], TARGET_SMALL_MODEL, row["scope"], when)
         if target is None or not row["cost_total"]:
             continue
-        cheaper = compute_cost(target, _usage(row), batch=row["batch"], long_context=False).total
+        usage = counted_on_target(_usage(row), token_factor(catalog.model(row["base_model"]), small))
+        cheaper = compute_cost(target, usage, batch=row["batch"], long_context=False).total
         found.append((row, row["cost_total"] - cheaper, cheaper))
     return found
 
@@ -115,8 +124,8 @@ def refresh_recommendations(now=None):
             kind="caching", monthly_saving_usd=saving * scale, provider_kind=kind, base_model=model,
             title=f"Turn on prompt caching for repeated prompts on {_label(model)} ({kind})",
             detail=(f"{prefixes:,} long prompt prefixes were sent {requests:,} times in {days:.0f} days without "
-                    "caching. With a cache_control breakpoint after the shared prefix, repeats are read at 10% "
-                    "of the input price (assumes one 5-minute cache write per hour of use).")))
+                    "caching. With a cache_control breakpoint after the shared prefix, repeats are read at the "
+                    "model's cache-read price on the Prices page (assumes one 5-minute cache write per hour of use).")))
 
     agents = list(BatchableAgent.objects.values_list("name", flat=True))
     candidates = window.filter(Q(agent__in=agents) | (~Q(agent="") & Q(stream=False)), batch=False,

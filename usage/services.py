@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 RECORD_ARGUMENTS = ("provider_name", "provider_kind", "model_id", "logical_model", "usage", "status", "purpose",
                     "latency_ms", "ttft_ms", "gateway_key", "agent", "batch", "stream", "has_tools", "region",
                     "request_id", "prompt_prefix_hash", "occurred_at", "is_demo", "inference_geo",
-                    "profile_target")
+                    "profile_target", "adaptations")
 
 
 def record_call(record):
@@ -58,13 +58,15 @@ def record_call(record):
 def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage, status="ok", purpose="gateway",
                  latency_ms=None, ttft_ms=None, gateway_key=None, agent=None, batch=False, stream=False,
                  has_tools=False, region=None, request_id=None, prompt_prefix_hash=None, occurred_at=None,
-                 is_demo=False, inference_geo=None, profile_target=None):
+                 is_demo=False, inference_geo=None, profile_target=None, adaptations=()):
     """Store one provider call with its cost, priced with the price in force at occurred_at.
 
     A model without a price is stored with NULL costs (flagged unpriced), never 0.
     inference_geo is the request's `inference_geo` ("us" costs the price's us_only_multiplier).
     profile_target: for an application inference profile ARN, the model ID it routes to (asked of Bedrock);
     it prices the ARN unless the Prices page maps the ARN by hand (the manual mapping wins).
+    adaptations: what the provider layer changed in the request to suit the model (CallRecord.adaptations),
+    a sequence of short descriptions or one string; stored "; "-separated.
     Raises ValueError on arguments that can only come from a programming error.
     """
     if provider_kind not in PROVIDER_KINDS:
@@ -102,6 +104,7 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         "prompt_prefix_hash": prompt_prefix_hash,
         "batch": bool(batch), "stream": bool(stream), "has_tools": bool(has_tools), "is_demo": bool(is_demo),
         "long_context": bool(cost and cost.long_context), "inference_geo": inference_geo,
+        "adaptations": adaptations if isinstance(adaptations, str) else "; ".join(map(str, adaptations or ())),
         "latency_ms": latency_ms, "ttft_ms": ttft_ms,
         "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
         "cache_write_5m_tokens": usage.cache_write_5m_tokens, "cache_write_1h_tokens": usage.cache_write_1h_tokens,

@@ -16,5 +16,6 @@ def record_call(record):
         stream=record.stream, has_tools=record.has_tools, region=record.region, request_id=record.request_id,
         prompt_prefix_hash=record.prompt_prefix_hash, inference_geo=record.inference_geo,
         batch=getattr(record, "batch", False), profile_target=getattr(record, "profile_target", None),
+        adaptations=getattr(record, "adaptations", ()),
     )
     return row.cost_total

@@ -147,6 +147,30 @@ def test_the_cost_of_recent_traffic_is_priced_on_the_target(pair):
     assert float(result["difference"]) == pytest.approx(float(result["target_cost"]) - float(recorded))
 
 
+def test_the_cost_on_a_newer_target_model_uses_the_target_models_token_counts(pair):
+    # The source's traffic ran on Sonnet 4.6; the Bedrock target resolves sonnet to Sonnet 5.5, whose
+    # tokenizer counts about 30% more tokens for the same text: the target is priced on 1.3x the tokens.
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-sonnet-4-6",
+                 logical_model="sonnet", usage=Usage(1_000_000, 100_000), occurred_at=timezone.now())
+    result = cost.compare_cost("anthropic", settings_named("bedrock"))
+    [line] = result["lines"]
+    assert line["target_id"].endswith("anthropic.claude-sonnet-5-5") and line["token_factor"] == 1.3
+    book = cost.price_book()
+    parsed = book.parse("bedrock", line["target_id"])
+    price = book.price_for("bedrock", parsed.base_model, parsed.scope, timezone.now())
+    # 1,300,000 input and 130,000 output tokens at the target's price (global $2/$10: $3.90)
+    expected = (1_300_000 * price.input + 130_000 * price.output) / 1_000_000
+    assert Decimal(line["target_cost"]) == expected
+    assert Decimal(line["source_cost"]) == Decimal("4.500000")  # as recorded: Sonnet 4.6 at $3/$15
+
+
+def test_the_cost_within_one_generation_keeps_the_recorded_token_counts(pair):
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-sonnet-5-5",
+                 logical_model="sonnet", usage=Usage(1_000_000, 100_000), occurred_at=timezone.now())
+    [line] = cost.compare_cost("anthropic", settings_named("bedrock"))["lines"]
+    assert line["token_factor"] == 1.0
+
+
 def test_the_checklist_checks_what_it_can_and_leaves_the_rest_to_tick(pair, staff_user, monkeypatch):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)

@@ -100,6 +100,24 @@ def test_walking_every_step_to_the_switch_and_back(staff_client, pair, eager_cel
     assert migration.status == "rolled_back"
 
 
+def test_the_cost_step_says_when_tokens_were_counted_as_the_target_model_counts_them(
+        staff_client, pair, eager_celery, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from providers.clients.usage import Usage
+    from usage.services import record_usage
+
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-sonnet-4-6",
+                 logical_model="sonnet", usage=Usage(10_000, 1_000), occurred_at=timezone.now())
+    migration = _start(staff_client)
+    Migration.objects.filter(pk=migration.pk).update(step=5)  # steps 3 and 4 are not what this test is about
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(staff_client, "start-job", migration, {"model": "haiku", "requests": 2}, job="performance")
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    assert "<code>claude-sonnet-4-6</code>" in html
+    assert "tokens counted as the target model counts them (×1.3)" in html
+
+
 def test_a_failed_verification_blocks_the_switch_with_its_reason(staff_client, pair, fresh_bedrock, eager_celery,
                                                                  django_capture_on_commit_callbacks):
     migration = _start(staff_client)

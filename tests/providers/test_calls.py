@@ -248,6 +248,9 @@ def test_a_request_is_adapted_to_the_model_that_serves_it(anthropic_fake, monkey
     assert sent["thinking"] == {"type": "adaptive"} and sent["output_config"]["effort"] == "low"
     assert "temperature" not in sent and "top_k" not in sent
     assert result.record.adaptations and any("temperature" in change for change in result.record.adaptations)
+    stored = UsageRecord.objects.get()  # the usage row says what was changed (CSV export's adaptations)
+    assert stored.adaptations == "; ".join(result.record.adaptations)
+    assert "effort low" in stored.adaptations and "dropped temperature=0.3" in stored.adaptations
 
 
 def test_after_failover_the_request_is_adapted_to_the_next_providers_model(anthropic_fake, bedrock_fake):
@@ -265,6 +268,9 @@ def test_after_failover_the_request_is_adapted_to_the_next_providers_model(anthr
     assert "temperature" not in sent and "top_k" not in sent  # adapted for the model that served it
     assert any("temperature" in change and "Sonnet 5.5" in change for change in result.record.adaptations)
     assert request["temperature"] == 0.3  # the caller's request is untouched
+    served = UsageRecord.objects.get(provider_name="bedrock-fallback", status="ok")
+    assert "dropped temperature=0.3 (Claude Sonnet 5.5" in served.adaptations
+    assert not UsageRecord.objects.filter(provider_name="anthropic-primary").exclude(adaptations="").exists()
 
 
 def test_a_setting_with_no_safe_adaptation_is_refused_naming_it(anthropic_fake):

@@ -57,6 +57,18 @@ def test_export_keeps_unpriced_rows_blank_and_neutralizes_formulas(member_client
     assert exported[0]["gateway_key"] == "'=HYPERLINK(1)"
 
 
+def test_export_says_how_each_request_was_adapted_to_its_model(member_client, record):
+    record(occurred_at=NOW, model_id="claude-sonnet-5-5", agent="adapted",
+           adaptations=("dropped temperature=0.2 (Claude Sonnet 5.5 takes only the default sampling)",
+                        "dropped top_k=40 (Claude Sonnet 5.5 takes only the default sampling)"))
+    record(occurred_at=NOW, agent="as-sent")
+    exported, _ = read_csv(member_client.get(reverse("usage:export"), {"start": "2026-11-20", "end": "2026-11-20"}))
+    by_agent = {row["agent"]: row["adaptations"] for row in exported}
+    assert by_agent == {"adapted": "dropped temperature=0.2 (Claude Sonnet 5.5 takes only the default sampling); "
+                                   "dropped top_k=40 (Claude Sonnet 5.5 takes only the default sampling)",
+                        "as-sent": ""}
+
+
 def test_export_is_bounded(member_client, rows, monkeypatch):
     monkeypatch.setattr(dashboard_views, "EXPORT_MAX_ROWS", 4)
     exported, text = read_csv(member_client.get(reverse("usage:export"), {"start": "2026-11-10", "end": "2026-11-20"}))

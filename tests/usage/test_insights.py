@@ -37,6 +37,17 @@ def test_simple_sonnet_requests_to_haiku(record):
     assert "10 requests" in item.detail and item.period_days == 1
 
 
+def test_simple_5x_requests_are_priced_on_haiku_4_5_with_its_own_token_counts(record):
+    for _ in range(10):  # Sonnet 5.5 at $2/$10: $0.003 each
+        record({"input_tokens": 1000, "output_tokens": 100}, model_id="claude-sonnet-5-5")
+    refresh_recommendations(now=NOW + datetime.timedelta(days=1))
+    item = by_kind()["haiku"]
+    # Haiku 4.5 counts the same text with the older tokenizer: 769 input and 76 output tokens ($1/$5:
+    # $0.001149), not the 5.x counts ($0.0015). 10 x (0.003 - 0.001149) = $0.01851 in 1 day, x 30.
+    assert item.monthly_saving_usd == Decimal("0.55")  # 0.45 on the 5.x counts
+    assert item.title == "Move simple requests from Sonnet 5.5 to Haiku 4.5 (anthropic)"
+
+
 def test_prompt_caching_for_repeated_prefixes(record):
     for minute in range(5):  # the same 10K-token prefix five times in one hour, no caching
         record({"input_tokens": 10_000, "output_tokens": 500}, prompt_prefix_hash="abc",

@@ -73,6 +73,20 @@ def test_a_message_that_is_not_a_row_is_dead_lettered_and_the_rest_written(queue
     assert json.loads(UsageDeadLetter.objects.get().payload) == {"raw_message": {"row": "{not json"}}
 
 
+def test_a_row_queued_by_an_older_release_gets_the_newer_text_columns_defaults(queued, record):
+    # Rows queued before a deploy added a text column (inference_geo, adaptations) lack its key: the drain
+    # writes "" (the column's default), never NULL into a NOT NULL column and a dead letter.
+    record(gateway_key="older-release")
+    [(message_id, fields)] = queued.client.xrange(queued.stream)
+    payload = json.loads(fields[usage_queue_module.FIELD.encode()])
+    queued.client.xdel(queued.stream, message_id)
+    older = {name: value for name, value in payload.items() if name not in ("inference_geo", "adaptations")}
+    queued.client.xadd(queued.stream, {usage_queue_module.FIELD: json.dumps(older)})
+    assert services.drain_queue(queued) == {"written": 1, "dead_lettered": 0}
+    stored = UsageRecord.objects.get(gateway_key="older-release")
+    assert (stored.inference_geo, stored.adaptations) == ("", "")
+
+
 def test_redis_down_at_record_time_writes_the_row_directly(settings, record, caplog):
     settings.USAGE_WRITE_BUFFER = True
     settings.USAGE_QUEUE_URL = "redis://127.0.0.1:1/0"  # nothing listens there

@@ -24,7 +24,8 @@ EXPORT_COLUMNS = ("id", "occurred_at", "provider_name", "provider_kind", "model_
                   "logical_model", "purpose", "status", "gateway_key", "agent", "region", "request_id", "batch",
                   "stream", "has_tools", "long_context", "is_demo", "latency_ms", "ttft_ms", "input_tokens",
                   "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
-                  "cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cost_total", "cache_savings")
+                  "cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cost_total", "cache_savings",
+                  "adaptations")
 
 
 def parse_filters(request):
