@@ -22,6 +22,7 @@ from usage.pricing import forget_price_book
 
 aws_env, anthropic_api, bedrock_api = provider_fixtures.aws_env, provider_fixtures.anthropic_api, \
     provider_fixtures.bedrock_api
+bedrock_tls_api = provider_fixtures.bedrock_tls_api
 
 
 @pytest.fixture(autouse=True)

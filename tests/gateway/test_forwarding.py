@@ -154,3 +154,13 @@ def test_a_bedrock_throttle_before_the_first_event_is_retried(gateway, gateway_k
     assert answer.status_code == 200 and sse_events(body)[-1][0] == "message_stop"
     assert len(model_calls(fake)) == 2
     assert list(UsageRecord.objects.values_list("status", flat=True)) == ["ok"]  # one record per provider attempt
+
+
+def test_a_provider_behind_tls_is_reached_with_its_ca_bundle(gateway, gateway_key, bedrock_tls_api, transactional_db):
+    bedrock_tls_api.reset()
+    make_bedrock(server=bedrock_tls_api, bedrock_integration="invoke")
+    ProviderRouting.objects.create(pk=1, primary="bedrock", fallbacks=[])
+    with gateway_sdk(gateway, api_key=gateway_key[1]) as client:
+        assert client.messages.create(**HELLO).content[0].text
+    (call,) = model_calls(bedrock_tls_api)
+    assert bedrock_tls_api.url.startswith("https://") and call.status == 200
