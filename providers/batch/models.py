@@ -20,6 +20,9 @@ class BatchJob(models.Model):
     message = models.CharField(max_length=1000, blank=True)
     total = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)  # processing + each outcome
+    # custom_id -> the changes made to that request at submission to suit its model, only for requests
+    # that were changed; each result's usage record carries its own (UsageRecord.adaptations).
+    adaptations = models.JSONField(default=dict, blank=True)
     polls = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     results_stored = models.BooleanField(default=False)  # results read and usage recorded (exactly once)

@@ -31,6 +31,7 @@ def submit_items(items, *, name="", provider=None, agent="", source="upload", us
         name=name[:100], provider_name=settings.name, provider_kind=settings.kind,
         provider_batch_id=job.provider_batch_id, model_id=job.model_id[:300], agent=(agent or "")[:128],
         source=source, state=job.state, provider_status=job.provider_status, total=len(items), counts=job.counts,
+        adaptations=job.adaptations,
         submitted_by=user if getattr(user, "is_authenticated", False) else None,
         next_poll_at=timezone.now() + datetime.timedelta(seconds=first_delay()))
     log.info("Batch %s submitted to %s: %d requests (%s)", record.pk, settings.name, len(items),

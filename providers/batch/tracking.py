@@ -128,7 +128,8 @@ def _record_usage(job, result, profile_target=None):
         provider_name=job.provider_name, provider_kind=job.provider_kind, requested_model=job.model_id[:200],
         model_id=model_id, status="ok", context=CallContext(purpose="batch", agent=job.agent or None),
         usage=result.usage, request_id=(result.message or {}).get("id"), batch=True,
-        region=None, profile_target=profile_target if model_id == job.model_id else None)
+        region=None, profile_target=profile_target if model_id == job.model_id else None,
+        adaptations=tuple((job.adaptations or {}).get(result.custom_id, ())))
     emit(record)
     return record
 

@@ -45,6 +45,9 @@ class BatchJob:
     provider_status: str = ""  # the provider's own word (Bedrock: InProgress, PartiallyCompleted...)
     message: str = ""  # why it failed, when the provider says
     model_id: str = ""
+    # custom_id -> the changes made to that request to suit its model (providers.clients.adaptation), only
+    # for requests that were changed; set by submit, kept with the job, put on each result's usage record.
+    adaptations: dict = field(default_factory=dict)
 
     @property
     def ended(self):

@@ -8,13 +8,15 @@ from providers.clients.usage import Usage
 
 
 def prepared_params(client, item):
-    """The item's request as the provider will get it: checked, model resolved, adapted, capped."""
+    """The item's request as the provider will get it: checked, model resolved, adapted, capped.
+    Returns (params, extra headers, model ID, the changes made to suit the model)."""
     try:
         body, options, resolution = client._prepare(item.params)
     except ProviderError as error:
         error.message = f"{item.custom_id}: {error.message}"
         raise
-    return {**body, **options.get("extra_body", {})}, options.get("extra_headers") or {}, resolution.model_id
+    return ({**body, **options.get("extra_body", {})}, options.get("extra_headers") or {}, resolution.model_id,
+            list(resolution.adaptations))
 
 
 class AnthropicBatches:
@@ -28,11 +30,13 @@ class AnthropicBatches:
         return from_sdk_exception(exc, provider="anthropic", model_id=model_id)
 
     def submit(self, items, name=""):
-        requests, headers, models = [], {}, set()
+        requests, headers, models, adaptations = [], {}, set(), {}
         for item in items:
-            params, extra_headers, model_id = prepared_params(self.client, item)
+            params, extra_headers, model_id, changes = prepared_params(self.client, item)
             headers.update(extra_headers)
             models.add(model_id)
+            if changes:
+                adaptations[item.custom_id] = changes
             requests.append({"custom_id": item.custom_id, "params": params})
         check_limits("anthropic", len(requests), len(json.dumps({"requests": requests})))
         try:
@@ -41,6 +45,7 @@ class AnthropicBatches:
             raise self._error(exc) from exc
         job = _job(batch)
         job.model_id = ", ".join(sorted(models))
+        job.adaptations = adaptations
         return job
 
     def status(self, batch_id):

@@ -101,11 +101,13 @@ class BedrockBatches:
 
     def submit(self, items, name=""):
         self.check_configured()
-        records, models = [], {}
+        records, models, adaptations = [], {}, {}
         for item in items:
-            params, _headers, model_id = prepared_params(self.client, item)
+            params, _headers, model_id, changes = prepared_params(self.client, item)
             params.pop("model", None)
             models.setdefault(model_id, item.custom_id)
+            if changes:
+                adaptations[item.custom_id] = changes
             records.append({"recordId": item.custom_id, "modelInput": params})
         if len(models) > 1:
             listed = ", ".join(f"{m} (first: {c})" for m, c in models.items())
@@ -131,7 +133,7 @@ class BedrockBatches:
         except Exception as exc:
             raise self._aws(exc) from exc
         return BatchJob(answer["jobArn"], "in_progress", {"processing": len(records)}, "Submitted",
-                        model_id=model_id)
+                        model_id=model_id, adaptations=adaptations)
 
     def _get(self, job_arn):
         try:

@@ -1,5 +1,7 @@
 """Batch end to end on both providers, against the fakes (Bedrock's with a local S3): submit, progress,
 results with failures per request, cancel, and usage recorded once at batch prices."""
+import csv
+import io
 import json
 from decimal import Decimal
 
@@ -217,3 +219,31 @@ def test_the_beat_gives_a_new_tracker_to_a_job_whose_tracker_was_lost(anthropic_
     waiting.refresh_from_db()
     assert lost.results_stored and lost.counts["succeeded"] == 2
     assert not waiting.results_stored and waiting.polls == 0  # its own tracker is not due yet
+
+
+def test_each_result_carries_the_adaptations_made_to_its_request_at_submission(active, staff_client):
+    # Sonnet 5.5 takes only the default sampling: req-1's temperature is dropped at submission, and its usage
+    # row (and the usage CSV) says so when the results arrive; the unchanged requests' rows say nothing.
+    kind, fake = active
+    lines = [request_line(f"req-{i}", LONG, model="sonnet") for i in range(100 if kind == "bedrock" else 3)]
+    lines[1]["params"]["temperature"] = 0.3
+    job = submission.submit_file(jsonl(lines))
+    assert list(job.adaptations) == ["req-1"]
+    assert any("dropped temperature=0.3" in change for change in job.adaptations["req-1"])
+    advance(kind, fake)
+    assert tracking.poll(job.pk) is None
+    job.refresh_from_db()
+    assert job.counts["succeeded"] == len(lines)
+    rows = UsageRecord.objects.filter(purpose="batch")
+    assert rows.count() == len(lines)
+    adapted = rows.exclude(adaptations="")
+    assert adapted.count() == 1
+    [row] = adapted
+    assert row.adaptations == "; ".join(job.adaptations["req-1"])
+    assert "dropped temperature=0.3 (Claude Sonnet 5.5 takes only the default sampling)" in row.adaptations
+    assert job.results.get(custom_id="req-1").message["id"] == row.request_id  # the row is req-1's own
+    day = row.occurred_at.date().isoformat()
+    export = staff_client.get(reverse("usage:export"), {"start": day, "end": day})
+    exported = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    by_id = {int(line["id"]): line["adaptations"] for line in exported}
+    assert by_id[row.pk] == row.adaptations and sum(1 for text in by_id.values() if text) == 1
