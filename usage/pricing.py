@@ -159,9 +159,6 @@ class PriceBook:
                 return price
         return None
 
-    def scopes_for(self, provider_kind, base_model):
-        return {scope for (kind, base, scope) in self._prices if kind == provider_kind and base == base_model}
-
 
 _cache = {"book": None, "loaded": 0.0}
 _lock = threading.Lock()
