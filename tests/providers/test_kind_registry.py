@@ -1,5 +1,6 @@
 """The list of provider kinds is written once (providers.clients.registry, with the Django plugins beside
-it); everything else that needs every kind derives it from there, so adding a kind edits no other list."""
+it); everything else that needs every kind derives it from there, so adding a kind edits no other list.
+Likewise one function resolves model names (providers.clients.resolution.resolve)."""
 import ast
 from pathlib import Path
 
@@ -63,3 +64,14 @@ def test_prices_follow_the_model_ids_a_kind_speaks():
     assert parse_model_id("aws_platform", geo).scope == parse_model_id("anthropic", geo).scope == "standard"
     assert parse_model_id("bedrock", geo).base_model == parse_model_id(None, geo).base_model == "claude-haiku-4-5"
     assert tracing.PROVIDER_NAMES == {"anthropic": "anthropic", "bedrock": "aws.bedrock", "aws_platform": "anthropic"}
+
+
+def test_only_the_one_model_resolution_calls_the_catalog_resolver():
+    callers = []
+    for package in ("moments_admin", "providers", "usage"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "fakes" in path.parts or path.name in ("catalog.py", "resolution.py"):
+                continue
+            if "resolve_model_id(" in path.read_text():
+                callers.append(str(path.relative_to(ROOT)))
+    assert callers == []  # everything else goes through providers.clients.resolution.resolve
