@@ -89,10 +89,6 @@ class ProviderForm(forms.Form):
         return initial
 
     @property
-    def mapping_fields(self):
-        return [self[name] for name in self.fields if name.startswith(MAPPING_PREFIX)]
-
-    @property
     def secret_hints(self):
         return {field: secret_state(getattr(self.instance, token)) for field, token in self.secret_fields.items()}
 

@@ -110,18 +110,10 @@ class ProviderConfig(models.Model):
         return f"{self.name} ({self.kind})"
 
     @property
-    def is_bedrock(self):
-        return self.kind == "bedrock"
-
-    @property
     def auth_mode_label(self):
         from providers.validation import AUTH_MODE_LABELS
 
         return AUTH_MODE_LABELS.get(self.auth_mode, self.auth_mode)
-
-    @property
-    def uses_assume_role(self):
-        return bool(self.role_arn)
 
 
 class ProviderRouting(models.Model):

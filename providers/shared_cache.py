@@ -91,9 +91,6 @@ class SharedCache:
             self._failed("incr", exc)
             return None
 
-    def recently_failed(self, within=WARN_EVERY_SECONDS):
-        return time.time() - self.last_failure_at < within
-
     def reachable(self):
         """A live probe, for pages that show a warning when the cache is down."""
         try:

@@ -27,9 +27,11 @@ import logging
 import os
 import time
 
+from providers.clients.registry import KINDS
+
 log = logging.getLogger(__name__)
 SCOPE = "moments_admin.calls"
-PROVIDER_NAMES = {"anthropic": "anthropic", "bedrock": "aws.bedrock", "aws_platform": "anthropic"}
+PROVIDER_NAMES = {kind: info.otel_system for kind, info in KINDS.items()}
 
 _tracer = None
 _provider = None

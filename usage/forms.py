@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from moments_admin import outbound
 from moments_admin.limits import apply_limits
+from providers.kinds import kind_choices
 from usage import notify
 from usage.budgets import SCOPES as BUDGET_SCOPES
 from usage.models import (
@@ -31,8 +32,7 @@ PURPOSE_CHOICES = (("", "Application traffic"), ("all", "All traffic, checks inc
                    ("checks", "Checks only (tests, health, wizard, demo)"), ("gateway", "Gateway"),
                    ("client", "In-process client"), ("cli", "manage.py call"), ("batch", "Batch"),
                    ("test", "Test connection"), ("health", "Health probes"), ("wizard", "Wizard"), ("demo", "Demo"))
-KIND_CHOICES = (("anthropic", "Anthropic API"), ("bedrock", "Amazon Bedrock"),
-                ("aws_platform", "Claude Platform on AWS"))
+KIND_CHOICES = tuple(kind_choices())
 SCOPE_CHOICES = (("standard", "Claude API or Claude Platform on AWS (standard)"), ("global", "Bedrock global. profile"),
                  ("geo", "Bedrock geo profile (us./eu./apac./jp./au.)"),
                  ("in_region", "Bedrock in-region (base or mantle ID)"))
@@ -97,11 +97,8 @@ class PriceForm(forms.Form):
 
     def clean_model(self):
         value = self.cleaned_data["model"].strip()
-        base = normalize_base(value)
-        for kind in ("anthropic", "bedrock"):  # the parse is the same for aws_platform as for anthropic
-            parsed = parse_model_id(kind, value)
-            if parsed:
-                base = parsed.base_model
+        parsed = parse_model_id(None, value)  # the base model is the same whatever the kind
+        base = parsed.base_model if parsed else normalize_base(value)
         if not re.fullmatch(r"claude-[a-z0-9-]+", base):
             raise forms.ValidationError("Enter a Claude model such as claude-sonnet-4-5 (a full model ID works too).")
         return base

@@ -17,12 +17,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from providers.clients import model_ids
+from providers.clients.registry import KINDS, provider_kinds
 
 MICRO = Decimal("0.000001")
 MILLION = Decimal(1_000_000)
-# aws_platform: Claude Platform on AWS (the Claude API with AWS IAM and billing), priced as the Claude API.
-PROVIDER_KINDS = ("anthropic", "bedrock", "aws_platform")
-SCOPES = {"anthropic": ("standard",), "bedrock": ("global", "geo", "in_region"), "aws_platform": ("standard",)}
+PROVIDER_KINDS = provider_kinds()  # the layer's registry is the one list of kinds
+# A kind is priced by the model IDs it speaks: Bedrock's by profile scope; the Claude API's (Claude Platform
+# on AWS too, the Claude API with AWS IAM and billing) at the one standard price.
+FAMILY_SCOPES = {"anthropic": ("standard",), "bedrock": ("global", "geo", "in_region")}
+SCOPES = {kind: FAMILY_SCOPES[info.model_family] for kind, info in KINDS.items()}
 INFERENCE_GEOS = ("", "global", "us")  # the Claude API's inference_geo; "" when the request did not set one
 
 
@@ -61,7 +64,8 @@ def parse_model_id(provider_kind, model_id, profile_mappings=None, profile_targe
         return parse_model_id(provider_kind, target) if target and not target.startswith("arn:") else None
     if not parsed.is_claude or parsed.price_scope is None:
         return None
-    return ParsedModel(parsed.base_name, parsed.price_scope if provider_kind == "bedrock" else "standard")
+    by_scope = provider_kind in KINDS and KINDS[provider_kind].model_family == "bedrock"
+    return ParsedModel(parsed.base_name, parsed.price_scope if by_scope else "standard")
 
 
 @dataclass(frozen=True)
@@ -158,9 +162,6 @@ class PriceBook:
             if price.effective_from <= day:
                 return price
         return None
-
-    def scopes_for(self, provider_kind, base_model):
-        return {scope for (kind, base, scope) in self._prices if kind == provider_kind and base == base_model}
 
 
 _cache = {"book": None, "loaded": 0.0}

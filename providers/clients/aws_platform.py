@@ -15,9 +15,9 @@ from providers.clients.aws_credentials import AwsCredentials
 from providers.clients.aws_sigv4 import sdk_http_client, signing_auth
 from providers.clients.base import Identity, PermissionCheck, ProviderClient
 from providers.clients.bedrock_messages import probe_messages_api
-from providers.clients.catalog import resolve_model_id
 from providers.clients.error_mapping import from_sdk_exception
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.resolution import resolve
 
 KIND = "aws_platform"
 SIGNING_SERVICE = "aws-external-anthropic"
@@ -80,7 +80,7 @@ class AwsPlatformClient(SdkClientMixin, ProviderClient):
         return self._client
 
     def resolution(self, model):
-        return resolve_model_id(model, "anthropic", mapping=self.settings.model_mapping)
+        return resolve(self.settings, model)
 
     def count_tokens(self, request):
         prepared = self._prepare(request)  # (body, [sdk options,] resolution)

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.model_ids import PROFILE_PREFIXES, mantle_id, parse_model_id, profile_scope, strip_profile
+from providers.clients.registry import kinds_where
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 # Provider kinds that take Claude API model IDs (Claude Platform on AWS runs the Claude API).
-API_ID_KINDS = ("anthropic", "aws_platform")
+API_ID_KINDS = kinds_where(model_family="anthropic")
 BEDROCK_INTEGRATIONS = ("invoke", "messages", "mantle")
 # Request settings a model may refuse (the names adaptation.py acts on).
 REQUEST_SETTINGS = ("thinking_budget", "sampling", "assistant_prefill", "forced_tool_choice", "thinking_disabled")

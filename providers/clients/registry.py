@@ -12,18 +12,28 @@ class KindInfo:
     client: str  # dotted path of the ProviderClient class
     model_family: str  # whose model IDs the kind speaks: "anthropic" (Claude API IDs) or "bedrock"
     regional: bool  # has an AWS region that model resolution and prices depend on
+    otel_system: str  # OpenTelemetry's gen_ai.provider.name for calls of this kind
+    permission_probe: bool = False  # its client has a zero-token permission probe (check_permissions)
 
 
 KINDS = {
-    "anthropic": KindInfo("providers.clients.anthropic_client.AnthropicClient", "anthropic", regional=False),
-    "bedrock": KindInfo("providers.clients.bedrock_client.BedrockClient", "bedrock", regional=True),
+    "anthropic": KindInfo("providers.clients.anthropic_client.AnthropicClient", "anthropic", regional=False,
+                          otel_system="anthropic"),
+    "bedrock": KindInfo("providers.clients.bedrock_client.BedrockClient", "bedrock", regional=True,
+                        otel_system="aws.bedrock", permission_probe=True),
     # Claude Platform on AWS: Claude API model IDs and prices; its region picks the endpoint, not the model.
-    "aws_platform": KindInfo("providers.clients.aws_platform.AwsPlatformClient", "anthropic", regional=False),
+    "aws_platform": KindInfo("providers.clients.aws_platform.AwsPlatformClient", "anthropic", regional=False,
+                             otel_system="anthropic"),
 }
 
 
 def provider_kinds():
     return tuple(KINDS)
+
+
+def kinds_where(**facts):
+    """The kinds whose KindInfo has every given value, e.g. kinds_where(model_family="anthropic")."""
+    return tuple(kind for kind, info in KINDS.items() if all(getattr(info, k) == v for k, v in facts.items()))
 
 
 def kind_info(kind):

@@ -17,11 +17,11 @@ from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.client_pool import client_for
 from providers.clients.errors import ErrorKind, ProviderError
+from providers.clients.registry import kinds_where
 
 PROBE_REQUEST = {"model": "", "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
 # Kinds whose client has a zero-token permission probe (check_permissions) when counting is refused.
-# TODO(lead): a kind-plugin hook ("zero_token_probe") would put this in providers/kinds.
-PROBING_KINDS = {"bedrock"}
+PROBING_KINDS = set(kinds_where(permission_probe=True))
 
 
 @dataclass

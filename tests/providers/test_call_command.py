@@ -1,4 +1,5 @@
-"""`manage.py call`, the configuration snapshot and the client pool, on stored providers."""
+"""`manage.py call`, the configuration snapshot (no query, no decryption; invalidated by the version token,
+revision restores included) and the client pool, on stored providers."""
 import io
 
 import pytest
@@ -6,11 +7,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from providers import client_pool, snapshot
+from providers import client_pool, crypto, snapshot
 from providers.call_records import CallContext
 from providers.calls import invoke
 from providers.fakes import Fault
 from providers.models import ProviderRouting
+from providers.revisions import record_revision, restore
+from providers.shared_cache import shared_cache
 from tests.providers.conftest import assert_no_secrets, make_anthropic, make_bedrock
 from usage.models import UsageRecord
 
@@ -100,3 +103,37 @@ def test_a_configuration_change_is_seen_by_the_next_call_and_gets_a_new_client(s
     anthropic.save()
     changed = next(s for s in snapshot.active_chain() if s.name == "anthropic")
     assert changed.timeout == 42 and client_pool.client_for(changed) is not pooled  # rebuilt for the new config
+
+
+def test_a_call_on_the_snapshot_decrypts_no_secret(stored, monkeypatch):
+    invoke(None, HELLO, CallContext(purpose="cli"))  # builds the snapshot
+    decrypted, real = [], crypto.decrypt
+    monkeypatch.setattr(crypto, "decrypt", lambda token: decrypted.append(token) or real(token))
+    invoke(None, HELLO, CallContext(purpose="cli"))
+    assert decrypted == []
+    snapshot.forget()
+    invoke(None, HELLO, CallContext(purpose="cli"))
+    assert decrypted  # a rebuild does decrypt (the count above would have seen it)
+
+
+def test_a_change_committed_by_another_process_is_seen_through_the_version_token(stored, monkeypatch):
+    monkeypatch.setattr(snapshot, "CHECK_SECONDS", 0.0)  # compare tokens on every call
+    assert invoke(None, HELLO, CallContext(purpose="cli")).provider_name == "anthropic"
+    # Another process changes the routing (no signal in this one) and, once committed, replaces the token.
+    ProviderRouting.objects.filter(pk=1).update(primary="bedrock", fallbacks=["anthropic"])
+    assert invoke(None, HELLO, CallContext(purpose="cli")).provider_name == "anthropic"  # same token: no query
+    shared_cache.set(snapshot.VERSION_KEY, "changed-elsewhere", None)
+    assert invoke(None, HELLO, CallContext(purpose="cli")).provider_name == "bedrock"
+
+
+def test_a_revision_restore_is_seen_by_the_next_call_and_replaces_the_token(stored, django_capture_on_commit_callbacks):
+    earlier = record_revision(None, "anthropic first")
+    routing = ProviderRouting.load()
+    routing.primary, routing.fallbacks = "bedrock", ["anthropic"]
+    routing.save()
+    assert invoke(None, HELLO, CallContext(purpose="cli")).provider_name == "bedrock"
+    token = shared_cache.get(snapshot.VERSION_KEY)
+    with django_capture_on_commit_callbacks(execute=True):
+        restore(earlier, None)
+    assert shared_cache.get(snapshot.VERSION_KEY) not in (None, token)  # every process rebuilds
+    assert invoke(None, HELLO, CallContext(purpose="cli")).provider_name == "anthropic"

@@ -221,6 +221,16 @@ def test_model_not_in_region_fails_on_the_mapping_row(staff_client, bedrock_api)
     assert re.search(r'id="test-error-map_opus"[^>]*hx-swap-oob="true">opus: ', seen["models"])
 
 
+def test_the_models_step_looks_up_a_custom_profile_as_calls_do(staff_client, bedrock_api):
+    # The live step's client asks GetInferenceProfile; the models step must too, or the two disagree.
+    missing = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/doesnotexist"
+    bedrock_api.reset()
+    seen = run_all(staff_client, bedrock_form(bedrock_api, inference_profile=missing))
+    assert list(seen) == ["credentials", "permissions", "models"] and not passed(seen["models"])
+    assert "does not exist in us-east-1" in seen["models"]
+    assert any(r.path.startswith("/inference-profiles/") for r in bedrock_api.requests)
+
+
 def test_unreachable_endpoint_points_at_the_endpoint_field(staff_client, bedrock_api):
     # STS and the control plane both unreachable (STS alone falls back: tests/onboarding/test_credentials.py).
     data = bedrock_form(bedrock_api, sts_endpoint_url="http://127.0.0.1:9", control_endpoint_url="http://127.0.0.1:9")

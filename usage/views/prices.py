@@ -23,7 +23,7 @@ def _page(request, price_form=None, recompute_form=None, mapping_form=None, stat
     for price in ModelPrice.objects.all():
         groups.setdefault((price.provider_kind, price.base_model, price.scope), []).append(price)
     order = {"standard": 0, "global": 1, "geo": 2, "in_region": 3}
-    providers = {"anthropic": [], "bedrock": [], "aws_platform": []}
+    providers = {kind: [] for kind, _ in KIND_CHOICES}
     for (kind, model, scope), history in sorted(groups.items(), key=lambda item: (item[0][1], order.get(item[0][2]))):
         current = next((price for price in history if price.effective_from <= today), None)
         upcoming = [price for price in history if price.effective_from > today]

@@ -86,3 +86,8 @@ def test_the_assumed_role_cache_is_keyed_by_the_base_secret(bedrock_fake, aws_fi
     assert caught.value.kind is ErrorKind.AUTHENTICATION
     renamed = bedrock_settings(bedrock_fake, role_arn=ROLE, role_session_name="other-session")
     assert get_client(renamed).identity().arn.endswith("/other-session")
+    durations = [r.form.get("DurationSeconds") for r in bedrock_fake.requests if (r.form or {}).get("Action") == "AssumeRole"]
+    longer = bedrock_settings(bedrock_fake, role_arn=ROLE, role_duration_seconds=7200)
+    get_client(longer).identity()  # a different duration is a different answer: assumed again
+    assert [r.form.get("DurationSeconds") for r in bedrock_fake.requests
+            if (r.form or {}).get("Action") == "AssumeRole"] == [*durations, "7200"]
