@@ -66,6 +66,7 @@ class BedrockClient(SdkClientMixin, ProviderClient):
         self._client = None
         self._integration_clients = {}
         self._availability_memo = (None, 0.0)
+        self._resolutions = (None, {})  # (the availability answer's identity, {model: resolution})
 
     @property
     def profile_name(self):
@@ -144,10 +145,21 @@ class BedrockClient(SdkClientMixin, ProviderClient):
 
     # --- model translation -------------------------------------------------
     def resolution(self, model):
-        resolution = resolve(self.settings, model, available=self._availability())
-        if resolution.scope == "custom" and not self.credentials.uses_bearer_token:
-            resolution = self._with_profile_target(resolution)
-        return resolution
+        """The model's resolution, kept in memory as long as the availability answer it was made from
+        (at most LOCAL_TTL seconds): routing a call and preparing it both ask, on every call."""
+        available = self._availability()
+        stamp, known = self._resolutions
+        current = (id(available), self._availability_memo[1], int(time.monotonic() // LOCAL_TTL))
+        if stamp != current:
+            stamp, known = self._resolutions = (current, {})
+        found = known.get(model) if isinstance(model, str) else None
+        if found is None:
+            found = resolve(self.settings, model, available=available)
+            if found.scope == "custom" and not self.credentials.uses_bearer_token:
+                found = self._with_profile_target(found)
+            if isinstance(model, str) and len(known) < 256:
+                known[model] = found
+        return found
 
     def _with_profile_target(self, resolution):
         """An operator's profile ID or application profile ARN: ask Bedrock which model it routes to."""
