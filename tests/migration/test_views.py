@@ -219,3 +219,36 @@ def test_a_deleted_target_is_explained_at_every_step(staff_client, pair):
         response = staff_client.get(reverse("providers:migration"))
         assert response.status_code == 200
         assert "No provider is named &#x27;bedrock&#x27;" in response.content.decode()
+
+
+def test_back_from_bedrock_to_the_anthropic_api(staff_client, pair, eager_celery, django_capture_on_commit_callbacks):
+    routing = ProviderRouting.load()
+    routing.primary = "bedrock"
+    routing.save()
+    response = staff_client.post(reverse("migration:start"), {"direction": "to_anthropic", "source": "bedrock",
+                                                              "target": "anthropic"})
+    assert response.status_code == 302
+    migration = Migration.objects.get(status="in_progress")
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    assert "2. Credentials for anthropic" in html and "authenticates to the Claude API with an API key" in html
+    assert "unset CLAUDE_CODE_USE_BEDROCK" in html and 'id="iam-policy"' not in html
+    assert_no_secrets(html)
+
+    _post(staff_client, "mapping", migration)
+    migration.refresh_from_db()
+    logical = {row["name"]: row for row in migration.data["mapping"]["result"]["rows"]}
+    assert logical["haiku"]["source_id"].endswith("anthropic.claude-haiku-5-5")
+    assert logical["haiku"]["target_id"] == "claude-haiku-5-5" and migration.data["mapping"]["result"]["ok"]
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(staff_client, "start-job", migration, {"model": "haiku"}, job="verification")
+    migration.refresh_from_db()
+    assert migration.data["verification"]["result"]["passed"]
+
+    _post(staff_client, "go", migration, {"step": 6})
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    assert 'data-key="api_key"' in html and "CLAUDE_CODE_USE_BEDROCK unset for Claude Code users" in html
+    assert 'data-key="iam_policy"' not in html and "export ANTHROPIC_API_KEY=" in html
+    _post(staff_client, "go", migration, {"step": 7})
+    _post(staff_client, "switch", migration, {"keep_source_as_fallback": "on"})
+    routing = ProviderRouting.load()
+    assert (routing.primary, routing.fallbacks) == ("anthropic", ["bedrock"])
