@@ -263,3 +263,30 @@ def test_the_comparison_fails_on_another_stop_reason_shape_or_missing_cache_toke
     source_down = compare("plain_text", {"ok": False, "error": "overloaded"}, same)
     assert source_down["outcome"] == "source_failed"  # not the target's fault: does not block
     assert verification.summarize([{"name": "plain_text", "label": "Plain text", **source_down}], "haiku")["passed"]
+
+
+def test_models_the_target_region_does_not_serve_block_and_deprecated_ones_warn(pair, fresh_bedrock):
+    from tests.providers.conftest import make_bedrock
+
+    make_bedrock("bedrock-eu", server=fresh_bedrock, aws_region="eu-west-1")
+    for model_id in ("claude-opus-4-1-20250805", "claude-mythos-5", "claude-opus-4-7"):
+        record_usage(provider_name="anthropic", provider_kind="anthropic", model_id=model_id, logical_model="",
+                     usage=Usage(10, 5), occurred_at=timezone.now() - dt.timedelta(days=29))
+    result = mapping.check(settings_named("anthropic"), settings_named("bedrock-eu"))
+    rows = {row["name"]: row for row in result["rows"] if row["origin"] == "usage"}
+    assert rows["claude-opus-4-7"]["target_id"] == "eu.anthropic.claude-opus-4-7" and not rows["claude-opus-4-7"]["problem"]
+    only_us = rows["claude-opus-4-1-20250805"]  # its only profile is us.: nothing serves it from eu-west-1
+    assert only_us["blocking"] and only_us["problem"] == "Claude Opus 4.1 is not available to eu-west-1 (profiles: us)."
+    assert only_us["replacement"] == "claude-opus-5-5" and "change them to 'opus'" in only_us["fix"]
+    not_on_bedrock = rows["claude-mythos-5"]
+    assert not_on_bedrock["blocking"] and not_on_bedrock["fix"] == (
+        "Claude Mythos 5 is not offered on Bedrock in any region: use a model Bedrock serves instead.")
+    assert not result["ok"] and {row["name"] for row in mapping.blocking(result)} == {
+        "claude-opus-4-1-20250805", "claude-mythos-5"}
+
+    # From us-east-1 its us. profile serves it: deprecated (no retirement date), a warning with its replacement.
+    result = mapping.check(settings_named("anthropic"), settings_named("bedrock"))
+    deprecated = next(row for row in result["rows"] if row["name"] == "claude-opus-4-1-20250805")
+    assert deprecated["target_id"] == "us.anthropic.claude-opus-4-1-20250805-v1:0"
+    assert (deprecated["status"], deprecated["problem"]) == ("deprecated", "Claude Opus 4.1 is deprecated.")
+    assert not deprecated["blocking"] and deprecated["replacement"] == "claude-opus-5-5"
