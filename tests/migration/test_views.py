@@ -252,3 +252,31 @@ def test_back_from_bedrock_to_the_anthropic_api(staff_client, pair, eager_celery
     _post(staff_client, "switch", migration, {"keep_source_as_fallback": "on"})
     routing = ProviderRouting.load()
     assert (routing.primary, routing.fallbacks) == ("anthropic", ["bedrock"])
+
+
+def test_the_inline_test_connection_of_step_two_ticks_the_checklist(staff_client, pair, staff_user):
+    import re
+
+    from providers.connection_test import STEPS
+
+    migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    form = html[html.index('<form id="provider-form" hidden>'):].split("</form>")[0]
+    fields = {}
+    for tag in re.findall(r"<input [^>]*>", form):
+        value = re.search(r'value="([^"]*)"', tag)
+        fields[re.search(r'name="([^"]*)"', tag).group(1)] = value.group(1) if value else ""
+    run = ""
+    for step in STEPS:  # what htmx posts: the hidden stored values, step after step
+        body = staff_client.post(reverse("providers:test-connection", args=[step]), {**fields, "run": run}
+                                 ).content.decode()
+        assert f'<li class="step ok" data-step="{step}">' in body
+        following = re.search(r'"run": "([0-9a-f]{32})"', body)  # the next step's request carries the run
+        run = following.group(1) if following else ""
+    pair[1].refresh_from_db()
+    assert pair[1].last_test_ok and pair[1].last_test_summary.startswith("Passed 5 checks")
+    state.go_to(migration, 6, staff_user)
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    for key in ("iam_policy", "model_access"):  # checked automatically now, not left to tick
+        item = html.split(f'data-key="{key}"')[1].split("</li>")[0]
+        assert "✔" in item and "checked automatically" in item
