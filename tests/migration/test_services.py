@@ -290,3 +290,38 @@ def test_models_the_target_region_does_not_serve_block_and_deprecated_ones_warn(
     assert deprecated["target_id"] == "us.anthropic.claude-opus-4-1-20250805-v1:0"
     assert (deprecated["status"], deprecated["problem"]) == ("deprecated", "Claude Opus 4.1 is deprecated.")
     assert not deprecated["blocking"] and deprecated["replacement"] == "claude-opus-5-5"
+
+
+def test_the_iam_policy_of_step_two_is_the_providers_own_for_the_mapped_models_and_region(pair, fresh_bedrock):
+    import json
+
+    from providers import crypto
+    from providers.migration import credentials
+    from tests.providers.conftest import BEDROCK_API_KEY, make_bedrock
+
+    make_bedrock("bedrock-eu", server=fresh_bedrock, aws_region="eu-west-1", guardrail_identifier="gr-1",
+                 guardrail_version="1", model_mapping={"sonnet": "claude-sonnet-4-6"})
+    guide = credentials.guide(settings_named("bedrock-eu"))
+    statements = {s["Sid"]: s for s in json.loads(guide["policy"])["Statement"]}
+    invoke = statements["InvokeClaude"]
+    assert invoke["Action"] == ["bedrock:CountTokens", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert "arn:aws:bedrock:eu-west-1:*:inference-profile/eu.anthropic.claude-sonnet-4-6" in invoke["Resource"]
+    assert "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-6" in invoke["Resource"]
+    assert "arn:aws:bedrock:eu-west-1:*:inference-profile/global.anthropic.claude-haiku-5-5" in invoke["Resource"]
+    # ListFoundationModels and ListInferenceProfiles take no resource: they are only granted on "*".
+    assert statements["ReadModelCatalog"]["Resource"] == "*"
+    assert statements["ApplyGuardrail"]["Resource"] == "arn:aws:bedrock:eu-west-1:*:guardrail/gr-1"
+    assert "Claude Sonnet 4.6" in guide["access"] and guide["env"][1] == "AWS_REGION=eu-west-1"
+
+    make_bedrock("bedrock-key", server=fresh_bedrock, auth_mode="api_key", aws_access_key_id="",
+                 aws_secret_access_key_encrypted="", bedrock_api_key_env="",
+                 bedrock_api_key_encrypted=crypto.encrypt(BEDROCK_API_KEY))
+    statements = {s["Sid"]: s for s in json.loads(credentials.guide(settings_named("bedrock-key"))["policy"])["Statement"]}
+    assert "bedrock:CountTokens" not in statements["InvokeClaude"]["Action"]  # no SigV4, no CountTokens
+    assert statements["UseBedrockApiKeys"]["Action"] == ["bedrock:CallWithBearerToken"]
+
+    make_bedrock("bedrock-mantle", server=fresh_bedrock, bedrock_integration="mantle")
+    statements = {s["Sid"]: s for s in json.loads(credentials.guide(settings_named("bedrock-mantle"))["policy"])
+                  ["Statement"]}
+    assert statements["InvokeClaudeOnMantle"]["Action"] == ["bedrock-mantle:CreateInference"]
+    assert "InvokeClaude" not in statements
