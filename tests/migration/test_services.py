@@ -73,6 +73,7 @@ def test_the_suite_passes_on_healthy_fakes_and_records_every_probe_as_wizard_usa
     wizard_rows = UsageRecord.objects.filter(purpose="wizard")
     assert set(wizard_rows.values_list("provider_name", flat=True)) == {"anthropic", "bedrock"}
     assert wizard_rows.filter(provider_name="bedrock", cache_read_tokens__gt=0).exists()
+    assert not wizard_rows.filter(cost_total__isnull=True).exists()  # each probe's cost is recorded
 
 
 def test_a_failing_target_blocks_the_switch_until_acknowledged(pair, fresh_bedrock, staff_user):

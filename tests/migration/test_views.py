@@ -149,6 +149,9 @@ def test_another_staff_user_resumes_where_the_first_left(client, staff_client, p
     _post(client, "go", migration, {"step": 4})
     migration.refresh_from_db()
     assert (migration.step, migration.updated_by) == (4, "bea")
+    _post(client, "go", migration, {"step": 3})  # Back: the step's results stay
+    html = client.get(reverse("providers:migration")).content.decode()
+    assert "3. Model mapping on bedrock" in html and "Every model resolves on the target" in html
 
 
 def test_nonsense_step_and_job_names_get_clear_answers(staff_client, pair):
