@@ -10,7 +10,7 @@ from providers.clients.catalog import iam_policy_for
 # Read by the models step (availability) and by application-inference-profile resolution.
 CONTROL_PLANE_ACTIONS = ("bedrock:GetInferenceProfile", "bedrock:ListFoundationModels",
                          "bedrock:ListInferenceProfiles")
-MODEL_ACTION_PREFIXES = ("bedrock:InvokeModel", "bedrock-mantle:", "bedrock:CallWithBearerToken")
+MODEL_ACTION_PREFIXES = ("bedrock:InvokeModel", "bedrock:CountTokens", "bedrock-mantle:", "bedrock:CallWithBearerToken")
 
 
 def guardrail_arn(identifier, region, account="*"):

@@ -97,6 +97,8 @@ def _row(catalog, source, target, name, origin, logicals):
 def _unavailable_fix(catalog, target, model):
     if model is None:
         return "Map it to a model ID the target serves."
+    if target.kind == "bedrock" and not model.bedrock_base_id:
+        return f"{model.display_name} is not offered on Bedrock in any region: use a model Bedrock serves instead."
     if target.kind == "bedrock":
         profiles = ", ".join(f"{p}.{model.bedrock_base_id}" for p in model.bedrock_profiles) or "none"
         return (f"{model.display_name} is not served in {target.aws_region}: choose a region that serves it, "

@@ -9,7 +9,9 @@ from providers.migration.models import Migration
 from providers.models import ProviderRouting
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the price table (loaded by migrations) survives each test's flush, so usage rows priced
+# from the process-wide price book never point at a price row the flush removed.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def _watch(page):

@@ -46,3 +46,24 @@ def test_the_text_report_counts_in_words_and_shows_money_in_the_one_format():
     assert "Performance (1 request each):" in text and "1 error\n" in text and "0 errors" in text
     assert "Cost of the last 1 day of anthropic's traffic: $0.84 recorded, $1.17 on bedrock (difference +$0.33)" \
         in text
+
+
+def test_a_model_the_target_cannot_serve_exits_one_and_the_same_provider_twice_is_a_usage_error(pair, capsys):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from providers.clients.usage import Usage
+    from usage.services import record_usage
+
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-sonnet-4-20250514",
+                 logical_model="", usage=Usage(10, 5), occurred_at=timezone.now() - dt.timedelta(days=1))
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("migrate_provider", "--from", "anthropic", "--to", "bedrock", "--json", "--requests", "0")
+    report = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 1 and not report["passed"] and report["verification"]["passed"]
+    assert report["problems"] == ["mapping: claude-sonnet-4-20250514: Claude Sonnet 4 was retired on 2026-06-15."]
+    assert report["performance"] is None
+    with pytest.raises(CommandError, match="two different providers") as error:
+        call_command("migrate_provider", "--from", "anthropic", "--to", "anthropic")
+    assert error.value.returncode == 2

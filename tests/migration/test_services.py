@@ -73,6 +73,7 @@ def test_the_suite_passes_on_healthy_fakes_and_records_every_probe_as_wizard_usa
     wizard_rows = UsageRecord.objects.filter(purpose="wizard")
     assert set(wizard_rows.values_list("provider_name", flat=True)) == {"anthropic", "bedrock"}
     assert wizard_rows.filter(provider_name="bedrock", cache_read_tokens__gt=0).exists()
+    assert not wizard_rows.filter(cost_total__isnull=True).exists()  # each probe's cost is recorded
 
 
 def test_a_failing_target_blocks_the_switch_until_acknowledged(pair, fresh_bedrock, staff_user):
@@ -201,3 +202,127 @@ def test_an_application_profile_arn_has_no_claude_api_equivalent(pair):
     result = mapping.check(settings_named("bedrock"), settings_named("anthropic"))
     [row] = [row for row in result["rows"] if row["name"] == arn]
     assert row["blocking"] and "no Claude API equivalent" in row["problem"]
+
+
+def test_the_cost_on_the_target_counts_cache_tokens_batch_and_the_bedrock_scope(pair, fresh_bedrock):
+    from tests.providers.conftest import make_bedrock
+
+    # In us-east-1 the target prefers the us. profile (the geo scope); this one prefers global. profiles.
+    make_bedrock("bedrock-global", server=fresh_bedrock, geo_preference="global")
+    now = timezone.now()
+    for batch in (False, True):  # Claude Sonnet 5: $2/M input on a global profile, 10% more on a geo one
+        record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-sonnet-5",
+                     logical_model="", usage=Usage(50_000, 0), batch=batch, occurred_at=now)
+    record_usage(provider_name="anthropic", provider_kind="anthropic", model_id="claude-haiku-5-5",
+                 logical_model="", usage=Usage(0, 0, 40_000, 0, 40_000), occurred_at=now)
+
+    def lines(target):
+        result = cost.compare_cost("anthropic", settings_named(target))
+        assert result["complete"]
+        total = sum(Decimal(line["target_cost"]) for line in result["lines"])
+        assert Decimal(result["target_cost"]) == total
+        return {(line["model_id"], line["batch"]): line for line in result["lines"]}
+
+    on_geo, on_global = lines("bedrock"), lines("bedrock-global")
+    assert on_geo[("claude-sonnet-5", False)]["target_id"] == "us.anthropic.claude-sonnet-5"
+    assert on_global[("claude-sonnet-5", False)]["target_id"] == "global.anthropic.claude-sonnet-5"
+    assert Decimal(on_global[("claude-sonnet-5", False)]["target_cost"]) == Decimal("0.1")
+    assert Decimal(on_geo[("claude-sonnet-5", False)]["target_cost"]) == Decimal("0.11")  # the geo premium
+    assert Decimal(on_global[("claude-sonnet-5", True)]["target_cost"]) == Decimal("0.05")  # the batch discount
+    assert Decimal(on_geo[("claude-sonnet-5", True)]["target_cost"]) == Decimal("0.055")
+    # Claude Haiku 5.5 ($0.10/M input): 40,000 tokens written to the 5-minute cache (1.25x), 40,000 read (0.1x).
+    assert Decimal(on_geo[("claude-haiku-5-5", False)]["target_cost"]) == Decimal("0.005") + Decimal("0.0004")
+
+
+def test_a_capability_the_target_lacks_is_shown_without_blocking(pair, fresh_bedrock):
+    from providers import crypto
+    from tests.providers.conftest import BEDROCK_API_KEY, make_bedrock
+
+    make_bedrock("bedrock-key", server=fresh_bedrock, auth_mode="api_key", aws_access_key_id="",
+                 aws_secret_access_key_encrypted="", bedrock_api_key_env="",
+                 bedrock_api_key_encrypted=crypto.encrypt(BEDROCK_API_KEY))
+    result = verification.run_suite(settings_named("anthropic"), settings_named("bedrock-key"))
+    outcomes = {row["name"]: row for row in result["probes"]}
+    assert outcomes["count_tokens"]["outcome"] == "capability"
+    assert "Only the source offers this: Token counting on Bedrock needs SigV4" in outcomes["count_tokens"]["reason"]
+    assert result["passed"] and result["failures"] == []  # a difference to know about, not a blocker
+
+
+def test_the_comparison_fails_on_another_stop_reason_shape_or_missing_cache_tokens():
+    from providers.migration.comparison import compare
+
+    usage = {"input": 10, "output": 5, "cache_write": 0, "cache_read": 0}
+    same = {"ok": True, "stop_reason": "end_turn", "blocks": ["text"], "usage": usage}
+    assert compare("plain_text", same, {**same, "blocks": ["text", "text"]})["outcome"] == "passed"
+    stopped = compare("limits", same, {**same, "stop_reason": "max_tokens"})
+    assert (stopped["outcome"], stopped["reason"]) == (
+        "failed", "Stop reason end_turn on the source, max_tokens on the target.")
+    shaped = compare("tool_use", {**same, "blocks": ["tool_use"]}, same)
+    assert shaped["reason"] == "Content blocks ['tool_use'] on the source, ['text'] on the target."
+    cached = compare("prompt_caching", {**same, "usage": {**usage, "cache_read": 4000}}, same)
+    assert (cached["outcome"], cached["reason"]) == ("failed", "The target reports no cache read tokens.")
+    source_down = compare("plain_text", {"ok": False, "error": "overloaded"}, same)
+    assert source_down["outcome"] == "source_failed"  # not the target's fault: does not block
+    assert verification.summarize([{"name": "plain_text", "label": "Plain text", **source_down}], "haiku")["passed"]
+
+
+def test_models_the_target_region_does_not_serve_block_and_deprecated_ones_warn(pair, fresh_bedrock):
+    from tests.providers.conftest import make_bedrock
+
+    make_bedrock("bedrock-eu", server=fresh_bedrock, aws_region="eu-west-1")
+    for model_id in ("claude-opus-4-1-20250805", "claude-mythos-5", "claude-opus-4-7"):
+        record_usage(provider_name="anthropic", provider_kind="anthropic", model_id=model_id, logical_model="",
+                     usage=Usage(10, 5), occurred_at=timezone.now() - dt.timedelta(days=29))
+    result = mapping.check(settings_named("anthropic"), settings_named("bedrock-eu"))
+    rows = {row["name"]: row for row in result["rows"] if row["origin"] == "usage"}
+    assert rows["claude-opus-4-7"]["target_id"] == "eu.anthropic.claude-opus-4-7" and not rows["claude-opus-4-7"]["problem"]
+    only_us = rows["claude-opus-4-1-20250805"]  # its only profile is us.: nothing serves it from eu-west-1
+    assert only_us["blocking"] and only_us["problem"] == "Claude Opus 4.1 is not available to eu-west-1 (profiles: us)."
+    assert only_us["replacement"] == "claude-opus-5-5" and "change them to 'opus'" in only_us["fix"]
+    not_on_bedrock = rows["claude-mythos-5"]
+    assert not_on_bedrock["blocking"] and not_on_bedrock["fix"] == (
+        "Claude Mythos 5 is not offered on Bedrock in any region: use a model Bedrock serves instead.")
+    assert not result["ok"] and {row["name"] for row in mapping.blocking(result)} == {
+        "claude-opus-4-1-20250805", "claude-mythos-5"}
+
+    # From us-east-1 its us. profile serves it: deprecated (no retirement date), a warning with its replacement.
+    result = mapping.check(settings_named("anthropic"), settings_named("bedrock"))
+    deprecated = next(row for row in result["rows"] if row["name"] == "claude-opus-4-1-20250805")
+    assert deprecated["target_id"] == "us.anthropic.claude-opus-4-1-20250805-v1:0"
+    assert (deprecated["status"], deprecated["problem"]) == ("deprecated", "Claude Opus 4.1 is deprecated.")
+    assert not deprecated["blocking"] and deprecated["replacement"] == "claude-opus-5-5"
+
+
+def test_the_iam_policy_of_step_two_is_the_providers_own_for_the_mapped_models_and_region(pair, fresh_bedrock):
+    import json
+
+    from providers import crypto
+    from providers.migration import credentials
+    from tests.providers.conftest import BEDROCK_API_KEY, make_bedrock
+
+    make_bedrock("bedrock-eu", server=fresh_bedrock, aws_region="eu-west-1", guardrail_identifier="gr-1",
+                 guardrail_version="1", model_mapping={"sonnet": "claude-sonnet-4-6"})
+    guide = credentials.guide(settings_named("bedrock-eu"))
+    statements = {s["Sid"]: s for s in json.loads(guide["policy"])["Statement"]}
+    invoke = statements["InvokeClaude"]
+    assert invoke["Action"] == ["bedrock:CountTokens", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert "arn:aws:bedrock:eu-west-1:*:inference-profile/eu.anthropic.claude-sonnet-4-6" in invoke["Resource"]
+    assert "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-6" in invoke["Resource"]
+    assert "arn:aws:bedrock:eu-west-1:*:inference-profile/global.anthropic.claude-haiku-5-5" in invoke["Resource"]
+    # ListFoundationModels and ListInferenceProfiles take no resource: they are only granted on "*".
+    assert statements["ReadModelCatalog"]["Resource"] == "*"
+    assert statements["ApplyGuardrail"]["Resource"] == "arn:aws:bedrock:eu-west-1:*:guardrail/gr-1"
+    assert "Claude Sonnet 4.6" in guide["access"] and guide["env"][1] == "AWS_REGION=eu-west-1"
+
+    make_bedrock("bedrock-key", server=fresh_bedrock, auth_mode="api_key", aws_access_key_id="",
+                 aws_secret_access_key_encrypted="", bedrock_api_key_env="",
+                 bedrock_api_key_encrypted=crypto.encrypt(BEDROCK_API_KEY))
+    statements = {s["Sid"]: s for s in json.loads(credentials.guide(settings_named("bedrock-key"))["policy"])["Statement"]}
+    assert "bedrock:CountTokens" not in statements["InvokeClaude"]["Action"]  # no SigV4, no CountTokens
+    assert statements["UseBedrockApiKeys"]["Action"] == ["bedrock:CallWithBearerToken"]
+
+    make_bedrock("bedrock-mantle", server=fresh_bedrock, bedrock_integration="mantle")
+    statements = {s["Sid"]: s for s in json.loads(credentials.guide(settings_named("bedrock-mantle"))["policy"])
+                  ["Statement"]}
+    assert statements["InvokeClaudeOnMantle"]["Action"] == ["bedrock-mantle:CreateInference"]
+    assert "InvokeClaude" not in statements

@@ -149,6 +149,9 @@ def test_another_staff_user_resumes_where_the_first_left(client, staff_client, p
     _post(client, "go", migration, {"step": 4})
     migration.refresh_from_db()
     assert (migration.step, migration.updated_by) == (4, "bea")
+    _post(client, "go", migration, {"step": 3})  # Back: the step's results stay
+    html = client.get(reverse("providers:migration")).content.decode()
+    assert "3. Model mapping on bedrock" in html and "Every model resolves on the target" in html
 
 
 def test_nonsense_step_and_job_names_get_clear_answers(staff_client, pair):
@@ -219,3 +222,64 @@ def test_a_deleted_target_is_explained_at_every_step(staff_client, pair):
         response = staff_client.get(reverse("providers:migration"))
         assert response.status_code == 200
         assert "No provider is named &#x27;bedrock&#x27;" in response.content.decode()
+
+
+def test_back_from_bedrock_to_the_anthropic_api(staff_client, pair, eager_celery, django_capture_on_commit_callbacks):
+    routing = ProviderRouting.load()
+    routing.primary = "bedrock"
+    routing.save()
+    response = staff_client.post(reverse("migration:start"), {"direction": "to_anthropic", "source": "bedrock",
+                                                              "target": "anthropic"})
+    assert response.status_code == 302
+    migration = Migration.objects.get(status="in_progress")
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    assert "2. Credentials for anthropic" in html and "authenticates to the Claude API with an API key" in html
+    assert "unset CLAUDE_CODE_USE_BEDROCK" in html and 'id="iam-policy"' not in html
+    assert_no_secrets(html)
+
+    _post(staff_client, "mapping", migration)
+    migration.refresh_from_db()
+    logical = {row["name"]: row for row in migration.data["mapping"]["result"]["rows"]}
+    assert logical["haiku"]["source_id"].endswith("anthropic.claude-haiku-5-5")
+    assert logical["haiku"]["target_id"] == "claude-haiku-5-5" and migration.data["mapping"]["result"]["ok"]
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(staff_client, "start-job", migration, {"model": "haiku"}, job="verification")
+    migration.refresh_from_db()
+    assert migration.data["verification"]["result"]["passed"]
+
+    _post(staff_client, "go", migration, {"step": 6})
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    assert 'data-key="api_key"' in html and "CLAUDE_CODE_USE_BEDROCK unset for Claude Code users" in html
+    assert 'data-key="iam_policy"' not in html and "export ANTHROPIC_API_KEY=" in html
+    _post(staff_client, "go", migration, {"step": 7})
+    _post(staff_client, "switch", migration, {"keep_source_as_fallback": "on"})
+    routing = ProviderRouting.load()
+    assert (routing.primary, routing.fallbacks) == ("anthropic", ["bedrock"])
+
+
+def test_the_inline_test_connection_of_step_two_ticks_the_checklist(staff_client, pair, staff_user):
+    import re
+
+    from providers.connection_test import STEPS
+
+    migration = state.start("to_bedrock", "anthropic", "bedrock", staff_user)
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    form = html[html.index('<form id="provider-form" hidden>'):].split("</form>")[0]
+    fields = {}
+    for tag in re.findall(r"<input [^>]*>", form):
+        value = re.search(r'value="([^"]*)"', tag)
+        fields[re.search(r'name="([^"]*)"', tag).group(1)] = value.group(1) if value else ""
+    run = ""
+    for step in STEPS:  # what htmx posts: the hidden stored values, step after step
+        body = staff_client.post(reverse("providers:test-connection", args=[step]), {**fields, "run": run}
+                                 ).content.decode()
+        assert f'<li class="step ok" data-step="{step}">' in body
+        following = re.search(r'"run": "([0-9a-f]{32})"', body)  # the next step's request carries the run
+        run = following.group(1) if following else ""
+    pair[1].refresh_from_db()
+    assert pair[1].last_test_ok and pair[1].last_test_summary.startswith("Passed 5 checks")
+    state.go_to(migration, 6, staff_user)
+    html = staff_client.get(reverse("providers:migration")).content.decode()
+    for key in ("iam_policy", "model_access"):  # checked automatically now, not left to tick
+        item = html.split(f'data-key="{key}"')[1].split("</li>")[0]
+        assert "✔" in item and "checked automatically" in item
