@@ -12,6 +12,7 @@ rules (providers.clients.retry), the error taxonomy (error_mapping.from_status) 
 kinds marked for it while nothing has reached the caller. A provider the wire form does not cover
 (providers.clients.wire.Unsupported) is tried through the SDK path in a worker thread instead.
 """
+import base64
 import functools
 import json
 import logging
@@ -19,8 +20,8 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-from anthropic.lib.bedrock._stream_decoder import AWSEventStreamDecoder
 from anyio import to_thread
+from botocore.eventstream import EventStreamBuffer
 from django.conf import settings as django_settings
 
 from providers import breaker_gate, tracing
@@ -100,8 +101,15 @@ async def invoke_async(plan):
             if isinstance(wire, ProviderError):
                 bookkeeping.submit(attempt.failed, wire)
                 raise wire
-            return await (_open_stream(attempt, wire, plan.deadline) if plan.stream
-                          else _create(attempt, wire, plan.deadline))
+            try:
+                return await (_open_stream(attempt, wire, plan.deadline) if plan.stream
+                              else _create(attempt, wire, plan.deadline))
+            except ProviderError:
+                raise
+            except Exception as exc:  # a defect below must not escape as a raw exception
+                error = unexpected_error(exc, attempt.settings)
+                bookkeeping.submit(attempt.failed, error)
+                raise error from exc
         except ProviderError as error:
             remaining = plan.healthy[index + 1:]
             if not error.triggers_failover or not remaining or plan.context.provider:
@@ -194,7 +202,7 @@ def _succeeded(attempt, record):
 
 
 async def _open_stream(attempt, wire, deadline):
-    """Open the stream and read its first event inside the retry loop: a failure before the caller
+    """Open the stream and read its first events inside the retry loop: a failure before the caller
     has seen a byte is an ordinary failure (retried, then failed over), a dropped connection included."""
     settings = attempt.settings
 
@@ -205,53 +213,58 @@ async def _open_stream(attempt, wire, deadline):
                 wire.url, data=wire.body, headers=wire.headers, timeout=_timeout(settings, deadline, True))
             if response.status != 200:
                 raise await _error_answer(response, wire, settings.kind)
-            events = (_bedrock_events if wire.event_stream else _sse_events)(response)
-            first = await anext(events, None)
+            batches = (_bedrock_batches if wire.event_stream else _sse_batches)(response)
+            first = await anext(batches, None)
             if first is None:
                 raise ProviderError(ErrorKind.CONNECTION, f"The {settings.kind} stream closed before its first "
                                     "event.", provider=settings.kind)
-            _raise_error_event(first, response, wire, settings.kind, mid_stream=False)
-            return response, events, first
+            if first[0][0] == "error":
+                raise _error_event(first[0], response, wire, settings.kind, mid_stream=False)
+            return response, batches, first
         except BaseException as exc:
             if response is not None:
                 response.close()
+            if isinstance(exc, ProviderError) or not isinstance(exc, Exception):
+                raise
             if isinstance(exc, (aiohttp.ClientError, TimeoutError)):
                 raise _transport_error(exc, settings.kind) from exc
-            raise
+            raise ProviderError(ErrorKind.CONNECTION, f"The {settings.kind} stream broke before its first event: "
+                                f"{type(exc).__name__}.", provider=settings.kind) from exc
 
     try:
-        (response, events, first), _ = await call_with_retries_async(
+        (response, batches, first), _ = await call_with_retries_async(
             open_and_peek, settings.retry, deadline=deadline, describe=f"{settings.kind} stream {wire.model_id}")
     except ProviderError as error:
         bookkeeping.submit(attempt.failed, error)
         raise
-    return ForwardedStream(attempt, wire, response, events, first)
+    return ForwardedStream(attempt, wire, response, batches, first)
 
 
-def _raise_error_event(event, response, wire, provider, *, mid_stream):
-    if event[0] == "error":
-        raise from_status(response.status, response.headers, event[1], provider=provider, model_id=wire.model_id,
-                          region=wire.region, mid_stream=mid_stream)
+def _error_event(event, response, wire, provider, *, mid_stream):
+    return from_status(response.status, response.headers, event[1], provider=provider, model_id=wire.model_id,
+                       region=wire.region, mid_stream=mid_stream)
 
 
-async def _sse_events(response):
-    """(type, data, bytes to forward) per server-sent event, as the provider sent them."""
-    lines = []
-    async for line in response.content:
-        if line in (b"\n", b"\r\n"):
-            if lines:
-                yield _sse_event(lines)
-                lines = []
-        else:
-            lines.append(line)
-    if lines:
-        yield _sse_event(lines)
+async def _sse_batches(response):
+    """Lists of (type, data, bytes to forward), one list per read: the server-sent events that arrived
+    together, as the provider sent them."""
+    pending = b""
+    async for chunk in response.content.iter_any():
+        pending += chunk
+        if b"\r" in pending:
+            pending = pending.replace(b"\r\n", b"\n")
+        *blocks, pending = pending.split(b"\n\n")
+        events = [_sse_event(block) for block in blocks if block.strip()]
+        if events:
+            yield events
+    if pending.strip():
+        yield [_sse_event(pending)]
 
 
-def _sse_event(lines):
+def _sse_event(block):
     name, data = b"", []
-    for line in lines:
-        field, _, value = line.rstrip(b"\r\n").partition(b":")
+    for line in block.split(b"\n"):
+        field, _, value = line.partition(b":")
         value = value[1:] if value.startswith(b" ") else value
         if field == b"event":
             name = value
@@ -259,30 +272,46 @@ def _sse_event(lines):
             data.append(value)
     payload = json.loads(b"\n".join(data)) if data else {}
     kind = payload.get("type") if isinstance(payload, dict) else None
-    return kind or name.decode(), payload, b"".join(lines) + b"\n"
+    return kind or name.decode(), payload, block + b"\n\n"
 
 
-async def _bedrock_events(response):
-    """InvokeModelWithResponseStream's AWS event-stream frames (botocore's decoder, through the SDK's
-    Bedrock decoder) as Anthropic server-sent events; Bedrock's invocation metrics are left out."""
-    async for event in AWSEventStreamDecoder().aiter_bytes(response.content.iter_any()):
-        payload = json.loads(event.data)
-        if isinstance(payload, dict) and BEDROCK_METRICS in payload:
-            payload.pop(BEDROCK_METRICS)
-            data = json.dumps(payload, separators=(",", ":")).encode()
-        else:
-            data = event.data.encode()
-        kind = payload.get("type") if isinstance(payload, dict) else event.event
-        yield kind, payload, b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+async def _bedrock_batches(response):
+    """InvokeModelWithResponseStream's AWS event-stream frames, decoded by botocore, as lists of Anthropic
+    server-sent events (one list per read); Bedrock's invocation metrics are left out."""
+    frames = EventStreamBuffer()
+    async for chunk in response.content.iter_any():
+        frames.add_data(chunk)
+        events = [event for event in map(_bedrock_event, frames) if event is not None]
+        if events:
+            yield events
+
+
+def _bedrock_event(frame):
+    headers = frame.headers
+    if headers.get(":message-type") != "event":  # an exception frame: its type and message, as the SDK raises it
+        body = _decoded(frame.payload)
+        message = body.get("message") or body.get("Message") if isinstance(body, dict) else body
+        code = headers.get(":exception-type") or headers.get(":error-code") or "internalServerException"
+        return "error", {"type": "error", "error": {"type": code, "message": str(message or "")}}, b""
+    if headers.get(":event-type") != "chunk":
+        return None
+    payload = json.loads(base64.b64decode(json.loads(frame.payload)["bytes"]))
+    if BEDROCK_METRICS in payload:
+        payload.pop(BEDROCK_METRICS)
+    kind = payload.get("type") or "message"
+    return kind, payload, b"event: " + kind.encode() + b"\ndata: " + json.dumps(payload, separators=(",", ":")).encode() \
+        + b"\n\n"
 
 
 class ForwardedStream:
-    """Server-sent event bytes, recorded once when the stream ends, however it ends: "ok", the error
-    kind (with the tokens delivered so far), or "abandoned" when the caller stops early (aclose())."""
+    """Server-sent event bytes (what arrived together, in one piece), recorded once when the stream ends,
+    however it ends: "ok", the error kind (with the tokens delivered so far), or "abandoned" when the
+    caller stops early (aclose())."""
 
-    def __init__(self, attempt, wire, response, events, first):
-        self._attempt, self._wire, self._response, self._events = attempt, wire, response, events
+    def __init__(self, attempt, wire, response, batches, first):
+        self._attempt, self._wire, self._response, self._batches = attempt, wire, response, batches
         self._pending = first
+        self._error = None  # an error event read behind events not yet delivered
         self._started = attempt.started
         self._accumulator = MessageAccumulator()
         self._recorded = False
@@ -297,38 +326,43 @@ class ForwardedStream:
     async def __anext__(self):
         if self._recorded:
             raise StopAsyncIteration
+        if self._error is not None:
+            self._fail(self._error)
         if self._pending is not None:
-            event, self._pending = self._pending, None
+            batch, self._pending = self._pending, None
         else:
             try:
-                event = await anext(self._events, None)
-                if event is not None:
-                    _raise_error_event(event, self._response, self._wire, self.provider_kind, mid_stream=True)
-            except ProviderError as error:
-                self._finish(error.kind.value, error)
-                raise
+                batch = await anext(self._batches, None)
             except Exception as exc:
-                error = _transport_error(exc, self.provider_kind, mid_stream=True)
-                self._finish(error.kind.value, error)
-                raise error from exc
-            if event is None:
+                self._fail(_transport_error(exc, self.provider_kind, mid_stream=True), exc)
+            if batch is None:
                 if self.completed:
                     self._finish("ok")
                     raise StopAsyncIteration
-                error = ProviderError(ErrorKind.STREAM_INTERRUPTED, f"The {self.provider_kind} stream ended "
-                                      "before message_stop.", provider=self.provider_kind)
-                self._finish(error.kind.value, error)
-                raise error
-        kind, payload, raw = event
-        if kind == "content_block_delta":
-            self.deltas += 1
-            if self.ttft_ms is None:
-                self.ttft_ms = (time.monotonic() - self._started) * 1000
-        elif kind == "message_stop":
-            self.completed = True
-        if isinstance(payload, dict) and kind != "ping":
-            self._accumulator.add(payload)
-        return raw
+                self._fail(ProviderError(ErrorKind.STREAM_INTERRUPTED, f"The {self.provider_kind} stream ended "
+                                         "before message_stop.", provider=self.provider_kind))
+        delivered = []
+        for event in batch:
+            kind, payload, raw = event
+            if kind == "error":
+                self._error = _error_event(event, self._response, self._wire, self.provider_kind, mid_stream=True)
+                break
+            if kind == "content_block_delta":
+                self.deltas += 1
+                if self.ttft_ms is None:
+                    self.ttft_ms = (time.monotonic() - self._started) * 1000
+            elif kind == "message_stop":
+                self.completed = True
+            if isinstance(payload, dict) and kind != "ping":
+                self._accumulator.add(payload)
+            delivered.append(raw)
+        if not delivered:
+            self._fail(self._error)
+        return b"".join(delivered)
+
+    def _fail(self, error, cause=None):
+        self._finish(error.kind.value, error)
+        raise error from cause
 
     async def aclose(self):
         if not self._recorded:

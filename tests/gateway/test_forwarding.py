@@ -130,13 +130,14 @@ def test_a_fallback_the_forwarding_path_does_not_cover_is_tried_through_the_sdk_
         anthropic_api.reset()
 
 
+@pytest.mark.parametrize("fault", ["stream_break", "malformed_frame"])
 @pytest.mark.parametrize("integration", ["invoke", "messages"])
 def test_a_bedrock_stream_breaking_after_its_first_event_ends_with_an_error_event(gateway, gateway_key, bedrock_only,
-                                                                               integration):
+                                                                               integration, fault):
     from providers.fakes import Fault
 
     fake = bedrock_only(bedrock_integration=integration)
-    fake.inject(Fault("stream_break", after_events=3))
+    fake.inject(Fault(fault, after_events=3))
     answer, body = stream_through(gateway, gateway_key[1])
     events = sse_events(body)
     assert answer.status_code == 200 and events[0][0] == "message_start"
