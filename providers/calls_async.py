@@ -39,6 +39,7 @@ from providers.upstream_sessions import session_for
 
 log = logging.getLogger(__name__)
 BEDROCK_METRICS = "amazon-bedrock-invocationMetrics"
+BROKEN = "broken"  # a frame that could not be decoded, in place of an event type
 
 
 @dataclass
@@ -220,6 +221,8 @@ async def _open_stream(attempt, wire, deadline):
                                     "event.", provider=settings.kind)
             if first[0][0] == "error":
                 raise _error_event(first[0], response, wire, settings.kind, mid_stream=False)
+            if first[0][0] == BROKEN:
+                raise first[0][1]
             return response, batches, first
         except BaseException as exc:
             if response is not None:
@@ -254,11 +257,30 @@ async def _sse_batches(response):
         if b"\r" in pending:
             pending = pending.replace(b"\r\n", b"\n")
         *blocks, pending = pending.split(b"\n\n")
-        events = [_sse_event(block) for block in blocks if block.strip()]
+        events = _decoded_events(_sse_event, (block for block in blocks if block.strip()))
         if events:
             yield events
+            if events[-1][0] == BROKEN:
+                return
     if pending.strip():
-        yield [_sse_event(pending)]
+        yield _decoded_events(_sse_event, [pending])
+
+
+def _decoded_events(decode, frames):
+    """The frames decoded in order; one that cannot be decoded ends the list as (BROKEN, its error, b""),
+    so the events before it are still delivered."""
+    events, frames = [], iter(frames)
+    while True:
+        try:  # botocore checks a frame's CRCs while iterating, before it is decoded
+            frame = next(frames, None)
+            if frame is None:
+                return events
+            event = decode(frame)
+        except Exception as exc:
+            events.append((BROKEN, exc, b""))
+            return events
+        if event is not None:
+            events.append(event)
 
 
 def _sse_event(block):
@@ -281,9 +303,11 @@ async def _bedrock_batches(response):
     frames = EventStreamBuffer()
     async for chunk in response.content.iter_any():
         frames.add_data(chunk)
-        events = [event for event in map(_bedrock_event, frames) if event is not None]
+        events = _decoded_events(_bedrock_event, frames)
         if events:
             yield events
+            if events[-1][0] == BROKEN:
+                return
 
 
 def _bedrock_event(frame):
@@ -346,6 +370,9 @@ class ForwardedStream:
             kind, payload, raw = event
             if kind == "error":
                 self._error = _error_event(event, self._response, self._wire, self.provider_kind, mid_stream=True)
+                break
+            if kind == BROKEN:
+                self._error = _transport_error(payload, self.provider_kind, mid_stream=True)
                 break
             if kind == "content_block_delta":
                 self.deltas += 1

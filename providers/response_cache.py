@@ -127,6 +127,19 @@ def entry_key(request, agent=None):
     return key_for(str(request.get("model") or ""), agent, request_digest(request))
 
 
+def entry_in_memory(request, agent=None):
+    """(key, entry) when this process has both in memory (the generations read in the last second,
+    the entry served in the last seconds), else (None, None): no shared-cache round trip."""
+    memo = _generation_memo.get((str(request.get("model") or ""), agent or ""))
+    if memo is None or time.monotonic() - memo[1] >= GENERATIONS_MEMO_SECONDS:
+        return None, None
+    key = f"{PREFIX}:entry:{':'.join(memo[0])}:{request_digest(request)}"
+    entry = recent.get(key)
+    if entry is None or entry.get("expires_at", 0) <= time.time():
+        return None, None
+    return key, entry
+
+
 def key_for(model, agent, digest):
     tokens = _generations(model, agent)
     if tokens is None:

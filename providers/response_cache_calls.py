@@ -43,15 +43,26 @@ def look_up(request, mode, agent, context, *, stream=False):
 
 def served(key, entry, request, context, *, stream=False):
     """Record the hit (zero tokens billed) and count what it saved."""
-    response_cache.count_hit(key, entry)
+    hit = cache_hit(entry, request, context, stream=stream)
+    account_for(key, entry, hit.record)
+    return hit
+
+
+def cache_hit(entry, request, context, *, stream=False):
+    """The CacheHit of `entry`, its usage record not yet handed to the sink (account_for does)."""
     provider_name = entry.get("provider_name") or "response-cache"
     model_id = entry.get("model_id") or ""
     record = CallRecord(
         provider_name=provider_name, provider_kind=entry.get("provider_kind") or "anthropic",
         requested_model=str(request.get("model") or "")[:200], model_id=model_id, status="cache_hit",
         context=context, usage=Usage(), latency_ms=0.0, stream=stream, has_tools=bool(request.get("tools")))
-    emit(record)
     return CacheHit(entry["message"], record, provider_name, model_id)
+
+
+def account_for(key, entry, record):
+    """A hit's statistics and its usage record (zero tokens billed, what it saved)."""
+    response_cache.count_hit(key, entry)
+    emit(record)
 
 
 def store_answer(key, request, result, agent, *, ttl=None, index_now=True):

@@ -228,6 +228,17 @@ def is_key_blocked(gateway_key):
         return gateway_key in _blocked["keys"]
 
 
+def is_key_blocked_in_memory(gateway_key):
+    """is_key_blocked from this process's copy only: None when it is due for a reload (the caller,
+    an event loop that must not query, then asks is_key_blocked in a worker thread)."""
+    if not gateway_key:
+        return False
+    month, loaded, blocked = _blocked["month"], _blocked["loaded"], _blocked["keys"]
+    if month != month_start() or time.monotonic() - loaded > BLOCKED_TTL_SECONDS:
+        return None
+    return gateway_key in blocked
+
+
 def forget_blocked_keys(**kwargs):
     with _blocked_lock:
         _blocked["month"] = None

@@ -17,7 +17,6 @@ import functools
 import json
 import logging
 import threading
-import uuid
 
 from anyio import to_thread
 from django.conf import settings
@@ -33,7 +32,9 @@ from providers.gateway import errors
 from providers.gateway.access import authenticate, check_budget, check_model
 from providers.gateway.caching import cache_mode, prompt_caching_on
 from providers.gateway.keys import keys
+from providers.gateway.memory_hits import hit_from_memory
 from providers.gateway.model_list import available_models, page
+from providers.gateway.requests import Request, with_betas
 from providers.response_cache_calls import CacheHit, StoringStream, look_up, store_answer
 
 log = logging.getLogger(__name__)
@@ -41,42 +42,6 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
                (b"x-accel-buffering", b"no")]
 _END = object()
-
-
-class Request:
-    def __init__(self, scope, body):
-        self.method, self.path = scope["method"], scope["path"]
-        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        client = scope.get("client")
-        self.address = client[0] if client else "unknown"
-        self.body = body
-        self.id = "req_gw_" + uuid.uuid4().hex[:24]
-        self.cache_status = None  # hit, miss or refresh when the response cache was consulted
-
-    def json(self):
-        if not self.body:
-            raise errors.invalid("The request body is empty: send a JSON object.")
-        try:
-            data = json.loads(self.body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise errors.invalid("The request body is not UTF-8 JSON.") from None
-        except json.JSONDecodeError as exc:
-            raise errors.invalid(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                 f"column {exc.colno}.") from None
-        if not isinstance(data, dict):
-            raise errors.invalid("The request body must be a JSON object.")
-        return data
-
-
-def _with_betas(request, data):
-    """The anthropic-beta header's flags join the body's `betas` (the choke point sends them on)."""
-    flags = [f.strip() for f in request.headers.get("anthropic-beta", "").split(",") if f.strip()]
-    if flags:
-        betas = data.get("betas") or []
-        if not isinstance(betas, list):
-            raise errors.invalid("betas must be a list of beta flag names.")
-        data = {**data, "betas": list(dict.fromkeys([*betas, *flags]))}
-    return data
 
 
 def _header_value(text):
@@ -121,7 +86,7 @@ def prepare_message(request):
     keys.mark_used(entry)
     context = CallContext(purpose="gateway", gateway_key=entry.label,
                           prompt_caching=prompt_caching_on(entry, request.headers))
-    return _with_betas(request, data), stream, context, mode, entry
+    return with_betas(request, data), stream, context, mode, entry
 
 
 @in_worker
@@ -153,7 +118,7 @@ def count_tokens(request):
     data = request.json()
     check_model(entry, data.get("model"))
     check_budget(entry)
-    data = _with_betas(request, data)
+    data = with_betas(request, data)
     data.setdefault("max_tokens", 1)  # not a count_tokens field; the shared request check wants one
     chain = snapshot.current().chain
     if not chain:
@@ -219,7 +184,7 @@ class Gateway:
         if path == "/v1/messages":
             self.require(method, "POST")
             request.body = await self.read_body(receive, request)
-            answer = await to_thread.run_sync(create_message, request)
+            answer = hit_from_memory(request) or await to_thread.run_sync(create_message, request)
             if isinstance(answer, Plan):
                 answer = await invoke_async(answer)
             if isinstance(answer, ForwardedResult):

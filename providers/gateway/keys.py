@@ -65,6 +65,18 @@ class KeyTable:
             return None
         return entry
 
+    def lookup_in_memory(self, key):
+        """lookup() from the table in memory only: None when it is due for a check or the key is unknown."""
+        if self._entries is None or time.monotonic() - self._checked_at >= CHECK_SECONDS:
+            return None
+        entry = self._entries.get(hash_key(key))
+        if entry is None or (entry.expires_at is not None and entry.expires_at <= timezone.now()):
+            return None
+        return entry
+
+    def use_due(self, entry):
+        return time.monotonic() - self._used.get(entry.id, -LAST_USED_EVERY_SECONDS) >= LAST_USED_EVERY_SECONDS
+
     def _current(self):
         now = time.monotonic()
         if self._entries is not None and now - self._checked_at < CHECK_SECONDS:

@@ -1,0 +1,41 @@
+"""A gateway request as read off the ASGI scope: headers, client address, body and its JSON."""
+import json
+import uuid
+
+from providers.gateway import errors
+
+
+class Request:
+    def __init__(self, scope, body):
+        self.method, self.path = scope["method"], scope["path"]
+        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        client = scope.get("client")
+        self.address = client[0] if client else "unknown"
+        self.body = body
+        self.id = "req_gw_" + uuid.uuid4().hex[:24]
+        self.cache_status = None  # hit, miss or refresh when the response cache was consulted
+
+    def json(self):
+        if not self.body:
+            raise errors.invalid("The request body is empty: send a JSON object.")
+        try:
+            data = json.loads(self.body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise errors.invalid("The request body is not UTF-8 JSON.") from None
+        except json.JSONDecodeError as exc:
+            raise errors.invalid(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
+                                 f"column {exc.colno}.") from None
+        if not isinstance(data, dict):
+            raise errors.invalid("The request body must be a JSON object.")
+        return data
+
+
+def with_betas(request, data):
+    """The anthropic-beta header's flags join the body's `betas` (the choke point sends them on)."""
+    flags = [f.strip() for f in request.headers.get("anthropic-beta", "").split(",") if f.strip()]
+    if flags:
+        betas = data.get("betas") or []
+        if not isinstance(betas, list):
+            raise errors.invalid("betas must be a list of beta flag names.")
+        data = {**data, "betas": list(dict.fromkeys([*betas, *flags]))}
+    return data
