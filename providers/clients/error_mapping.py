@@ -171,6 +171,8 @@ def from_client_error(exc, *, provider="bedrock"):
     code, message = error.get("Code", ""), error.get("Message", "")
     status = meta.get("HTTPStatusCode")
     kind = BEDROCK_KINDS.get(code) or STATUS_KINDS.get(status) or _kind_for_5xx(status or 500)
+    if "model identifier is invalid" in message:  # as on the runtime path: a model this provider lacks
+        kind = ErrorKind.MODEL_NOT_AVAILABLE
     found = MISSING_ACTION.search(message) if kind is ErrorKind.PERMISSION else None
     return ProviderError(kind, f"{provider} answered {code or status}: {message}", provider=provider,
                          status_code=status, request_id=meta.get("RequestId"),

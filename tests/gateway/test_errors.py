@@ -51,10 +51,10 @@ def test_missing_and_unknown_fields_are_400(gateway, gateway_key, stored, body, 
     assert not model_calls(stored[0])
 
 
-def test_unknown_model_is_404_not_found(gateway, gateway_key, stored):
-    answer = post(gateway, gateway_key[1], json={**HELLO, "model": "claude-nonexistent-9"})
-    assert answer.status_code in (400, 404), answer.text
-    assert answer.json()["error"]["type"] in ("not_found_error", "invalid_request_error")
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+@pytest.mark.parametrize("model", ["claude-nonexistent-9", "gpt-4"])
+def test_unknown_model_is_404_not_found(gateway, gateway_key, stored, path, model):
+    assert_error(post(gateway, gateway_key[1], json={**HELLO, "model": model}, path=path), 404, "not_found_error")
 
 
 def test_a_body_over_the_limit_is_413_before_it_is_parsed(gateway, gateway_key, stored, settings):
