@@ -8,6 +8,7 @@ import httpx2 as httpx
 import pytest
 
 from providers import response_cache
+from providers.background import bookkeeping
 from providers.gateway import services
 from providers.models import ProviderConfig, ResponseCacheEntry
 from providers.response_cache_index import background
@@ -177,3 +178,27 @@ def test_a_providers_one_hour_policy_reaches_the_request(sdk, stored):
     markers = [block["cache_control"] for block in request.json["system"] if block.get("cache_control")]
     assert markers == [{"type": "ephemeral", "ttl": "1h"}]
     assert UsageRecord.objects.get().cache_write_1h_tokens > 1000
+
+
+def test_a_hot_entry_is_answered_on_the_event_loop_from_memory(gateway, stored):
+    """After a miss stored the answer, the same request is a hit from this process's memory (no worker
+    thread, no cache round trip); with the key table due for a check, it takes the ordinary path."""
+    from providers.gateway.keys import keys
+    from providers.gateway.memory_hits import hit_from_memory
+    from providers.gateway.requests import Request
+
+    anthropic_api, _bedrock = stored
+    _row, key = services.create_key("hot", response_cache="use")
+    with gateway_sdk(gateway, api_key=key) as client:
+        first = client.messages.create(**HELLO)  # a miss: answered upstream and stored
+        raw = client.messages.with_raw_response.create(**HELLO)
+    assert raw.headers["x-moments-cache"] == "hit" and raw.parse().content == first.content
+    scope = {"method": "POST", "path": "/v1/messages", "headers": [(b"x-api-key", key.encode())]}
+    hit = hit_from_memory(Request(scope, json.dumps(HELLO).encode()))
+    assert hit is not None and hit.message["content"][0]["text"] == first.content[0].text
+    assert hit_from_memory(Request(scope, json.dumps({**HELLO, "max_tokens": 65}).encode())) is None
+    keys.forget()
+    assert hit_from_memory(Request(scope, json.dumps(HELLO).encode())) is None
+    assert len(model_calls(anthropic_api)) == 1
+    bookkeeping.wait()
+    assert UsageRecord.objects.filter(status="cache_hit", gateway_key="hot").count() == 2
