@@ -67,15 +67,19 @@ def _invoke(chain, request, context, *, stream):
         try:
             return attempt.open_stream(deadline) if stream else attempt.create(deadline)
         except ProviderError as error:
-            remaining = healthy[index + 1:]
-            if not error.triggers_failover or not remaining or context.provider:
-                raise
-            if time.monotonic() >= deadline:
-                raise ProviderError(ErrorKind.TIMEOUT, f"The call's deadline passed after {settings.name} failed "
-                                    f"({error.kind.value}); no fallback was tried.", provider=settings.kind) from error
-            log.warning("Failing over from %s to %s: %s (%s)", settings.name, remaining[0].name,
-                        error.kind.value, error.message)
+            fail_over_or_raise(error, settings, healthy[index + 1:], deadline, context)
     raise AssertionError("unreachable: the last candidate either returns or raises")
+
+
+def fail_over_or_raise(error, settings, remaining, deadline, context):
+    """Return when the call may go on to remaining[0] after `settings` failed with `error`; else raise."""
+    if not error.triggers_failover or not remaining or context.provider:
+        raise error
+    if time.monotonic() >= deadline:
+        raise ProviderError(ErrorKind.TIMEOUT, f"The call's deadline passed after {settings.name} failed "
+                            f"({error.kind.value}); no fallback was tried.", provider=settings.kind) from error
+    log.warning("Failing over from %s to %s: %s (%s)", settings.name, remaining[0].name,
+                error.kind.value, error.message)
 
 
 def candidates_for(chain, context):

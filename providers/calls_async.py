@@ -26,7 +26,7 @@ from django.conf import settings as django_settings
 
 from providers import breaker_gate, tracing
 from providers.background import bookkeeping
-from providers.calls import NO_BREAKER_PURPOSES, Attempt, candidates_for, unexpected_error
+from providers.calls import NO_BREAKER_PURPOSES, Attempt, candidates_for, fail_over_or_raise, unexpected_error
 from providers.client_pool import client_for
 from providers.clients.error_mapping import from_status
 from providers.clients.errors import ErrorKind, ProviderError
@@ -112,14 +112,7 @@ async def invoke_async(plan):
                 bookkeeping.submit(attempt.failed, error)
                 raise error from exc
         except ProviderError as error:
-            remaining = plan.healthy[index + 1:]
-            if not error.triggers_failover or not remaining or plan.context.provider:
-                raise
-            if time.monotonic() >= plan.deadline:
-                raise ProviderError(ErrorKind.TIMEOUT, f"The call's deadline passed after {settings.name} failed "
-                                    f"({error.kind.value}); no fallback was tried.", provider=settings.kind) from error
-            log.warning("Failing over from %s to %s: %s (%s)", settings.name, remaining[0].name,
-                        error.kind.value, error.message)
+            fail_over_or_raise(error, settings, plan.healthy[index + 1:], plan.deadline, plan.context)
     raise AssertionError("unreachable: the last candidate either returns or raises")
 
 
