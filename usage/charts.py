@@ -46,6 +46,9 @@ def _label(moment, hourly):
 def _html(traces, layout, div_id, caption, drill=False):
     """The chart's div, its figure as JSON and its data as a table (the text equivalent);
     drill: clicking a day opens that day by hour (app.js)."""
+    table = figure_table(traces, caption)
+    if not table:  # nothing to draw: say so rather than show empty axes with no text equivalent
+        return format_html('<p class="muted chart-empty" id="{}">{}: no data in this period.</p>', div_id, caption)
     fig = go.Figure(data=traces, layout={**LAYOUT, **layout})
     figure = fig.to_json(validate=False).translate(_JSON_ESCAPES)
     config = json.dumps(CONFIG)
@@ -53,7 +56,7 @@ def _html(traces, layout, div_id, caption, drill=False):
                        '</div><script type="application/json" class="plotly-figure" data-target="{}" data-config="{}"{}>'
                        "{}</script>{}", div_id, caption, div_id, config,
                        mark_safe(" data-drill" if drill else ""),  # noqa: S308
-                       mark_safe(figure), figure_table(traces, caption))  # noqa: S308 - escaped above
+                       mark_safe(figure), table)  # noqa: S308 - escaped above
 
 
 def tokens_of(row):

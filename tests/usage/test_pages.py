@@ -36,6 +36,12 @@ def test_dashboard_renders_cards_and_charts(member_client, traffic):
     assert "claude-mystery-7" in html
 
 
+def test_an_empty_period_says_so_instead_of_drawing_empty_axes(member_client):
+    html = member_client.get(reverse("usage:dashboard")).content.decode()
+    assert "Cost by provider name: no data in this period." in html
+    assert 'id="chart-over-time" class="plotly-graph-div"' not in html
+
+
 def test_htmx_request_gets_only_the_partial(member_client, traffic):
     response = member_client.get(reverse("usage:dashboard"), {"by": "model"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
