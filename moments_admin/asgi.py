@@ -24,7 +24,7 @@ GATEWAY_PREFIX = "/v1/"
 
 def _flush_at_shutdown():
     try:
-        bookkeeping.wait()  # the gateway's last usage records, then the buffer they may have gone to
+        bookkeeping.wait(30)  # the gateway's last usage records, then the buffer they may have gone to
         flush_usage_buffer()
     finally:
         connections.close_all()  # the executor thread's connection: nothing else will close it

@@ -12,10 +12,12 @@ import atexit
 import logging
 import queue
 import threading
+import time
 
 from django.db import close_old_connections
 
 log = logging.getLogger(__name__)
+EXIT_WAIT_SECONDS = 10.0  # at interpreter exit: a stalled sink must not hang the process forever
 
 
 class Worker:
@@ -24,7 +26,7 @@ class Worker:
         self._queue = queue.Queue()
         self._thread = None
         self._lock = threading.Lock()
-        atexit.register(self.wait)
+        atexit.register(self.wait, EXIT_WAIT_SECONDS)
 
     def submit(self, function, *args):
         if self._thread is None or not self._thread.is_alive():
@@ -46,10 +48,20 @@ class Worker:
             finally:
                 self._queue.task_done()
 
-    def wait(self):
-        """Block until every job handed over has run."""
-        if self._thread is not None and self._thread.is_alive():
+    def wait(self, timeout=None):
+        """Block until every job handed over has run, or `timeout` seconds passed; True when none is left."""
+        if self._thread is None or not self._thread.is_alive():
+            return not self._queue.unfinished_tasks
+        if timeout is None:
             self._queue.join()
+            return True
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                log.error("%s: %d jobs not run after %.0f s", self.name, self._queue.unfinished_tasks, timeout)
+                return False
+            time.sleep(0.005)
+        return True
 
 
 bookkeeping = Worker("gateway-bookkeeping")
