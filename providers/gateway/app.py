@@ -6,11 +6,14 @@
 
 No ORM query on the request path in the steady state: keys come from providers.gateway.keys' in-process
 table, the chain from providers.snapshot. Each key's cache policy (providers.gateway.caching) decides
-whether the response cache answers (a hit is replayed as JSON or as the exact SSE sequence without
-an upstream call) and whether the call path places prompt-caching breakpoints. Each call goes through the one choke point,
-providers.calls.invoke, in a worker thread (it is synchronous), so failover, retries,
-breakers and usage recording are the SDK path's own. A stream fails over only before its
-first event; after that a failure ends it with an Anthropic `error` event.
+whether the response cache answers (a hit is replayed as JSON or as the exact SSE sequence without an
+upstream call; a hot one straight from memory on the event loop, providers.gateway.memory_hits) and
+whether the call path places prompt-caching breakpoints. A call is prepared in a worker thread and
+forwarded as bytes on the event loop by the choke point's asynchronous twin (providers.calls_async);
+a call that fills the response cache, or a provider the forwarding path does not cover, goes through
+providers.calls.invoke in a worker thread. Either way failover, retries, breakers and usage records
+are the choke point's. A stream fails over only before its first event; after that a failure ends it
+with an Anthropic `error` event.
 """
 import asyncio
 import functools
@@ -319,7 +322,6 @@ class Gateway:
             stopping.set()
         if started:
             await send({"type": "http.response.body", "body": b""})
-
 
     async def forward(self, receive, send, request, stream):
         """Relay a ForwardedStream (its first event already read) as it arrives, on the event loop.
