@@ -133,7 +133,7 @@ def entry_in_memory(request, agent=None):
     memo = _generation_memo.get((str(request.get("model") or ""), agent or ""))
     if memo is None or time.monotonic() - memo[1] >= GENERATIONS_MEMO_SECONDS:
         return None, None
-    key = f"{PREFIX}:entry:{':'.join(memo[0])}:{request_digest(request)}"
+    key = _entry_key(memo[0], request_digest(request))
     entry = recent.get(key)
     if entry is None or entry.get("expires_at", 0) <= time.time():
         return None, None
@@ -142,8 +142,10 @@ def entry_in_memory(request, agent=None):
 
 def key_for(model, agent, digest):
     tokens = _generations(model, agent)
-    if tokens is None:
-        return None
+    return None if tokens is None else _entry_key(tokens, digest)
+
+
+def _entry_key(tokens, digest):
     return f"{PREFIX}:entry:{':'.join(tokens)}:{digest}"
 
 

@@ -221,7 +221,7 @@ def is_key_blocked(gateway_key):
         return False
     with _blocked_lock:
         month = month_start()
-        if _blocked["month"] != month or time.monotonic() - _blocked["loaded"] > BLOCKED_TTL_SECONDS:
+        if _blocked_due(month):
             _blocked["keys"] = frozenset(Budget.objects.filter(
                 active=True, hard_stop=True, scope="key", blocked_month=month).values_list("gateway_key", flat=True))
             _blocked["month"], _blocked["loaded"] = month, time.monotonic()
@@ -233,10 +233,12 @@ def is_key_blocked_in_memory(gateway_key):
     an event loop that must not query, then asks is_key_blocked in a worker thread)."""
     if not gateway_key:
         return False
-    month, loaded, blocked = _blocked["month"], _blocked["loaded"], _blocked["keys"]
-    if month != month_start() or time.monotonic() - loaded > BLOCKED_TTL_SECONDS:
-        return None
-    return gateway_key in blocked
+    blocked = _blocked["keys"]
+    return None if _blocked_due(month_start()) else gateway_key in blocked
+
+
+def _blocked_due(month):
+    return _blocked["month"] != month or time.monotonic() - _blocked["loaded"] > BLOCKED_TTL_SECONDS
 
 
 def forget_blocked_keys(**kwargs):

@@ -27,6 +27,16 @@ def cache_mode(entry, headers, model):
     return mode
 
 
+def may_use(entry, headers):
+    """Whether cache_mode could say "use", decided before the body is parsed (no model known yet)."""
+    if entry.response_cache == "off":
+        return False
+    value = headers.get(response_cache.HEADER)
+    if value is not None:
+        return value.strip().lower() == "use"
+    return entry.response_cache == "use" or bool(settings.RESPONSE_CACHE_MODELS)
+
+
 def prompt_caching_on(entry, headers):
     value = headers.get(prompt_caching.HEADER)
     return entry.prompt_caching and (value is None or prompt_caching.header_allows(value))

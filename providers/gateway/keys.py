@@ -60,19 +60,13 @@ class KeyTable:
 
     def lookup(self, key):
         """The KeyEntry for a usable key (not revoked, not expired), else None."""
-        entry = self._current().get(hash_key(key))
-        if entry is None or (entry.expires_at is not None and entry.expires_at <= timezone.now()):
-            return None
-        return entry
+        return _usable(self._current().get(hash_key(key)))
 
     def lookup_in_memory(self, key):
         """lookup() from the table in memory only: None when it is due for a check or the key is unknown."""
         if self._entries is None or time.monotonic() - self._checked_at >= CHECK_SECONDS:
             return None
-        entry = self._entries.get(hash_key(key))
-        if entry is None or (entry.expires_at is not None and entry.expires_at <= timezone.now()):
-            return None
-        return entry
+        return _usable(self._entries.get(hash_key(key)))
 
     def use_due(self, entry):
         return time.monotonic() - self._used.get(entry.id, -LAST_USED_EVERY_SECONDS) >= LAST_USED_EVERY_SECONDS
@@ -104,6 +98,13 @@ class KeyTable:
         if now - self._used.get(entry.id, -LAST_USED_EVERY_SECONDS) >= LAST_USED_EVERY_SECONDS:
             self._used[entry.id] = now
             shared_cache.set(LAST_USED_KEY.format(entry.id), timezone.now().isoformat(), 40 * 86400)
+
+
+def _usable(entry):
+    """The entry, unless it is missing or expired."""
+    if entry is None or (entry.expires_at is not None and entry.expires_at <= timezone.now()):
+        return None
+    return entry
 
 
 def _load():

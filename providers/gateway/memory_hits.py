@@ -7,14 +7,11 @@ about the request is wrong, `hit_from_memory` answers None and the request takes
 (a worker thread), which reloads and says what is wrong. The hit's statistics, its usage record
 and the key's last use are written by the bookkeeping thread after the answer.
 """
-from django.conf import settings
-
-from providers import response_cache
 from providers.background import bookkeeping
 from providers.call_records import CallContext
 from providers.gateway import errors
 from providers.gateway.access import check_model, presented_key
-from providers.gateway.caching import cache_mode, prompt_caching_on
+from providers.gateway.caching import cache_mode, may_use, prompt_caching_on
 from providers.gateway.keys import keys
 from providers.gateway.requests import with_betas
 from providers.response_cache import entry_in_memory
@@ -25,7 +22,7 @@ from usage.services import is_key_blocked_in_memory
 def hit_from_memory(request):
     key = presented_key(request.headers)
     entry = keys.lookup_in_memory(key) if key and len(key) <= 256 else None
-    if entry is None or not _may_use_cache(entry, request.headers) or is_key_blocked_in_memory(entry.label) is not False:
+    if entry is None or not may_use(entry, request.headers) or is_key_blocked_in_memory(entry.label) is not False:
         return None
     try:
         data = request.json()
@@ -48,12 +45,3 @@ def hit_from_memory(request):
     request.cache_status = "hit"
     return hit
 
-
-def _may_use_cache(entry, headers):
-    """Whether caching.cache_mode could say "use", decided before the body is parsed."""
-    if entry.response_cache == "off":
-        return False
-    value = headers.get(response_cache.HEADER)
-    if value is not None:
-        return value.strip().lower() == "use"
-    return entry.response_cache == "use" or bool(settings.RESPONSE_CACHE_MODELS)
