@@ -105,5 +105,6 @@ def test_two_workers_with_beats_run_one_round_per_interval(tmp_path, anthropic_a
     slots = [int(stamp // interval) for stamp in rounds]
     assert len(slots) == len(set(slots)), f"two rounds in one interval: {sorted(rounds)}"
     # Two beats offer a round every 5 s each: more offers than rounds, the rest found their interval claimed.
+    # (How many more depends on where each beat's ticks fall: a margin above one made the test flaky.)
     offers = logs.count("Sending due task health-checks")
-    assert offers > len(rounds) + 2, (offers, len(rounds))
+    assert offers > len(rounds), (offers, len(rounds))
