@@ -22,7 +22,7 @@ def session_for(verify):
         else:
             tls = None if verify else False
         connector = aiohttp.TCPConnector(limit=0, ssl=tls, keepalive_timeout=30, enable_cleanup_closed=True)
-        # No cookies, no automatic decompression surprises: the answer's bytes are forwarded as they came.
+        # No cookies; a compressed answer is decompressed here (the gateway sends its own content-length).
         session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                         auto_decompress=True, skip_auto_headers=("User-Agent",))
         _sessions[key] = session

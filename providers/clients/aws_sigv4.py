@@ -52,16 +52,20 @@ class BotocoreSigV4Auth(httpx2.Auth):
         self.region = region
 
     def auth_flow(self, request):
-        headers = {name: value for name, value in request.headers.items() if name.lower() not in UNSIGNED_HEADERS}
-        aws_request = AWSRequest(method=request.method, url=str(request.url), headers=headers, data=request.content)
-        SigV4Auth(self.credential_source(), self.service, self.region).add_auth(aws_request)
+        signature = signature_headers(self.credential_source(), self.service, self.region, request.method,
+                                      str(request.url), request.headers.items(), request.content)
         for name in ("x-api-key", *SIGNATURE_HEADERS):
             request.headers.pop(name, None)
-        for name in SIGNATURE_HEADERS:
-            value = aws_request.headers.get(name)
-            if value:
-                request.headers[name] = value
+        request.headers.update(signature)
         yield request
+
+
+def signature_headers(credentials, service, region, method, url, headers, body):
+    """botocore's SigV4 over a request as it will be sent: the headers that carry the signature."""
+    signed = {name: value for name, value in headers if name.lower() not in UNSIGNED_HEADERS}
+    aws_request = AWSRequest(method=method, url=url, headers=signed, data=body)
+    SigV4Auth(credentials, service, region).add_auth(aws_request)
+    return {name: aws_request.headers[name] for name in SIGNATURE_HEADERS if aws_request.headers.get(name)}
 
 
 def signing_auth(aws_credentials, service, region, provider):

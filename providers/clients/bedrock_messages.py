@@ -26,9 +26,13 @@ class BedrockRuntimeAnthropic(anthropic.Anthropic):
     """
 
 
+def runtime_url(settings):
+    """bedrock-runtime's root: the provider's endpoint URL (a VPC endpoint or proxy), else the region's."""
+    return (settings.endpoint_url or f"https://bedrock-runtime.{settings.aws_region}.amazonaws.com").rstrip("/")
+
+
 def runtime_messages_url(settings):
-    root = settings.endpoint_url or f"https://bedrock-runtime.{settings.aws_region}.amazonaws.com"
-    return root.rstrip("/") + "/anthropic"
+    return runtime_url(settings) + "/anthropic"
 
 
 def probe_messages_api(sdk, model_id, *, stream, provider, region):

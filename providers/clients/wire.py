@@ -14,11 +14,8 @@ import json
 import urllib.parse
 from dataclasses import dataclass
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-
-from providers.clients.aws_sigv4 import AwsCredentialSource
-from providers.clients.bedrock_messages import runtime_messages_url
+from providers.clients.aws_sigv4 import AwsCredentialSource, signature_headers
+from providers.clients.bedrock_messages import runtime_messages_url, runtime_url
 
 ANTHROPIC_VERSION = "2023-06-01"
 ANTHROPIC_URL = "https://api.anthropic.com"
@@ -60,8 +57,7 @@ def wire_request(client, request, *, stream):
     headers = {"content-type": "application/json", **options.get("extra_headers", {})}
     if url is None:  # InvokeModel: the model is in the path, the betas and version in the body
         model = urllib.parse.quote(body.pop("model"), safe=":;")
-        url = (settings.endpoint_url or f"https://bedrock-runtime.{settings.aws_region}.amazonaws.com").rstrip("/") \
-            + f"/model/{model}/" + ("invoke-with-response-stream" if stream else "invoke")
+        url = runtime_url(settings) + f"/model/{model}/" + ("invoke-with-response-stream" if stream else "invoke")
         flags = headers.pop("anthropic-beta", "")
         if flags:
             body.setdefault("anthropic_beta", flags.split(","))
@@ -88,7 +84,4 @@ def _authorize_aws(target, url, headers, payload):
     source = target.__dict__.get("_wire_credentials")
     if source is None:  # one per pooled client: a profile's or role's credentials refresh inside it
         source = target.__dict__["_wire_credentials"] = AwsCredentialSource(target.credentials, target.kind)
-    signed = AWSRequest(method="POST", url=url, headers=headers, data=payload)
-    SigV4Auth(source(), SIGNING_SERVICE, target.region).add_auth(signed)
-    headers.update({name: value for name, value in signed.headers.items()
-                    if name.lower() in ("authorization", "x-amz-date", "x-amz-security-token")})
+    headers.update(signature_headers(source(), SIGNING_SERVICE, target.region, "POST", url, headers.items(), payload))

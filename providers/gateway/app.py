@@ -292,13 +292,11 @@ class Gateway:
             finally:
                 hand_over(_END)
 
-        async def watch():
-            while (await receive())["type"] != "http.disconnect":
-                pass
+        def left():
             stopping.set()
             queue.put_nowait(_END)
 
-        watcher = asyncio.ensure_future(watch())
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, left))
         _keep(asyncio.ensure_future(to_thread.run_sync(produce)))
         started = False
         try:
@@ -306,16 +304,11 @@ class Gateway:
                 if isinstance(item, ProviderError):
                     if not started:
                         raise item
-                    mapped = errors.from_provider_error(item)
-                    await send({"type": "http.response.body", "more_body": True, "body": sse(
-                        {"type": "error", "error": {"type": mapped.error_type, "message": mapped.message}},
-                        request_id=request.id)})
+                    await _send_error_event(send, request, item)
                     break
                 if not started:
                     started = True
-                    await send({"type": "http.response.start", "status": 200, "headers": [
-                        *SSE_HEADERS, *_call_headers(request, call_stream.provider_name, call_stream.model_id,
-                                                     call_stream.failed_over, call_stream.request_id)]})
+                    await _start_sse(send, request, call_stream)
                 await send({"type": "http.response.body", "body": sse(item), "more_body": True})
         finally:
             watcher.cancel()
@@ -327,13 +320,7 @@ class Gateway:
         """Relay a ForwardedStream (its first event already read) as it arrives, on the event loop.
         The client leaving ends the upstream stream, recorded as "abandoned"."""
         gone = asyncio.Event()
-
-        async def watch():
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone.set()
-
-        watcher = asyncio.ensure_future(watch())
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, gone.set))
         started = False
         try:
             async for chunk in stream:
@@ -341,21 +328,36 @@ class Gateway:
                     return
                 if not started:
                     started = True
-                    await send({"type": "http.response.start", "status": 200, "headers": [
-                        *SSE_HEADERS, *_call_headers(request, stream.provider_name, stream.model_id,
-                                                     stream.failed_over, stream.request_id)]})
+                    await _start_sse(send, request, stream)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except ProviderError as error:
             if not started:
                 raise
-            mapped = errors.from_provider_error(error)
-            await send({"type": "http.response.body", "more_body": True, "body": sse(
-                {"type": "error", "error": {"type": mapped.error_type, "message": mapped.message}},
-                request_id=request.id)})
+            await _send_error_event(send, request, error)
         finally:
             watcher.cancel()
             await stream.aclose()
         await send({"type": "http.response.body", "body": b""})
+
+
+async def _watch_disconnect(receive, on_disconnect):
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    on_disconnect()
+
+
+async def _start_sse(send, request, stream):
+    """The SSE response's start, with the headers saying who served the stream."""
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        *SSE_HEADERS, *_call_headers(request, stream.provider_name, stream.model_id, stream.failed_over,
+                                     stream.request_id)]})
+
+
+async def _send_error_event(send, request, error):
+    """A failure after the stream began: the API's `error` event ends it."""
+    mapped = errors.from_provider_error(error)
+    await send({"type": "http.response.body", "more_body": True, "body": sse(
+        {"type": "error", "error": {"type": mapped.error_type, "message": mapped.message}}, request_id=request.id)})
 
 
 _background = set()

@@ -69,6 +69,7 @@ class KeyTable:
         return _usable(self._entries.get(hash_key(key)))
 
     def use_due(self, entry):
+        """Whether mark_used would write (the event loop asks before handing it to a thread)."""
         return time.monotonic() - self._used.get(entry.id, -LAST_USED_EVERY_SECONDS) >= LAST_USED_EVERY_SECONDS
 
     def _current(self):
@@ -94,9 +95,8 @@ class KeyTable:
 
     def mark_used(self, entry):
         """Note the use in the shared cache, at most every LAST_USED_EVERY_SECONDS per key and process."""
-        now = time.monotonic()
-        if now - self._used.get(entry.id, -LAST_USED_EVERY_SECONDS) >= LAST_USED_EVERY_SECONDS:
-            self._used[entry.id] = now
+        if self.use_due(entry):
+            self._used[entry.id] = time.monotonic()
             shared_cache.set(LAST_USED_KEY.format(entry.id), timezone.now().isoformat(), 40 * 86400)
 
 
