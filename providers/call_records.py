@@ -4,6 +4,7 @@ The providers app never imports usage: the usage app registers its recorder at s
 (`usage.apps.UsageConfig.ready`) with `set_usage_sink`. Until one is registered (a script
 that never loads Django apps) records are logged and dropped.
 """
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ class CallRecord:
 
 
 _sink = None
+_batch = contextlib.nullcontext
 _observers = []  # called with each record after the sink (metrics); never fail the call
 
 
@@ -71,10 +73,16 @@ def add_call_observer(observer):
         _observers.append(observer)
 
 
-def set_usage_sink(sink):
-    """Register the callable that stores a CallRecord and returns its cost (the usage app does, once)."""
-    global _sink
-    _sink = sink
+def set_usage_sink(sink, batch=None):
+    """Register the callable that stores a CallRecord and returns its cost (the usage app does, once),
+    and optionally a context manager factory under which the sink may store records together."""
+    global _sink, _batch
+    _sink, _batch = sink, batch or contextlib.nullcontext
+
+
+def recording_batch():
+    """A block whose records the sink may store together when it ends (one round trip for a burst)."""
+    return _batch()
 
 
 def emit(record):

@@ -24,9 +24,18 @@ class CacheHit:
     failed_over: bool = False
     request_id: str | None = None
 
+    cache_key: str | None = None
+    entry: dict | None = None  # the cache entry it came from
+
     def events(self):
         """The stored message as the API's stream event sequence (dicts)."""
         return message_events(self.message)
+
+    def rendered(self, form, render):
+        """render() of this hit's message, reused while this process holds the entry in memory."""
+        if self.cache_key is None:
+            return render()
+        return response_cache.recent.rendered(self.cache_key, self.entry, form, render)
 
 
 def look_up(request, mode, agent, context, *, stream=False):
@@ -43,20 +52,21 @@ def look_up(request, mode, agent, context, *, stream=False):
 
 def served(key, entry, request, context, *, stream=False):
     """Record the hit (zero tokens billed) and count what it saved."""
-    hit = cache_hit(entry, request, context, stream=stream)
+    hit = cache_hit(entry, request, context, stream=stream, key=key)
     account_for(key, entry, hit.record)
     return hit
 
 
-def cache_hit(entry, request, context, *, stream=False):
-    """The CacheHit of `entry`, its usage record not yet handed to the sink (account_for does)."""
+def cache_hit(entry, request, context, *, stream=False, key=None):
+    """The CacheHit of `entry` (stored under `key`), its usage record not yet handed to the sink
+    (account_for does)."""
     provider_name = entry.get("provider_name") or "response-cache"
     model_id = entry.get("model_id") or ""
     record = CallRecord(
         provider_name=provider_name, provider_kind=entry.get("provider_kind") or "anthropic",
         requested_model=str(request.get("model") or "")[:200], model_id=model_id, status="cache_hit",
         context=context, usage=Usage(), latency_ms=0.0, stream=stream, has_tools=bool(request.get("tools")))
-    return CacheHit(entry["message"], record, provider_name, model_id)
+    return CacheHit(entry["message"], record, provider_name, model_id, cache_key=key, entry=entry)
 
 
 def account_for(key, entry, record):

@@ -51,7 +51,7 @@ class RecentEntries:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._entries = collections.OrderedDict()  # key -> (entry, read at)
+        self._entries = collections.OrderedDict()  # key -> (entry, read at, {form: bytes})
 
     def get(self, key):
         with self._lock:
@@ -61,9 +61,21 @@ class RecentEntries:
             self._entries.move_to_end(key)
             return found[0]
 
+    def rendered(self, key, entry, form, render):
+        """render() (the entry's answer as bytes in some form), kept beside `entry` while this process
+        holds it under `key`, so a hot hit is not serialized again; computed afresh otherwise."""
+        with self._lock:
+            found = self._entries.get(key)
+        if found is None or found[0] is not entry:
+            return render()
+        body = found[2].get(form)
+        if body is None:
+            body = found[2][form] = render()
+        return body
+
     def put(self, key, entry):
         with self._lock:
-            self._entries[key] = (entry, time.monotonic())
+            self._entries[key] = (entry, time.monotonic(), {})  # the entry, when read, its renderings
             self._entries.move_to_end(key)
             while len(self._entries) > self.MAX_ENTRIES:
                 self._entries.popitem(last=False)

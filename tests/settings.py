@@ -1,5 +1,8 @@
 """Test settings: production settings with test-only defaults for required secrets."""
+import atexit
+import contextlib
 import os
+import tempfile
 
 # A developer's own .env must not change the suite (tests/onboarding/test_dotenv.py reads one explicitly).
 os.environ.setdefault("MOMENTS_DOTENV", "off")
@@ -17,3 +20,18 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Records are written at once so tests can read them back; tests/usage/test_ingest.py covers the buffer.
 USAGE_WRITE_BUFFER = False
+if not os.environ.get("DATABASE_URL"):
+    # A file, as the embedded default runs: the gateway's worker and bookkeeping threads write beside the
+    # test's own connection, and SQLite's busy timeout makes them wait their turn (an in-memory shared-cache
+    # database refuses a second writer at once: "database table is locked").
+    # One file per test run (two runs in one checkout must not share it); Django deletes it at the end.
+    _test_database = os.path.join(tempfile.gettempdir(), f"moments-test-{os.getpid()}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": _test_database}  # noqa: F405
+
+    def _remove_test_database():
+        """What Django's teardown leaves: the WAL and shared-memory files of connections other threads held."""
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(_test_database + suffix)
+
+    atexit.register(_remove_test_database)

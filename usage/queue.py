@@ -13,6 +13,7 @@ XACK makes those rows be written twice (documented in docs/usage.md).
 When Redis cannot be reached at record time, record_usage writes the row directly (and logs);
 it retries Redis after RETRY_AFTER_SECONDS.
 """
+import contextlib
 import json
 import logging
 import os
@@ -39,12 +40,18 @@ class UsageQueue:
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2.0)
         self.writer = queue_writer.LeanWriter(url) if queue_writer.supports(url) else None
         self._down_until = 0.0
+        self._batch = threading.local()  # rows held by a thread's batch() block
         self._group_ready = False
 
     def add(self, values):
-        """Append one row; False when Redis is unreachable or refuses it (the caller writes the row itself)."""
+        """Append one row; False when Redis is unreachable or refuses it (the caller writes the row itself).
+        Inside this thread's `batch()` block the row is held and sent when the block ends."""
         if time.monotonic() < self._down_until:
             return False
+        held = getattr(self._batch, "rows", None)
+        if held is not None:
+            held.append((values, encode_row(values)))  # encoded now, in the caller's own time slice
+            return True
         try:
             if self.writer is None:
                 self.client.xadd(self.stream, {FIELD: encode_row(values)})
@@ -56,6 +63,44 @@ class UsageQueue:
             log.warning("Usage queue (Redis) unreachable, writing usage directly for %.0f s: %s",
                         RETRY_AFTER_SECONDS, error)
             return False
+
+    @contextlib.contextmanager
+    def batch(self, write_unsent):
+        """Hold this thread's rows until the block ends, then send them in one pipeline (one round trip
+        for a burst of rows, not one each). Rows Redis did not confirm go to `write_unsent(rows)`,
+        which writes them to the database, as `add` returning False makes its caller do."""
+        if getattr(self._batch, "rows", None) is not None:  # nested: the outer block sends
+            yield
+            return
+        self._batch.rows = rows = []
+        try:
+            yield
+        finally:
+            self._batch.rows = None
+            unsent = self._send(rows) if rows else []
+            if unsent:
+                write_unsent(unsent)
+
+    def _send(self, rows):
+        """The values of the (values, encoded) `rows` that Redis did not confirm."""
+        try:
+            if self.writer is None:
+                with self.client.pipeline(transaction=False) as pipe:
+                    for _values, encoded in rows:
+                        pipe.xadd(self.stream, {FIELD: encoded})
+                    replies = pipe.execute(raise_on_error=False)
+            else:
+                replies = self.writer.execute_many(
+                    [queue_writer.command("XADD", self.stream, "*", FIELD, encoded) for _values, encoded in rows])
+        except (redis.RedisError, OSError) as error:
+            self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+            log.warning("Usage queue (Redis) unreachable, writing %d usage rows directly: %s", len(rows), error)
+            return [values for values, _encoded in rows]
+        refusals = [reply for reply in replies if isinstance(reply, Exception)]  # an error reply per row
+        if refusals:
+            log.warning("Usage queue (Redis) refused %d of %d rows; writing them directly: %s", len(refusals),
+                        len(rows), refusals[0])
+        return [values for (values, _encoded), reply in zip(rows, replies, strict=True) if isinstance(reply, Exception)]
 
     def length(self):
         return self.client.xlen(self.stream)

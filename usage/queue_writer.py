@@ -53,6 +53,17 @@ class LeanWriter:
             raise RedisRefused(f"Redis refused the command: {str(reply)[:200]}")
         return reply
 
+    def execute_many(self, commands):
+        """Send commands in one write (a pipeline: one round trip) and return their replies in order;
+        an error reply is returned as a hiredis.ReplyError, not raised. Raises OSError as execute does."""
+        sock = self._socket()
+        try:
+            sock.sendall(b"".join(commands))
+            return [_read_reply(sock, self._local.reader) for _ in commands]
+        except BaseException:
+            self.close()
+            raise
+
     def close(self):
         sock = getattr(self._local, "sock", None)
         self._local.sock = None

@@ -8,6 +8,7 @@ USAGE_WRITE_BUFFER the INSERT is replaced by a write-behind buffer: a Redis stre
 (queue.py) when a queue URL is configured, else a per-process buffer (ingest.py).
 Every row is sanitized first (sanitize.py), so no value can make its write fail.
 """
+import contextlib
 import dataclasses
 import datetime
 import functools
@@ -24,7 +25,7 @@ from django.utils import timezone
 from providers.call_records import PURPOSES  # one list, owned by the call path
 from providers.clients.usage import Usage
 from usage import metrics as usage_metrics
-from usage.ingest import dead_letter, usage_buffer
+from usage.ingest import dead_letter, usage_buffer, write_rows
 from usage.ingest import replay_dead_letters as replay_rows
 from usage.models import Budget, UsageRecord
 from usage.pricing import PROVIDER_KINDS, compute_cost, price_book
@@ -131,6 +132,25 @@ _FIELDS = [field for field in UsageRecord._meta.concrete_fields if not field.pri
 _ATTNAMES = [field.attname for field in _FIELDS]
 _COLUMNS = [field.column for field in _FIELDS]
 _TABLE = UsageRecord._meta.db_table
+
+
+@contextlib.contextmanager
+def batched_records():
+    """Usage rows this thread records inside the block reach the Redis queue together when it ends:
+    one round trip for a burst (the gateway's bookkeeping thread records hits in bursts). Without a
+    queue, rows are stored as record_usage stores them, one by one."""
+    queue = usage_queue(settings) if settings.USAGE_WRITE_BUFFER else None
+    if queue is None:
+        yield
+        return
+    with queue.batch(_write_unsent):
+        yield
+
+
+def _write_unsent(rows):
+    """Rows the queue could not take, written to the database directly (as record_usage does)."""
+    written, dead = write_rows(_COLUMNS, _TABLE, [[values[name] for name in _COLUMNS] for values in rows])
+    log.info("Wrote %d usage rows directly (%d dead-lettered): the usage queue did not take them", written, dead)
 
 
 def drain_queue(queue, max_seconds=30.0):

@@ -49,7 +49,10 @@ _END = object()
 
 def _header_value(text):
     """Printable ASCII only: a value that came from a request or a provider cannot split a header."""
-    return "".join(c if " " <= c <= "~" else "?" for c in str(text or "")[:300]).encode()
+    text = str(text or "")[:300]
+    if text.isascii() and text.isprintable():
+        return text.encode()
+    return "".join(c if " " <= c <= "~" else "?" for c in text).encode()
 
 
 def _call_headers(request, provider_name, model_id, failed_over, upstream_id=None):
@@ -244,8 +247,7 @@ class Gateway:
                 return b"".join(chunks)
 
     async def respond(self, send, status, payload, headers=()):
-        await self.respond_bytes(send, status, json.dumps(payload, separators=(",", ":"), default=str).encode(),
-                                 headers)
+        await self.respond_bytes(send, status, _json_bytes(payload), headers)
 
     async def respond_bytes(self, send, status, body, headers=()):
         await send({"type": "http.response.start", "status": status,
@@ -263,10 +265,10 @@ class Gateway:
         """A response cache hit: the stored message as JSON, or as the API's SSE event sequence."""
         headers = _call_headers(request, hit.provider_name, hit.model_id, False)
         if not hit.record.stream:
-            await self.respond(send, 200, hit.message, headers)
+            await self.respond_bytes(send, 200, hit.rendered("json", lambda: _json_bytes(hit.message)), headers)
             return
         await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
-        body = b"".join(sse(event) for event in hit.events())
+        body = hit.rendered("sse", lambda: b"".join(sse(event) for event in hit.events()))
         await send({"type": "http.response.body", "body": body})
 
     async def stream(self, receive, send, request, call_stream):
@@ -367,6 +369,10 @@ def _keep(task):
     """Hold a reference to a task that outlives its request (a stream reader finishing after a disconnect)."""
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+def _json_bytes(payload):
+    return json.dumps(payload, separators=(",", ":"), default=str).encode()
 
 
 def sse(event, request_id=None):

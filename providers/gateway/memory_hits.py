@@ -38,7 +38,7 @@ def hit_from_memory(request):
         return None
     context = CallContext(purpose="gateway", gateway_key=entry.label,
                           prompt_caching=prompt_caching_on(entry, request.headers))
-    hit = cache_hit(stored, data, context, stream=stream)
+    hit = cache_hit(stored, data, context, stream=stream, key=cache_key)
     bookkeeping.submit(account_for, cache_key, stored, hit.record)
     if keys.use_due(entry):
         bookkeeping.submit(keys.mark_used, entry)

@@ -26,3 +26,43 @@ def test_wait_with_a_timeout_says_when_a_job_is_still_running():
     assert worker.wait(0.05) is False
     release.set()
     assert worker.wait(5) is True
+
+
+def test_a_lingering_worker_runs_a_burst_inside_one_around_block_and_wait_cuts_the_linger_short():
+    blocks, seen = [], []
+
+    class Around:
+        def __enter__(self):
+            blocks.append([])
+
+        def __exit__(self, *exc_info):
+            blocks[-1].append("end")
+
+    worker = Worker("test-linger", linger=60.0, around=Around)  # a minute: only wait() can end the linger
+    for number in range(20):
+        worker.submit(lambda n=number: (seen.append(n), blocks[-1].append(n)))
+    assert worker.wait(10) is True, "wait() hurried the burst instead of letting it linger a minute"
+    assert seen == list(range(20))
+    assert blocks == [[*range(20), "end"]], "one around() block for the whole burst, closed after its jobs"
+
+
+def test_a_failing_job_in_a_burst_is_logged_and_the_burst_still_ends_its_block(caplog):
+    ended = []
+
+    class Around:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            ended.append(exc_info[0])
+
+    def fail():
+        raise RuntimeError("boom")
+
+    worker, seen = Worker("test-linger-fail", linger=60.0, around=Around), []
+    worker.submit(seen.append, 1)
+    worker.submit(fail)
+    worker.submit(seen.append, 2)
+    assert worker.wait(10) is True
+    assert seen == [1, 2] and ended == [None]
+    assert "test-linger-fail:" in caplog.text and "fail failed" in caplog.text

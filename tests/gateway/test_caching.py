@@ -192,7 +192,14 @@ def test_a_hot_entry_is_answered_on_the_event_loop_from_memory(gateway, stored):
     with gateway_sdk(gateway, api_key=key) as client:
         first = client.messages.create(**HELLO)  # a miss: answered upstream and stored
         raw = client.messages.with_raw_response.create(**HELLO)
+        again = client.messages.create(**HELLO)  # hot: from memory, its JSON rendered once and kept
+        again_too = client.messages.create(**HELLO)
+        with client.messages.stream(**HELLO) as stream:  # the same entry as the API's event sequence
+            streamed = "".join(stream.text_stream)
+            final = stream.get_final_message()
     assert raw.headers["x-moments-cache"] == "hit" and raw.parse().content == first.content
+    assert again == again_too and again.content == first.content and again.id == first.id
+    assert streamed == first.content[0].text and final.id == first.id and final.usage == first.usage
     scope = {"method": "POST", "path": "/v1/messages", "headers": [(b"x-api-key", key.encode())]}
     hit = hit_from_memory(Request(scope, json.dumps(HELLO).encode()))
     assert hit is not None and hit.message["content"][0]["text"] == first.content[0].text
@@ -201,4 +208,4 @@ def test_a_hot_entry_is_answered_on_the_event_loop_from_memory(gateway, stored):
     assert hit_from_memory(Request(scope, json.dumps(HELLO).encode())) is None
     assert len(model_calls(anthropic_api)) == 1
     bookkeeping.wait()
-    assert UsageRecord.objects.filter(status="cache_hit", gateway_key="hot").count() == 2
+    assert UsageRecord.objects.filter(status="cache_hit", gateway_key="hot").count() == 5

@@ -97,3 +97,12 @@ def test_a_provider_rejecting_the_gateways_credentials_is_a_500_that_leaks_nothi
     answer = post(gateway, gateway_key[1], json=HELLO)
     assert_error(answer, 500, "api_error", "credentials")  # not 401: the caller's gateway key is fine
     assert wrong not in answer.text and gateway_key[1] not in answer.text
+
+
+def test_a_response_header_value_from_a_request_or_provider_cannot_split_the_header():
+    from providers.gateway.app import _header_value
+
+    assert _header_value("claude-haiku-5-5") == b"claude-haiku-5-5"
+    assert _header_value("model\r\nset-cookie: x=1") == b"model??set-cookie: x=1"
+    assert _header_value("mod\u00e8le\tid\x00") == b"mod?le?id?"
+    assert _header_value("x" * 500) == b"x" * 300 and _header_value(None) == b""

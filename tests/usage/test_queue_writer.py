@@ -106,3 +106,46 @@ def test_tls_and_unix_socket_urls_keep_redis_py():
     assert not queue_writer.supports("unix:///run/redis.sock?db=1")
     assert queue_writer.command("XADD", "s", "*", "row", b"{}") == (
         b"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$3\r\nrow\r\n$2\r\n{}\r\n")
+
+
+def test_a_batch_holds_its_rows_and_sends_them_in_one_pipeline_when_it_ends(stream, record, settings):
+    queued = usage_queue_module.usage_queue(settings)
+    with services.batched_records():
+        rows = [record(gateway_key=f"burst-{index}") for index in range(30)]
+        assert redis_client().xlen(stream) == 0, "held until the block ends"
+    assert all(row.pk is None for row in rows) and rows[0].cost_total is not None  # priced as usual
+    assert redis_client().xlen(stream) == 30
+    assert services.drain_queue(queued) == {"written": 30, "dead_lettered": 0}
+    assert sorted(UsageRecord.objects.values_list("gateway_key", flat=True)) == sorted(
+        f"burst-{index}" for index in range(30))
+
+
+def test_rows_redis_refuses_in_a_batch_are_written_directly(stream, record, settings, caplog):
+    redis_client().set(stream, "not a stream")  # every XADD of the pipeline gets WRONGTYPE
+    with services.batched_records():
+        record(gateway_key="refused-1")
+        record(gateway_key="refused-2")
+    assert UsageRecord.objects.filter(gateway_key__startswith="refused-").count() == 2
+    assert "refused 2 of 2 rows" in caplog.text and "WRONGTYPE" in caplog.text
+
+
+def test_a_batch_whose_redis_closed_before_replying_writes_its_rows_directly(settings, record, caplog):
+    listener = socket.create_server(("127.0.0.1", 0))
+    received = []
+
+    def serve():
+        conn, _ = listener.accept()
+        received.append(conn.recv(65536))
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    settings.USAGE_WRITE_BUFFER = True
+    settings.USAGE_QUEUE_URL = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    with services.batched_records():
+        record(gateway_key="unconfirmed-1")
+        record(gateway_key="unconfirmed-2")
+    thread.join(5)
+    assert received and received[0].count(b"XADD") == 2, "both commands went out in one write"
+    assert UsageRecord.objects.filter(gateway_key__startswith="unconfirmed-").count() == 2
+    assert "writing 2 usage rows directly" in caplog.text
