@@ -40,8 +40,10 @@ def test_a_row_redis_refuses_is_written_directly_not_dropped(stream, record, set
     assert "Usage queue (Redis) unreachable" in caplog.text and "WRONGTYPE" in caplog.text
 
 
-def test_a_connection_closed_before_the_reply_writes_the_row_directly(settings, record, caplog):
-    """A server that reads the command and closes without a reply: the row is not lost."""
+@pytest.fixture
+def closing_server(settings):
+    """The usage queue pointed at a server that reads one write and closes without a reply:
+    yields (what it received, a function that waits for it to be done)."""
     listener = socket.create_server(("127.0.0.1", 0))
     received = []
 
@@ -54,12 +56,18 @@ def test_a_connection_closed_before_the_reply_writes_the_row_directly(settings, 
     thread.start()
     settings.USAGE_WRITE_BUFFER = True
     settings.USAGE_QUEUE_URL = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    yield received, lambda: thread.join(5)
+    listener.close()
+
+
+def test_a_connection_closed_before_the_reply_writes_the_row_directly(closing_server, record, caplog):
+    """A server that reads the command and closes without a reply: the row is not lost."""
+    received, served = closing_server
     row = record(gateway_key="unconfirmed")
-    thread.join(5)
+    served()
     assert received and received[0].startswith(b"*5\r\n$4\r\nXADD\r\n")
     assert row.pk is not None and UsageRecord.objects.filter(gateway_key="unconfirmed").count() == 1
     assert "Redis closed the connection" in caplog.text
-    listener.close()
 
 
 def test_a_server_that_never_answers_costs_one_timeout_then_direct_writes(settings, record):
@@ -129,23 +137,12 @@ def test_rows_redis_refuses_in_a_batch_are_written_directly(stream, record, sett
     assert "refused 2 of 2 rows" in caplog.text and "WRONGTYPE" in caplog.text
 
 
-def test_a_batch_whose_redis_closed_before_replying_writes_its_rows_directly(settings, record, caplog):
-    listener = socket.create_server(("127.0.0.1", 0))
-    received = []
-
-    def serve():
-        conn, _ = listener.accept()
-        received.append(conn.recv(65536))
-        conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    settings.USAGE_WRITE_BUFFER = True
-    settings.USAGE_QUEUE_URL = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+def test_a_batch_whose_redis_closed_before_replying_writes_its_rows_directly(closing_server, record, caplog):
+    received, served = closing_server
     with services.batched_records():
         record(gateway_key="unconfirmed-1")
         record(gateway_key="unconfirmed-2")
-    thread.join(5)
+    served()
     assert received and received[0].count(b"XADD") == 2, "both commands went out in one write"
     assert UsageRecord.objects.filter(gateway_key__startswith="unconfirmed-").count() == 2
     assert "writing 2 usage rows directly" in caplog.text
