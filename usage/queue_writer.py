@@ -42,25 +42,20 @@ class LeanWriter:
     def execute(self, data):
         """Send one command and return its reply; raises OSError (ConnectionError, TimeoutError,
         RedisRefused) when it was not confirmed."""
-        sock = self._socket()
-        try:
-            sock.sendall(data)
-            reply = _read_reply(sock, self._local.reader)
-        except BaseException:  # a timeout, a closed connection, even SystemExit mid-write: never reuse it
-            self.close()
-            raise
+        reply = self.execute_many([data])[0]
         if isinstance(reply, hiredis.ReplyError):
             raise RedisRefused(f"Redis refused the command: {str(reply)[:200]}")
         return reply
 
     def execute_many(self, commands):
         """Send commands in one write (a pipeline: one round trip) and return their replies in order;
-        an error reply is returned as a hiredis.ReplyError, not raised. Raises OSError as execute does."""
+        an error reply is returned as a hiredis.ReplyError, not raised. Raises OSError (ConnectionError,
+        TimeoutError) when the replies did not all arrive."""
         sock = self._socket()
         try:
             sock.sendall(b"".join(commands))
             return [_read_reply(sock, self._local.reader) for _ in commands]
-        except BaseException:
+        except BaseException:  # a timeout, a closed connection, even SystemExit mid-write: never reuse it
             self.close()
             raise
 
