@@ -14,6 +14,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from providers.clients.catalog import load_catalog
+from providers.clients.prompt_caching import SMALLEST_MINIMUM, minimum_cacheable_tokens
 from providers.clients.usage import Usage
 from usage.models import BatchableAgent, ProviderDaily, Recommendation, UsageRecord
 from usage.pricing import PriceBook, compute_cost
@@ -25,7 +26,6 @@ WINDOW_DAYS = 30
 SIMPLE_MAX_OUTPUT = 300  # tokens: short answers
 SIMPLE_MAX_INPUT = 8000  # tokens, all input kinds
 TARGET_SMALL_MODEL = "claude-haiku-4-5"
-MIN_CACHEABLE = {"claude-haiku-4-5": 4096, "claude-3-5-haiku": 2048}  # others: 1024
 MIN_MONTHLY_SAVING = Decimal("0.01")
 
 
@@ -65,7 +65,7 @@ def caching_saving(rows, book, when):
     per_model = {}
     for row in rows:
         price = book.price_for(row["provider_kind"], row["base_model"], row["scope"], when)
-        if price is None or row["prefix"] < MIN_CACHEABLE.get(row["base_model"], 1024):
+        if price is None or row["prefix"] < minimum_cacheable_tokens(row["base_model"], row["provider_kind"]):
             continue
         writes = row["hours"]  # one 5-minute cache write per active hour, a cautious guess
         reads = max(row["n"] - writes, 0)
@@ -118,7 +118,7 @@ def refresh_recommendations(now=None):
                 .values("provider_kind", "base_model", "scope", "prompt_prefix_hash")
                 .annotate(n=Count("id"), prefix=Min("input_tokens"),
                           hours=Count(TruncHour("occurred_at"), distinct=True))
-                .filter(n__gte=2, prefix__gte=1024).order_by())
+                .filter(n__gte=2, prefix__gte=SMALLEST_MINIMUM).order_by())
     for (kind, model), (saving, prefixes, requests) in caching_saving(repeated, book, now).items():
         found.append(Recommendation(
             kind="caching", monthly_saving_usd=saving * scale, provider_kind=kind, base_model=model,

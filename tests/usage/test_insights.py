@@ -60,6 +60,20 @@ def test_prompt_caching_for_repeated_prefixes(record):
     assert "1 long prompt prefixes were sent 5 times" in item.detail
 
 
+def test_prompt_caching_is_recommended_only_above_the_models_own_minimum(record):
+    """The call path's minimum cacheable prefix per model (providers.clients.prompt_caching) decides,
+    5.x models included: Haiku 5.5 takes the Haiku family's 2,048 tokens, so a repeated 1,500-token
+    prefix is no saving there, while on Sonnet 5.5 (1,024) it is."""
+    for minute in range(5):
+        for model_id, prefix in (("claude-haiku-5-5", "haiku"), ("claude-sonnet-5-5", "sonnet")):
+            record({"input_tokens": 1_500, "output_tokens": 100}, model_id=model_id, prompt_prefix_hash=prefix,
+                   occurred_at=NOW + datetime.timedelta(minutes=minute))
+    refresh_recommendations(now=NOW + datetime.timedelta(days=1))
+    caching = Recommendation.objects.filter(kind="caching")
+    assert [item.base_model for item in caching] == ["claude-sonnet-5-5"]
+    assert caching.get().title == "Turn on prompt caching for repeated prompts on Sonnet 5.5 (anthropic)"
+
+
 def test_batch_for_non_interactive_agents(record):
     record({"input_tokens": 1000, "output_tokens": 1000}, agent="nightly", stream=False)  # $0.018
     record({"input_tokens": 1000, "output_tokens": 1000}, agent="chat", stream=True)  # interactive
