@@ -123,6 +123,12 @@ def good_line(**changes):
     (good_line(message={"type": "message", "content": []}), "Line 2: message must be a complete"),
     (good_line(usage={"input_tokens": -1}), "Line 2: usage must hold"),
     (good_line(cost_usd="free"), "Line 2: cost_usd must be"),
+    # Accepted once, these broke the page and cache_export (the index row's decimal could not be read back)
+    (good_line(cost_usd="1e999999"), "Line 2: cost_usd must be"),
+    (good_line(cost_usd="Infinity"), "Line 2: cost_usd must be"),
+    (good_line(cost_usd="NaN"), "Line 2: cost_usd must be"),
+    (good_line(cost_usd=True), "Line 2: cost_usd must be"),
+    (good_line(usage={"input_tokens": 10 ** 30}), "Line 2: usage must hold"),
     (good_line(model=""), "Line 2: model must be text"),
     (good_line(message={"type": "message", "content": [{"type": "text"}], "stop_reason": "end_turn"}),
      "Line 2: message."),
