@@ -87,6 +87,17 @@ def test_code_for_the_sdk_runs_unchanged_on_both(ours, provider):
     assert sdk_answer.content[0].text == our_answer.content[0].text
 
 
+def test_code_that_opens_and_closes_the_client_like_the_sdk_runs_unchanged(ours, provider):
+    """`with anthropic.Anthropic() as client:` and `client.close()` are common in code to migrate."""
+    kind, fake, _settings = provider
+    for client in (bare_sdk(kind, fake), ours):
+        with client as opened:
+            assert opened is client
+        client.close()
+    with ours as opened:  # still usable: closing releases nothing the call path shares
+        assert ask(opened, "echo: after close") == "after close"
+
+
 def test_stream_context_manager_text_stream_and_final_message(ours):
     text, final = stream_answer(ours, "echo: a streamed answer")
     assert text == "a streamed answer"
