@@ -60,7 +60,12 @@ def parse_lines(lines):
             entry = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ImportRefused(f"Line {number}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
-        entries.append(_checked(entry, number))
+        entry = _checked(entry, number)
+        size, limit = response_cache.entry_size(entry), response_cache.entry_limit()
+        if size > limit:  # put() would skip it: say so rather than import fewer entries than the file has
+            raise ImportRefused(f"Line {number}: the entry is {size:,} bytes, more than the {limit:,} bytes an "
+                                "entry may take (RESPONSE_CACHE_MAX_ENTRY_BYTES).")
+        entries.append(entry)
     return entries
 
 

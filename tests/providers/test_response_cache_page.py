@@ -144,3 +144,14 @@ def test_a_bad_import_file_is_refused_by_line_and_changes_nothing(staff_client, 
     with pytest.raises(CommandError, match=expected):
         call_command("cache_import", str(path))
     assert ResponseCacheEntry.objects.count() == 0
+
+
+def test_an_entry_too_large_to_store_is_refused_by_line_not_skipped(staff_client, tmp_path, settings):
+    settings.RESPONSE_CACHE_MAX_ENTRY_BYTES = 2048
+    large = json.loads(good_line(digest="b" * 64))
+    large["message"]["content"] = [{"type": "text", "text": "x" * 4096}]
+    path = tmp_path / "large.jsonl"
+    path.write_text(good_line() + "\n" + json.dumps(large) + "\n")
+    with pytest.raises(CommandError, match=r"Line 2: the entry is [\d,]+ bytes, more than the 2,048 bytes"):
+        call_command("cache_import", str(path))
+    assert ResponseCacheEntry.objects.count() == 0
