@@ -4,6 +4,7 @@
     agents.define(Agent("summarizer", system="Summarize in one sentence.", model="haiku", max_turns=3))
     reply = agents.run("summarizer", "Long text ...")                   # one answer, tools run for you
     session = agents.session("summarizer")                              # or drive the session yourself
+    session = agents.resume(session_id)                                 # a persisted one, with its agent's settings
 
 Every call of an agent is recorded in usage under the agent's name (CallContext(agent=...)),
 so the usage dashboard groups it. An agent may pin a provider and may opt into the response
@@ -16,7 +17,7 @@ defined in code wins over a configured one of the same name.
 from dataclasses import dataclass, field
 
 from providers.client import Anthropic
-from providers.models import AgentDefinition
+from providers.models import AgentDefinition, ConversationSession
 from providers.sessions import Session, SessionError
 
 AGENT_FIELDS = ("system", "model", "max_turns", "max_tokens", "tools", "provider", "response_cache", "guardrail")
@@ -106,6 +107,17 @@ class AgentManager:
         return Session(self.client(name), model=agent.model, system=agent.system, max_turns=agent.max_turns,
                        max_tokens=agent.max_tokens, tools=agent.tools, history=history, name=agent.name,
                        persist=persist)
+
+    def resume(self, session_id):
+        """Continue a persisted session of an agent with the agent's settings: its client (name, pinned
+        provider, response cache policy, guardrail), tools and max_tokens, which Session.resume alone
+        cannot know (they are code or configuration, not stored with the session)."""
+        stored = ConversationSession.objects.filter(pk=session_id).values_list("agent", flat=True).first()
+        if not stored:
+            raise SessionError(f"No saved session of an agent has id {session_id}; Session.resume(id) continues "
+                               "a session without an agent.")
+        agent = self.get(stored)
+        return Session.resume(session_id, self.client(agent.name), tools=agent.tools, max_tokens=agent.max_tokens)
 
     def run(self, name, prompt, *, tool_handlers=None, persist=False):
         """Run the agent on `prompt` until it answers without a tool call; tool calls are run

@@ -82,6 +82,17 @@ class Anthropic:
                    "default_headers": self.default_headers, "guardrail": self.guardrail}
         return Anthropic(**{**options, **changes})
 
+    # `with Anthropic() as client:` and `client.close()`, as the SDK's client offers: nothing to release
+    # here (the pooled provider clients belong to the call path and outlive any one Anthropic()).
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def context(self, deadline_seconds=None, prompt_caching=True):
         return CallContext(purpose=self.purpose, agent=self.agent, provider=self.provider,
                            deadline_seconds=deadline_seconds or self.deadline_seconds, guardrail=self.guardrail,

@@ -195,8 +195,8 @@ def put(key, entry, *, ttl=None, index_now=True):
     """Write `entry` under `key` for `ttl` seconds (RESPONSE_CACHE_TTL_SECONDS by default) and index
     it (now, or in the background when `index_now` is false); False when too large or when the
     cache is unreachable."""
-    size = len(json.dumps(entry, default=str).encode())
-    if size > settings.RESPONSE_CACHE_MAX_ENTRY_BYTES or size > settings.RESPONSE_CACHE_MAX_TOTAL_BYTES:
+    size = entry_size(entry)
+    if size > entry_limit():
         return False
     ttl = ttl or settings.RESPONSE_CACHE_TTL_SECONDS
     entry = {**entry, "expires_at": time.time() + ttl}  # the process memory never outlives the TTL
@@ -212,6 +212,16 @@ def put(key, entry, *, ttl=None, index_now=True):
         evicted = 0
     count("evictions", evicted)
     return True
+
+
+def entry_size(entry):
+    """The bytes an entry counts for against the size limits."""
+    return len(json.dumps(entry, default=str).encode())
+
+
+def entry_limit():
+    """The largest entry that is stored (larger answers are not)."""
+    return min(settings.RESPONSE_CACHE_MAX_ENTRY_BYTES, settings.RESPONSE_CACHE_MAX_TOTAL_BYTES)
 
 
 counters = BufferedCounters()

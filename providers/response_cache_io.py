@@ -21,6 +21,10 @@ DIGEST = re.compile(r"^[0-9a-f]{64}$")
 TEXT_FIELDS = {"model": 200, "agent": 128, "provider_name": 100, "provider_kind": 20, "model_id": 255}
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
 MAX_LINES = 100_000
+# What the index row (ResponseCacheEntry) can hold: cost_usd has 18 digits, 6 after the point; token
+# counts are BigIntegerFields. A value beyond them would break the page and cache_export once stored.
+MAX_COST_USD = Decimal(10) ** 12
+MAX_TOKENS = 2 ** 62
 
 
 class ImportRefused(ValueError):
@@ -56,7 +60,12 @@ def parse_lines(lines):
             entry = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ImportRefused(f"Line {number}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
-        entries.append(_checked(entry, number))
+        entry = _checked(entry, number)
+        size, limit = response_cache.entry_size(entry), response_cache.entry_limit()
+        if size > limit:  # put() would skip it: say so rather than import fewer entries than the file has
+            raise ImportRefused(f"Line {number}: the entry is {size:,} bytes, more than the {limit:,} bytes an "
+                                "entry may take (RESPONSE_CACHE_MAX_ENTRY_BYTES).")
+        entries.append(entry)
     return entries
 
 
@@ -83,15 +92,17 @@ def _checked(entry, number):
         raise ImportRefused(f"Line {number}: message.{where}: {first['msg']}.") from None
     usage = entry.get("usage") or {}
     if not isinstance(usage, dict) or any(not isinstance(usage.get(k, 0), int) or isinstance(usage.get(k, 0), bool)
-                                          or usage.get(k, 0) < 0 for k in USAGE_FIELDS):
+                                          or not 0 <= usage.get(k, 0) < MAX_TOKENS for k in USAGE_FIELDS):
         raise ImportRefused(f"Line {number}: usage must hold whole, non-negative token counts.")
     cost = entry.get("cost_usd")
     if cost is not None:
         try:
-            if not isinstance(cost, (str, int, float)) or Decimal(str(cost)) < 0:
+            if isinstance(cost, bool) or not isinstance(cost, (str, int, float)) or not (
+                    0 <= Decimal(str(cost)) < MAX_COST_USD):  # NaN raises; Infinity is out of range
                 raise InvalidOperation
         except InvalidOperation:
-            raise ImportRefused(f"Line {number}: cost_usd must be a non-negative number or null.") from None
+            raise ImportRefused(f"Line {number}: cost_usd must be a number from 0 to {MAX_COST_USD:,} "
+                                "or null.") from None
     return {"digest": entry["digest"], "model": entry["model"], "agent": entry.get("agent", ""),
             "message": message, "provider_name": entry.get("provider_name", ""),
             "provider_kind": entry.get("provider_kind") or "anthropic", "model_id": entry.get("model_id", ""),

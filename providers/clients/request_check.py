@@ -6,6 +6,7 @@ installed SDK; sampling parameters the SDK no longer types (temperature, top_p, 
 still sent, in the body, for the models that take them.
 """
 import inspect
+import math
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -59,6 +60,9 @@ def check_request(request):
         budget = thinking.get("budget_tokens")
         if thinking["type"] == "enabled" and (isinstance(budget, bool) or not isinstance(budget, int)):
             raise invalid("thinking.budget_tokens must be a whole number when thinking.type is enabled.")
+    where = non_finite_at(request)
+    if where is not None:  # the SDK's encoder refuses it, which would look like a connection failure
+        raise invalid(f"{where} is NaN or Infinity, which JSON cannot carry; send a finite number.")
     betas = request.get("betas") or ()
     if isinstance(betas, str) or not all(isinstance(b, str) for b in betas):
         raise invalid("betas must be a list of beta flag names.")
@@ -68,6 +72,25 @@ def check_request(request):
     body = {k: v for k, v in request.items() if k in known}
     extra_body = {k: request[k] for k in PASSED_IN_BODY if request.get(k) is not None}
     return CheckedRequest(body, extra_body, tuple(betas), dict(headers))
+
+
+def non_finite_at(value, path=""):
+    """The path of the first NaN or Infinity in `value` (Python's json reads them; JSON has neither), or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "The request")
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(item, (float, dict, list, tuple)):
+            found = non_finite_at(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else
+                                  str(key))
+            if found is not None:
+                return found
+    return None
 
 
 def merged_headers(configured_betas, checked):

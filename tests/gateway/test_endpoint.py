@@ -121,6 +121,18 @@ def test_an_invalid_request_never_fails_over(sdk, stored):
     assert not model_calls(bedrock_api)
 
 
+def test_nan_in_a_request_is_an_invalid_request_not_a_failover(gateway, gateway_key, stored):
+    """Python's json reads NaN; the call path must refuse it as the caller's error, not fail over on it."""
+    anthropic_api, bedrock_api = stored
+    body = b'{"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": "x"}], "system": [' \
+           b'{"type": "text", "text": "x", "weight": NaN}]}'
+    answer = httpx.post(f"{gateway}/v1/messages", content=body, timeout=30,
+                        headers={"x-api-key": gateway_key[1], "content-type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"]["type"] == "invalid_request_error"
+    assert "system[0].weight is NaN or Infinity" in answer.json()["error"]["message"]
+    assert not model_calls(anthropic_api) and not model_calls(bedrock_api)
+
+
 def test_a_stream_failing_before_its_first_byte_fails_over(sdk, stored):
     anthropic_api, bedrock_api = stored
     anthropic_api.inject(Fault("overloaded", times=None))

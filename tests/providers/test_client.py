@@ -1,5 +1,7 @@
 """The in-process client is a drop-in for anthropic.Anthropic: code written for the SDK runs
 unchanged on it, against both fakes, with the SDK's own types and exceptions."""
+import re
+
 import anthropic
 import pytest
 from anthropic.types import Message, MessageTokensCount
@@ -87,6 +89,17 @@ def test_code_for_the_sdk_runs_unchanged_on_both(ours, provider):
     assert sdk_answer.content[0].text == our_answer.content[0].text
 
 
+def test_code_that_opens_and_closes_the_client_like_the_sdk_runs_unchanged(ours, provider):
+    """`with anthropic.Anthropic() as client:` and `client.close()` are common in code to migrate."""
+    kind, fake, _settings = provider
+    for client in (bare_sdk(kind, fake), ours):
+        with client as opened:
+            assert opened is client
+        client.close()
+    with ours as opened:  # still usable: closing releases nothing the call path shares
+        assert ask(opened, "echo: after close") == "after close"
+
+
 def test_stream_context_manager_text_stream_and_final_message(ours):
     text, final = stream_answer(ours, "echo: a streamed answer")
     assert text == "a streamed answer"
@@ -144,6 +157,19 @@ def test_bad_request_raises_bad_request_error_and_nothing_is_sent(ours, provider
     with pytest.raises(anthropic.BadRequestError) as caught:
         ours.messages.create(model="haiku", max_tokens=0, messages=[])
     assert "max_tokens" in str(caught.value) and model_calls(fake) == []
+
+
+@pytest.mark.parametrize("changes, where", [
+    ({"metadata": {"user_id": "u", "score": float("inf")}}, "metadata.score"),
+    ({"system": [{"type": "text", "text": "x", "weight": float("nan")}]}, "system[0].weight"),
+])
+def test_nan_or_infinity_is_a_bad_request_never_a_connection_failure(ours, provider, changes, where):
+    """The SDK's JSON encoder refuses them; that must not be retried, failed over or blamed on a provider."""
+    _kind, fake, _settings = provider
+    with pytest.raises(anthropic.BadRequestError, match=rf"{re.escape(where)} is NaN or Infinity"):
+        ours.messages.create(model="haiku", max_tokens=8, messages=[{"role": "user", "content": "x"}], **changes)
+    assert model_calls(fake) == []
+    assert not UsageRecord.objects.exclude(status="invalid_request").exists()
 
 
 def test_authentication_error_on_a_wrong_key(anthropic_fake):

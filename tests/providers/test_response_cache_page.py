@@ -123,6 +123,12 @@ def good_line(**changes):
     (good_line(message={"type": "message", "content": []}), "Line 2: message must be a complete"),
     (good_line(usage={"input_tokens": -1}), "Line 2: usage must hold"),
     (good_line(cost_usd="free"), "Line 2: cost_usd must be"),
+    # Accepted once, these broke the page and cache_export (the index row's decimal could not be read back)
+    (good_line(cost_usd="1e999999"), "Line 2: cost_usd must be"),
+    (good_line(cost_usd="Infinity"), "Line 2: cost_usd must be"),
+    (good_line(cost_usd="NaN"), "Line 2: cost_usd must be"),
+    (good_line(cost_usd=True), "Line 2: cost_usd must be"),
+    (good_line(usage={"input_tokens": 10 ** 30}), "Line 2: usage must hold"),
     (good_line(model=""), "Line 2: model must be text"),
     (good_line(message={"type": "message", "content": [{"type": "text"}], "stop_reason": "end_turn"}),
      "Line 2: message."),
@@ -136,5 +142,16 @@ def test_a_bad_import_file_is_refused_by_line_and_changes_nothing(staff_client, 
     path = tmp_path / "bad.jsonl"
     path.write_bytes(content)
     with pytest.raises(CommandError, match=expected):
+        call_command("cache_import", str(path))
+    assert ResponseCacheEntry.objects.count() == 0
+
+
+def test_an_entry_too_large_to_store_is_refused_by_line_not_skipped(staff_client, tmp_path, settings):
+    settings.RESPONSE_CACHE_MAX_ENTRY_BYTES = 2048
+    large = json.loads(good_line(digest="b" * 64))
+    large["message"]["content"] = [{"type": "text", "text": "x" * 4096}]
+    path = tmp_path / "large.jsonl"
+    path.write_text(good_line() + "\n" + json.dumps(large) + "\n")
+    with pytest.raises(CommandError, match=r"Line 2: the entry is [\d,]+ bytes, more than the 2,048 bytes"):
         call_command("cache_import", str(path))
     assert ResponseCacheEntry.objects.count() == 0

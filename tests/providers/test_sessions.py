@@ -133,6 +133,23 @@ def test_a_sub_agent_is_recorded_under_its_name_and_runs_its_tools(provider):
     assert UsageRecord.objects.count() == 2
 
 
+def test_a_persisted_agent_session_resumes_with_the_agents_settings(provider):
+    agents = agents_on(provider)
+    agents.define(Agent("dictionary", system="Define words.", model="haiku", max_tokens=64, tools=[LOOKUP],
+                        provider="primary", response_cache=True))
+    _reply, session = agents.run("dictionary", "echo: cairn", persist=True)
+    resumed = agents.resume(session.id)
+    assert (resumed.agent, resumed.client.provider, resumed.client.response_cache_mode) == ("dictionary", "primary",
+                                                                                           "use")
+    assert (resumed.max_tokens, resumed.tools, resumed.turns) == (64, [LOOKUP], 1)
+    resumed.send("echo: again")
+    assert list(UsageRecord.objects.values_list("agent", flat=True)) == ["dictionary"] * 2
+    plain = Session(Anthropic(chain=[], prompt_caching=False), model="haiku", persist=True)
+    plain.save()
+    with pytest.raises(SessionError, match="No saved session of an agent"):
+        agents.resume(plain.id)
+
+
 def test_agents_from_data_are_all_or_nothing(provider):
     agents = agents_on(provider)
     with pytest.raises(SessionError, match="Agent broken: unknown setting"):
