@@ -35,6 +35,7 @@ from providers.client_streams import EventStream
 from providers.clients.errors import ErrorKind, ProviderError
 from providers.clients.prompt_caching import HEADER as PROMPT_CACHING_HEADER
 from providers.clients.prompt_caching import header_allows
+from providers.clients.request_check import shape_problem
 from providers.response_cache_calls import StoringStream, look_up, store_answer
 from providers.sdk_errors import to_sdk_error
 
@@ -157,6 +158,9 @@ class Messages:
     def _prepare(self, kwargs):
         """(request dict, response cache mode, deadline, prompt caching?) from SDK-style keyword arguments."""
         kwargs = {k: v for k, v in kwargs.items() if not _omitted(v) and k not in IGNORED_OPTIONS}
+        problem = shape_problem(kwargs)  # before anything here walks it recursively
+        if problem is not None:
+            raise to_sdk_error(ProviderError(ErrorKind.INVALID_REQUEST, problem))
         timeout = kwargs.pop("timeout", None)
         extra_body = kwargs.pop("extra_body", None) or {}
         headers = {**self._client.default_headers, **(kwargs.pop("extra_headers", None) or {})}

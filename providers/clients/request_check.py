@@ -14,6 +14,9 @@ from providers.clients.errors import ErrorKind, ProviderError
 
 PASSED_IN_BODY = ("temperature", "top_p", "top_k")
 CALL_OPTIONS = ("betas", "extra_headers")  # per-request options, not body fields
+# JSON nesting a request may have: tool schemas and content blocks nest a few levels; far below the
+# depth at which the SDK's encoder or the response cache's normalization would hit the recursion limit.
+MAX_DEPTH = 128
 _NOT_FIELDS = {"self", "extra_headers", "extra_query", "extra_body", "timeout"}
 
 
@@ -60,9 +63,9 @@ def check_request(request):
         budget = thinking.get("budget_tokens")
         if thinking["type"] == "enabled" and (isinstance(budget, bool) or not isinstance(budget, int)):
             raise invalid("thinking.budget_tokens must be a whole number when thinking.type is enabled.")
-    where = non_finite_at(request)
-    if where is not None:  # the SDK's encoder refuses it, which would look like a connection failure
-        raise invalid(f"{where} is NaN or Infinity, which JSON cannot carry; send a finite number.")
+    problem = shape_problem(request)
+    if problem is not None:  # the SDK's encoder would fail on it, which would look like a connection failure
+        raise invalid(problem)
     betas = request.get("betas") or ()
     if isinstance(betas, str) or not all(isinstance(b, str) for b in betas):
         raise invalid("betas must be a list of beta flag names.")
@@ -74,23 +77,42 @@ def check_request(request):
     return CheckedRequest(body, extra_body, tuple(betas), dict(headers))
 
 
-def non_finite_at(value, path=""):
-    """The path of the first NaN or Infinity in `value` (Python's json reads them; JSON has neither), or None."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (path or "The request")
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        if isinstance(item, (float, dict, list, tuple)):
-            found = non_finite_at(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else
-                                  str(key))
-            if found is not None:
-                return found
+def shape_problem(value):
+    """What makes `value` unsendable, or None: nesting deeper than MAX_DEPTH (the SDK's encoder and
+    the response cache's normalization recurse), or a NaN / Infinity (Python's json reads them; JSON has
+    neither). Iterative, so it never raises RecursionError itself however deep the value."""
+    stack = [(value, None, 0)]  # (item, its place: (key, parent place) or None, depth)
+    while stack:
+        item, place, depth = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{_path(place)} is NaN or Infinity, which JSON cannot carry; send a finite number."
+            continue
+        if isinstance(item, dict):
+            children = list(item.items())
+        elif isinstance(item, (list, tuple)):
+            children = list(enumerate(item))
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            return f"{_path(place)} nests deeper than {MAX_DEPTH} levels; flatten it."
+        for key, child in reversed(children):  # depth first, in order: the first problem is reported
+            if isinstance(child, (float, dict, list, tuple)):
+                stack.append((child, (key, place), depth + 1))
     return None
+
+
+def _path(place):
+    """messages[0].content, from the (key, parent) chain; "The request" for the top level."""
+    keys = []
+    while place is not None:
+        key, place = place
+        keys.append(key)
+    path = ""
+    for key in reversed(keys):
+        path += f"[{key}]" if isinstance(key, int) else f".{key}" if path else str(key)
+    path = path or "The request"
+    return path if len(path) <= 120 else path[:100] + "…"
 
 
 def merged_headers(configured_betas, checked):

@@ -82,7 +82,7 @@ def prepare_message(request):
     """(request dict for invoke, stream?, context, response cache mode, key entry): authenticated,
     parsed and checked. Runs in a thread."""
     entry = authenticate(request.headers, request.address)
-    data = request.json()
+    data = request.checked_json()
     stream = data.pop("stream", False)
     if not isinstance(stream, bool):
         raise errors.invalid("stream must be true or false.")
@@ -121,7 +121,7 @@ def create_message(request):
 @in_worker
 def count_tokens(request):
     entry = authenticate(request.headers, request.address)
-    data = request.json()
+    data = request.checked_json()
     check_model(entry, data.get("model"))
     check_budget(entry)
     data = with_betas(request, data)

@@ -2,6 +2,7 @@
 import json
 import random
 
+from providers.clients.request_check import MAX_DEPTH, shape_problem
 from providers.gateway import errors
 
 
@@ -25,8 +26,18 @@ class Request:
         except json.JSONDecodeError as exc:
             raise errors.invalid(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
                                  f"column {exc.colno}.") from None
+        except RecursionError:
+            raise errors.invalid(f"The request body nests deeper than {MAX_DEPTH} levels; flatten it.") from None
         if not isinstance(data, dict):
             raise errors.invalid("The request body must be a JSON object.")
+        return data
+
+    def checked_json(self):
+        """json(), refused when it nests too deeply or holds a NaN / Infinity (request_check.shape_problem)."""
+        data = self.json()
+        problem = shape_problem(data)
+        if problem is not None:
+            raise errors.invalid(problem)
         return data
 
 

@@ -209,3 +209,19 @@ def test_the_call_deadline_is_a_504_timeout_error(gateway, gateway_key, stored, 
     stored[0].inject(Fault("slow", delay=3, times=None))
     answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, headers={"x-api-key": gateway_key[1]}, timeout=30)
     assert answer.status_code == 504 and answer.json()["error"]["type"] == "timeout_error"
+
+
+@pytest.mark.parametrize("depth, message", [
+    (200, "nests deeper than 128 levels"),  # parsed, then refused by the shape check
+    (100_000, "The request body nests deeper than 128 levels"),  # too deep for the JSON parser itself
+])
+def test_deep_nesting_is_an_invalid_request_never_a_500(gateway, gateway_key, stored, depth, message):
+    anthropic_api, bedrock_api = stored
+    body = ('{"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": "x"}], "tools": [{"name": '
+            '"t", "input_schema": {"type": "object", "properties": ' + "[" * depth + "1" + "]" * depth + "}}]}")
+    for path in ("/v1/messages", "/v1/messages/count_tokens"):
+        answer = httpx.post(f"{gateway}{path}", content=body.encode(), timeout=30,
+                            headers={"x-api-key": gateway_key[1], "content-type": "application/json"})
+        assert answer.status_code == 400 and answer.json()["error"]["type"] == "invalid_request_error", path
+        assert message in answer.json()["error"]["message"] and len(answer.json()["error"]["message"]) < 200
+    assert not model_calls(anthropic_api) and not model_calls(bedrock_api)

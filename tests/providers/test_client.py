@@ -228,3 +228,14 @@ def test_nothing_configured_is_a_clear_sdk_error(aws_env):
     with pytest.raises(anthropic.InternalServerError) as caught:
         ask(Anthropic(), "hi")
     assert "provider" in str(caught.value).lower()
+
+
+def test_deep_nesting_is_a_bad_request_before_anything_walks_it(ours, provider):
+    _kind, fake, _settings = provider
+    deep = 1
+    for _ in range(5000):  # deeper than the interpreter's recursion limit
+        deep = [deep]
+    with pytest.raises(anthropic.BadRequestError, match="nests deeper than 128 levels"):
+        ours.messages.create(model="haiku", max_tokens=8, messages=[{"role": "user", "content": "x"}],
+                             metadata={"user_id": "u", "deep": deep}, extra_headers={"x-moments-cache": "use"})
+    assert model_calls(fake) == []
