@@ -197,10 +197,12 @@ class ResponseCacheEntry(models.Model):
     cost_usd = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
+    hits = models.PositiveBigIntegerField(default=0)  # each process adds its buffered counts once a second
 
     class Meta:
         indexes = [models.Index(fields=["model"], name="response_cache_model"),
-                   models.Index(fields=["expires_at"], name="response_cache_expires")]
+                   models.Index(fields=["expires_at"], name="response_cache_expires"),
+                   models.Index(fields=["-hits", "-created_at"], name="response_cache_top")]
 
     def __str__(self):
         return f"{self.model} {self.cache_key[-12:]}"

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from providers.models import ResponseCacheEntry
-from providers.response_cache_index import INPUT_KINDS, background, index_entry
+from providers.response_cache_index import INPUT_KINDS, add_hits, background, index_entry
 from providers.response_cache_memory import BufferedCounters, RecentEntries
 from providers.shared_cache import shared_cache
 
@@ -153,10 +153,6 @@ def digest_of(key):
     return key.rsplit(":", 1)[-1]
 
 
-def hits_key(key):
-    return f"{key}:hits"
-
-
 recent = RecentEntries()
 
 
@@ -203,7 +199,6 @@ def put(key, entry, *, ttl=None, index_now=True):
     if not shared_cache.set(key, entry, ttl):
         return False
     recent.forget(key)  # a refreshed answer replaces the one this process remembers
-    shared_cache.delete(hits_key(key))
     expires_at = timezone.now() + datetime.timedelta(seconds=ttl)
     if index_now:
         evicted = index_entry(key, entry, size, expires_at, on_evict=recent.forget)
@@ -224,7 +219,7 @@ def entry_limit():
     return min(settings.RESPONSE_CACHE_MAX_ENTRY_BYTES, settings.RESPONSE_CACHE_MAX_TOTAL_BYTES)
 
 
-counters = BufferedCounters()
+counters = BufferedCounters(write_hits=add_hits)
 atexit.register(counters.flush)
 
 
@@ -236,8 +231,7 @@ def count(stat, amount=1, *, now=None):
 def count_hit(key, entry):
     usage = entry.get("usage") or {}
     count("hits")
-    remaining = int(entry.get("expires_at", 0) - time.time())  # the hit counter lives as long as its entry
-    counters.add(hits_key(key), 1, remaining if remaining > 0 else settings.RESPONSE_CACHE_TTL_SECONDS)
+    counters.add_hit(key)
     count("saved_input_tokens", sum(int(usage.get(k) or 0) for k in INPUT_KINDS))
     count("saved_output_tokens", int(usage.get("output_tokens") or 0))
     if entry.get("cost_usd"):

@@ -13,7 +13,7 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from providers.background import Worker
@@ -34,11 +34,21 @@ def index_entry(key, entry, size, expires_at, on_evict=None):
             "input_tokens": sum(int(usage.get(k) or 0) for k in INPUT_KINDS),
             "output_tokens": int(usage.get("output_tokens") or 0),
             "cost_usd": Decimal(entry["cost_usd"]) if entry.get("cost_usd") else None,
-            "created_at": timezone.now(), "expires_at": expires_at})
+            "created_at": timezone.now(), "expires_at": expires_at, "hits": 0})
         return enforce_size_limit(on_evict=on_evict)
     except Exception:
         log.exception("Could not index the response cache entry for %s", entry.get("model"))
         return 0
+
+
+def add_hits(hits):
+    """Add buffered hit counts ({entry key: hits}) to the entries' index rows: one UPDATE each. A
+    failure is logged, never raised: the counts are statistics, and this runs on a hit's path."""
+    try:
+        for key, amount in hits.items():
+            ResponseCacheEntry.objects.filter(cache_key=key).update(hits=F("hits") + amount)
+    except Exception:
+        log.exception("Could not add %d entries' hit counts to the response cache index", len(hits))
 
 
 def live_total_bytes():

@@ -9,36 +9,49 @@ from providers.shared_cache import shared_cache
 
 
 class BufferedCounters:
-    """Counts added in memory and written to the shared cache at most once per FLUSH_SECONDS
-    (by the call that notices, in one go): a hit must cost far less than the provider round
-    trip it saves, and a counter increment is three cache round trips. A process that dies
-    loses at most its last second of counts (statistics only; usage records are not buffered)."""
+    """Counts added in memory and written at most once per FLUSH_SECONDS (by the call that notices,
+    in one go): a hit must cost far less than the provider round trip it saves, and a counter
+    increment is three cache round trips. Statistics go to the shared cache; each entry's hits go to
+    `write_hits({entry key: hits})` (its index row). A process that dies loses at most its last
+    second of counts (statistics only; usage records are not buffered)."""
 
     FLUSH_SECONDS = 1.0
 
-    def __init__(self):
+    def __init__(self, write_hits=None):
         self._lock = threading.Lock()
         self._pending = {}  # cache key -> (amount, ttl)
+        self._hits = collections.Counter()  # entry key -> hits
+        self._write_hits = write_hits
         self._flushed_at = time.monotonic()
 
     def add(self, key, amount, ttl):
         with self._lock:
             held, _ttl = self._pending.get(key, (0, ttl))
             self._pending[key] = (held + amount, ttl)
-            due = time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS
-        if due:
+        self._flush_if_due()
+
+    def add_hit(self, entry_key):
+        with self._lock:
+            self._hits[entry_key] += 1
+        self._flush_if_due()
+
+    def _flush_if_due(self):
+        if time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
             self.flush()
 
     def forget(self):
         with self._lock:
-            self._pending = {}
+            self._pending, self._hits = {}, collections.Counter()
 
     def flush(self):
         with self._lock:
             pending, self._pending = self._pending, {}
+            hits, self._hits = self._hits, collections.Counter()
             self._flushed_at = time.monotonic()
         for key, (amount, ttl) in pending.items():
             shared_cache.incr(key, amount, ttl)
+        if hits and self._write_hits is not None:
+            self._write_hits(dict(hits))
 
 
 class RecentEntries:

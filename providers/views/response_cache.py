@@ -16,7 +16,6 @@ from providers.forms import CacheFlushForm, CacheImportForm
 from providers.models import ResponseCacheEntry
 from providers.response_cache_charts import hits_over_time
 from providers.response_cache_io import ImportRefused, export_lines, import_lines
-from providers.shared_cache import shared_cache
 
 log = logging.getLogger(__name__)
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -34,17 +33,16 @@ def _summary(stats):
 def _page(request, *, import_form=None, import_error=None, status=200):
     live = ResponseCacheEntry.objects.filter(expires_at__gt=timezone.now())
     model, agent = request.GET.get("model", "")[:200], request.GET.get("agent", "")[:128]
+    order = "newest" if request.GET.get("order") == "newest" else "hits"
     listed = live.filter(**({"model": model} if model else {}), **({"agent": agent} if agent else {}))
-    page = Paginator(listed.order_by("-created_at"), 50).get_page(request.GET.get("page"))
-    response_cache.counters.flush()
-    hits = shared_cache.get_many([response_cache.hits_key(row.cache_key) for row in page.object_list])
-    rows = [(row, int(hits.get(response_cache.hits_key(row.cache_key)) or 0)) for row in page.object_list]
-    stats = response_cache.hourly_stats(HOURS)
+    stats = response_cache.hourly_stats(HOURS)  # writes this process's buffered counts first, hits included
+    ordering = ("-created_at", "-pk") if order == "newest" else ("-hits", "-created_at", "-pk")
+    page = Paginator(listed.order_by(*ordering), 50).get_page(request.GET.get("page"))
     size = live.aggregate(entries=Count("id"), bytes=Sum("size_bytes"))
     limit = settings.RESPONSE_CACHE_MAX_TOTAL_BYTES
     size["percent"] = round(100 * (size["bytes"] or 0) / limit, 1)
     return render(request, "providers/response_cache.html", {
-        "summary": _summary(stats), "chart": hits_over_time(stats), "hours": HOURS, "rows": rows, "page": page,
+        "summary": _summary(stats), "chart": hits_over_time(stats), "hours": HOURS, "page": page, "order": order,
         "size": size, "max_total_bytes": limit,
         "by_model": live.values("model").annotate(entries=Count("id"), bytes=Sum("size_bytes"))
         .order_by("-entries")[:20],

@@ -46,7 +46,25 @@ def test_the_page_shows_hits_rate_savings_and_entries(cached, member_client):
     assert 'id="cache-entries">3 (' in html and 'data-plotly-figure="cache-chart"' in html
     assert 'id="cache-chart" type="application/json"' in html  # data, not an inline script
     assert "Flush…" not in html and "cache-files" not in html  # members see, staff change
-    assert response.context["rows"][-1][1] == 1  # the first entry was hit once
+    top = list(response.context["page"].object_list)
+    assert [row.hits for row in top] == [1, 0, 0] and top[0].model == "haiku"  # the first entry, hit once
+
+
+def test_top_entries_are_ranked_by_hits_and_newest_first_on_request(cached, member_client, anthropic_fake):
+    """Each process's hit counts reach the index rows when its counters flush (the page flushes its own)."""
+    for _ in range(3):
+        assert replay(anthropic_fake, "echo: third", "sonnet", None) == 0
+    assert replay(anthropic_fake) == 0
+    response = member_client.get(PAGE)
+    ranked = [(row.model, row.hits) for row in response.context["page"].object_list]
+    assert ranked == [("sonnet", 3), ("haiku", 2), ("haiku", 0)]
+    html = response.content.decode()
+    assert "<h2>Top entries</h2>" in html and "Newest first</a>" in html
+    newest = member_client.get(PAGE, {"order": "newest"})
+    assert [row.model for row in newest.context["page"].object_list] == ["sonnet", "haiku", "haiku"]
+    assert "<h2>Newest entries</h2>" in newest.content.decode()
+    by_model = member_client.get(PAGE, {"model": "haiku"}).context["page"].object_list
+    assert [(row.model, row.hits) for row in by_model] == [("haiku", 2), ("haiku", 0)]
 
 
 def test_members_cannot_flush_or_export(cached, member_client):
