@@ -9,7 +9,11 @@ from providers.gateway import errors
 class Request:
     def __init__(self, scope, body):
         self.method, self.path = scope["method"], scope["path"]
-        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        self.headers = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            # A header sent on several lines is one comma-separated list (RFC 9110 5.3): no line is dropped.
+            self.headers[name] = f"{self.headers[name]}, {value}" if name in self.headers else value
         client = scope.get("client")
         self.address = client[0] if client else "unknown"
         self.body = body

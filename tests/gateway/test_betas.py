@@ -26,3 +26,20 @@ def test_the_claude_api_gets_the_header_as_sent(gateway, gateway_key, stored):
         "x-api-key": gateway_key[1], "anthropic-beta": "files-api-2025-04-14"})
     assert answer.status_code == 200
     assert model_calls(stored[0])[-1].headers.get("anthropic-beta") == "files-api-2025-04-14"
+
+
+def test_a_header_sent_on_two_lines_is_one_list(gateway, gateway_key, stored):
+    """anthropic-beta on two lines: both flags reach the provider (the second line used to replace the first)."""
+    update_routing(None, primary="anthropic", fallbacks=[], auto_fallback=False)
+    answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, timeout=30, headers=[
+        ("x-api-key", gateway_key[1]), ("anthropic-beta", "files-api-2025-04-14"),
+        ("anthropic-beta", "context-1m-2025-08-07")])
+    assert answer.status_code == 200, answer.text
+    assert model_calls(stored[0])[-1].headers.get("anthropic-beta") == "files-api-2025-04-14,context-1m-2025-08-07"
+
+
+def test_two_different_cache_modes_are_a_bad_request_not_the_last_one(gateway, gateway_key, stored):
+    answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, timeout=30, headers=[
+        ("x-api-key", gateway_key[1]), ("x-moments-cache", "use"), ("x-moments-cache", "skip")])
+    assert answer.status_code == 400 and "x-moments-cache must be one of" in answer.json()["error"]["message"]
+    assert not model_calls(stored[0]) and not model_calls(stored[1])
