@@ -60,6 +60,9 @@ class CallRecord:
     profile_target: str | None = None
     cost_usd: object = None  # a Decimal, set from what the usage sink returns; None when unpriced
     stop_reason: str | None = None  # the Messages response's stop_reason (traces' finish reasons)
+    # A response-cache hit: what it saved, the cost of the original answer it replays (a Decimal; None when
+    # that call was unpriced, and on every other record).
+    response_cache_saving: object = None
 
 
 _sink = None

@@ -24,7 +24,7 @@ import json
 import logging
 import time
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.utils import timezone
@@ -228,14 +228,28 @@ def count(stat, amount=1, *, now=None):
         counters.add(_stat_key(stat, now), amount, STATS_TTL_SECONDS)
 
 
+def entry_cost(entry):
+    """What the answer stored in `entry` cost when it was paid for (its "cost_usd", a decimal string), as a
+    Decimal; None when the original call was unpriced or the value is not a finite, non-negative number."""
+    cost = entry.get("cost_usd")
+    if cost is None or isinstance(cost, bool):
+        return None
+    try:
+        value = Decimal(str(cost))
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
 def count_hit(key, entry):
     usage = entry.get("usage") or {}
     count("hits")
     counters.add_hit(key)
     count("saved_input_tokens", sum(int(usage.get(k) or 0) for k in INPUT_KINDS))
     count("saved_output_tokens", int(usage.get("output_tokens") or 0))
-    if entry.get("cost_usd"):
-        count("saved_microusd", int(Decimal(entry["cost_usd"]) * MICRO))
+    cost = entry_cost(entry)
+    if cost:
+        count("saved_microusd", int(cost * MICRO))
 
 
 def _stat_key(stat, when=None):

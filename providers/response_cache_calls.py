@@ -5,7 +5,8 @@
     store_answer(key, request, result, agent, ttl=...)               # a CallResult
     StoringStream(call_stream, key, request, agent, ttl=...)          # a CallStream, stored when complete
 
-A hit is recorded in usage (status "cache_hit", zero tokens) and counted with what it saved.
+A hit is recorded in usage (status "cache_hit", zero tokens, cost 0) with what it saved (the original
+answer's cost, UsageRecord.response_cache_saving), and counted in the hourly statistics.
 """
 from dataclasses import dataclass
 
@@ -59,13 +60,15 @@ def served(key, entry, request, context, *, stream=False):
 
 def cache_hit(entry, request, context, *, stream=False, key=None):
     """The CacheHit of `entry` (stored under `key`), its usage record not yet handed to the sink
-    (account_for does)."""
+    (account_for does). The record carries what the hit saved: the cost of the original answer it
+    replays (None when that call was unpriced)."""
     provider_name = entry.get("provider_name") or "response-cache"
     model_id = entry.get("model_id") or ""
     record = CallRecord(
         provider_name=provider_name, provider_kind=entry.get("provider_kind") or "anthropic",
         requested_model=str(request.get("model") or "")[:200], model_id=model_id, status="cache_hit",
-        context=context, usage=Usage(), latency_ms=0.0, stream=stream, has_tools=bool(request.get("tools")))
+        context=context, usage=Usage(), latency_ms=0.0, stream=stream, has_tools=bool(request.get("tools")),
+        response_cache_saving=response_cache.entry_cost(entry))
     return CacheHit(entry["message"], record, provider_name, model_id, cache_key=key, entry=entry)
 
 

@@ -56,6 +56,9 @@ class UsageRecord(models.Model):
     cost_cache_read = models.DecimalField(null=True, blank=True, **COST)
     cost_total = models.DecimalField(null=True, blank=True, **COST)
     cache_savings = models.DecimalField(null=True, blank=True, **COST)
+    # A response-cache hit (status "cache_hit", cost 0): the cost of the original answer it replayed.
+    # NULL on every other row, and on a hit whose original was unpriced.
+    response_cache_saving = models.DecimalField(null=True, blank=True, **COST)
 
     class Meta:
         indexes = [
@@ -86,6 +89,8 @@ class RollupMeasures(models.Model):
     cost_cache_read = models.DecimalField(**SUM)
     cost_total = models.DecimalField(**SUM)
     cache_savings = models.DecimalField(**SUM)
+    # With a database default: rollups written by an older release's raw INSERT during a deploy need not name it.
+    response_cache_saving = models.DecimalField(**SUM, db_default=0)
 
     class Meta:
         abstract = True

@@ -42,7 +42,9 @@ LOCK_NAME = "usage-rollups"  # a lock that frees itself when its holder dies (mo
 CHUNK_IDS = 250_000
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
                 "cache_read_tokens")
-COST_FIELDS = ("cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cost_total", "cache_savings")
+# Money summed per bucket: the costs and what prompt caching and the response cache saved.
+COST_FIELDS = ("cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cost_total", "cache_savings",
+               "response_cache_saving")
 ROLLUP_MODELS = (UsageHourly, UsageDaily, ProviderHourly, ProviderDaily, KeyDaily, KeyModelDaily)
 
 

@@ -120,6 +120,9 @@ def _cleaners():
 
 
 CLEANERS = _cleaners()
+# The row's own cost parts: NULL together with cost_total. Not response_cache_saving: that is the cost of the
+# answer a cache hit replayed, priced when it was first paid for, whether or not the hit's row is priced (its
+# range is checked like every decimal column's).
 COST_NAMES = ("cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cache_savings")
 
 

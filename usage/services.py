@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 RECORD_ARGUMENTS = ("provider_name", "provider_kind", "model_id", "logical_model", "usage", "status", "purpose",
                     "latency_ms", "ttft_ms", "gateway_key", "agent", "batch", "stream", "has_tools", "region",
                     "request_id", "prompt_prefix_hash", "occurred_at", "is_demo", "inference_geo",
-                    "profile_target", "adaptations")
+                    "profile_target", "adaptations", "response_cache_saving")
 
 
 def record_call(record):
@@ -59,7 +59,8 @@ def record_call(record):
 def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage, status="ok", purpose="gateway",
                  latency_ms=None, ttft_ms=None, gateway_key=None, agent=None, batch=False, stream=False,
                  has_tools=False, region=None, request_id=None, prompt_prefix_hash=None, occurred_at=None,
-                 is_demo=False, inference_geo=None, profile_target=None, adaptations=()):
+                 is_demo=False, inference_geo=None, profile_target=None, adaptations=(),
+                 response_cache_saving=None):
     """Store one provider call with its cost, priced with the price in force at occurred_at.
 
     A model without a price is stored with NULL costs (flagged unpriced), never 0.
@@ -68,6 +69,8 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
     it prices the ARN unless the Prices page maps the ARN by hand (the manual mapping wins).
     adaptations: what the provider layer changed in the request to suit the model (CallRecord.adaptations),
     a sequence of short descriptions or one string; stored "; "-separated.
+    response_cache_saving: for a response-cache hit (status "cache_hit"), the cost of the original answer it
+    replayed (CallRecord.response_cache_saving); None when that was unpriced. Kept on cache hits only.
     Raises ValueError on arguments that can only come from a programming error.
     """
     if provider_kind not in PROVIDER_KINDS:
@@ -114,6 +117,7 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         "cost_input": cost and cost.input, "cost_output": cost and cost.output,
         "cost_cache_write": cost and cost.cache_write, "cost_cache_read": cost and cost.cache_read,
         "cost_total": cost and cost.total, "cache_savings": cost and cost.cache_savings,
+        "response_cache_saving": response_cache_saving if status == "cache_hit" else None,
     }
     values = sanitize_row(values)  # texts cleaned and cut, numbers in range: no value can fail the write
     if settings.USAGE_WRITE_BUFFER:

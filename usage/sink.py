@@ -17,5 +17,6 @@ def record_call(record):
         prompt_prefix_hash=record.prompt_prefix_hash, inference_geo=record.inference_geo,
         batch=getattr(record, "batch", False), profile_target=getattr(record, "profile_target", None),
         adaptations=getattr(record, "adaptations", ()),
+        response_cache_saving=getattr(record, "response_cache_saving", None),
     )
     return row.cost_total

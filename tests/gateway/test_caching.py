@@ -61,9 +61,10 @@ def test_a_json_hit_is_served_without_an_upstream_call(sdk, stored):
     assert second.parse().content[0].text == first.parse().content[0].text == "hello cache"
     assert second.headers["x-moments-provider"] == "anthropic"
     assert len(model_calls(anthropic_api)) == 1  # the fake's request log: one upstream call for two answers
-    statuses = sorted(UsageRecord.objects.values_list("status", "gateway_key", "cost_total"))
+    statuses = sorted(UsageRecord.objects.values_list("status", "gateway_key", "cost_total", "response_cache_saving"))
     assert [s[:2] for s in statuses] == [("cache_hit", "team-web"), ("ok", "team-web")]
     assert statuses[0][2] == 0  # a hit costs nothing
+    assert statuses[0][3] == statuses[1][2] > 0 and statuses[1][3] is None  # and saves what the answer cost
 
 
 def test_a_streamed_hit_is_the_exact_sse_sequence_without_an_upstream_call(gateway, gateway_key, stored):
@@ -209,3 +210,6 @@ def test_a_hot_entry_is_answered_on_the_event_loop_from_memory(gateway, stored):
     assert len(model_calls(anthropic_api)) == 1
     bookkeeping.wait()
     assert UsageRecord.objects.filter(status="cache_hit", gateway_key="hot").count() == 5
+    paid = UsageRecord.objects.get(status="ok", gateway_key="hot").cost_total
+    assert set(UsageRecord.objects.filter(status="cache_hit").values_list("response_cache_saving", flat=True)) \
+        == {paid}  # hits served from memory too

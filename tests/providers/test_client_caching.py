@@ -6,15 +6,18 @@ from decimal import Decimal
 import anthropic
 import pytest
 from anthropic.lib.streaming import MessageStream
+from django.db.models import Sum
 from django.test import override_settings
 from django.urls import reverse
 
-from providers import response_cache
+from providers import response_cache, response_cache_calls
+from providers.call_records import CallContext
 from providers.client import Anthropic
 from providers.models import ResponseCacheEntry
 from providers.sessions import Session
 from tests.fake_providers import model_calls
-from usage.models import UsageHourly, UsageRecord
+from usage.models import ModelPrice, UsageHourly, UsageRecord
+from usage.pricing import forget_price_book
 from usage.rollups import update_rollups
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +142,47 @@ def test_a_hit_is_served_without_a_call_and_recorded_at_zero_cost(chain, provide
     paid = UsageRecord.objects.get(status="ok")
     assert totals["saved_output_tokens"] == paid.output_tokens
     assert totals["saved_microusd"] == int(paid.cost_total * 1_000_000)
+
+
+def test_a_hit_records_what_it_saved_the_cost_of_the_answer_it_replays(chain, provider):
+    _kind, fake, _settings = provider
+    client = Anthropic(chain=chain)
+    for _ in range(3):
+        ask(client, extra_headers=USE)
+    assert len(model_calls(fake)) == 1
+    paid = UsageRecord.objects.get(status="ok")
+    hits = UsageRecord.objects.filter(status="cache_hit")
+    assert paid.cost_total > 0 and paid.response_cache_saving is None
+    assert [(hit.cost_total, hit.response_cache_saving) for hit in hits] == [(0, paid.cost_total)] * 2
+    update_rollups(assume_settled=True)
+    assert UsageHourly.objects.aggregate(saved=Sum("response_cache_saving"))["saved"] == 2 * paid.cost_total
+
+
+@pytest.fixture
+def no_prices():
+    """Every model unpriced for this test (the price table comes back with the rolled-back transaction)."""
+    ModelPrice.objects.all().delete()
+    forget_price_book()
+    yield
+    forget_price_book()
+
+
+def test_a_hit_of_an_unpriced_answer_records_no_saving(chain, provider, no_prices):
+    client = Anthropic(chain=chain)
+    ask(client, extra_headers=USE)
+    ask(client, extra_headers=USE)
+    assert UsageRecord.objects.get(status="ok").cost_total is None
+    assert UsageRecord.objects.get(status="cache_hit").response_cache_saving is None
+
+
+@pytest.mark.parametrize(("stored", "saving"), [
+    ({"cost_usd": "0.010500"}, Decimal("0.010500")), ({"cost_usd": "0"}, Decimal(0)), ({}, None),
+    ({"cost_usd": None}, None), ({"cost_usd": "NaN"}, None), ({"cost_usd": "Infinity"}, None),
+    ({"cost_usd": "-0.5"}, None), ({"cost_usd": "a lot"}, None), ({"cost_usd": True}, None)])
+def test_a_hit_saves_its_entrys_cost_only_when_that_is_an_amount(stored, saving):
+    entry = {"message": {"id": "msg_stored"}, "model_id": "claude-haiku-4-5", **stored}
+    hit = response_cache_calls.cache_hit(entry, {"model": "haiku"}, CallContext(purpose="client"))
+    assert hit.record.response_cache_saving == saving
 
 
 def test_another_question_is_a_miss(chain, provider):

@@ -2,10 +2,12 @@
 import csv
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from providers.clients.usage import Usage
 from usage.models import UsageRecord
 from usage.views import dashboard as dashboard_views
 
@@ -86,3 +88,11 @@ def test_export_link_carries_the_filters(member_client, rows):
     html = member_client.get(reverse("usage:dashboard"), {"start": "2026-11-17", "end": "2026-11-20",
                                                           "key": "key-b"}).content.decode()
     assert 'href="/usage/export.csv?start=2026-11-17&amp;end=2026-11-20&amp;key=key-b"' in html
+
+
+def test_export_carries_what_each_response_cache_hit_saved(member_client, record):
+    record(occurred_at=NOW, agent="hit", status="cache_hit", usage=Usage(), response_cache_saving=Decimal("0.0105"))
+    record(occurred_at=NOW, agent="paid")
+    exported, _ = read_csv(member_client.get(reverse("usage:export"), {"start": "2026-11-20", "end": "2026-11-20"}))
+    by_agent = {row["agent"]: (row["cost_total"], row["response_cache_saving"]) for row in exported}
+    assert by_agent == {"hit": ("0.000000", "0.010500"), "paid": ("0.010500", "")}

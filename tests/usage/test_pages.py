@@ -1,12 +1,17 @@
 """Pages render for members and staff; changes need staff, CSRF and valid input."""
 import datetime
+import re
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from providers.clients.usage import Usage
 from usage.models import Budget, ModelPrice, ProfileMapping, RecomputeJob
 from usage.rollups import update_rollups
+
+from .conftest import NOW
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 TODAY = datetime.datetime.now(datetime.UTC).replace(hour=1, minute=0, second=0, microsecond=0)
@@ -183,3 +188,25 @@ def test_recompute_form_rejects_reversed_dates(staff_client):
 def test_prices_page_lists_current_prices_with_sources(member_client):
     html = member_client.get(reverse("usage:prices")).content.decode()
     assert "claude-haiku-4-5" in html and "https://aws.amazon.com/bedrock/pricing/" in html
+
+
+def test_dashboard_shows_what_the_response_cache_saved_in_the_period(member_client, record):
+    def hit(day, saving):
+        record(occurred_at=NOW.replace(day=day), status="cache_hit", usage=Usage(), response_cache_saving=saving)
+
+    hit(17, Decimal("7.00"))  # before the period
+    hit(18, Decimal("1.25"))
+    hit(20, Decimal("0.50"))
+    hit(20, None)  # the original was unpriced: saved nothing known
+    record(occurred_at=NOW)  # a paid call saves nothing
+    update_rollups(assume_settled=True)
+    hit(20, Decimal("0.25"))  # not rolled up yet: read from the tail
+    period = {"start": "2026-11-18", "end": "2026-11-20"}
+    html = member_client.get(reverse("usage:dashboard"), period).content.decode()
+    line = re.search(r'<p data-testid="response-cache-saving">(.*?)</p>', html, re.S).group(1)
+    assert "Response cache saved <strong>$2.00</strong>" in line
+    assert f'href="{reverse("providers:response-cache")}"' in line
+    html = member_client.get(reverse("usage:dashboard"), {"start": "2026-11-19", "end": "2026-11-20"}).content
+    assert b"Response cache saved <strong>$0.75</strong>" in html  # two days: the hourly rollups
+    html = member_client.get(reverse("usage:dashboard"), {"start": "2026-11-01", "end": "2026-11-02"}).content
+    assert b"Response cache saved <strong>$0.00</strong>" in html  # shown at zero, like prompt caching's line

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from moments_admin.schedule import beat_schedule
+from providers.clients.usage import Usage
 from usage import queue as usage_queue_module
 from usage import services
 from usage.models import UsageDeadLetter, UsageRecord
@@ -85,6 +86,21 @@ def test_a_row_queued_by_an_older_release_gets_the_newer_text_columns_defaults(q
     assert services.drain_queue(queued) == {"written": 1, "dead_lettered": 0}
     stored = UsageRecord.objects.get(gateway_key="older-release")
     assert (stored.inference_geo, stored.adaptations) == ("", "")
+
+
+def test_a_cache_hit_queued_by_an_older_release_gets_no_response_cache_saving(queued, record):
+    # Rows queued before a deploy added response_cache_saving lack its key: the drain writes NULL (no saving
+    # known), never a dead letter.
+    record(gateway_key="older-hit", status="cache_hit", usage=Usage(), response_cache_saving=Decimal("0.0105"))
+    record(gateway_key="newer-hit", status="cache_hit", usage=Usage(), response_cache_saving=Decimal("0.0105"))
+    [(message_id, fields), _newer] = queued.client.xrange(queued.stream)
+    payload = json.loads(fields[usage_queue_module.FIELD.encode()])
+    queued.client.xdel(queued.stream, message_id)
+    older = {name: value for name, value in payload.items() if name != "response_cache_saving"}
+    queued.client.xadd(queued.stream, {usage_queue_module.FIELD: json.dumps(older)})
+    assert services.drain_queue(queued) == {"written": 2, "dead_lettered": 0}
+    stored = dict(UsageRecord.objects.values_list("gateway_key", "response_cache_saving"))
+    assert stored == {"older-hit": None, "newer-hit": Decimal("0.010500")}
 
 
 def test_redis_down_at_record_time_writes_the_row_directly(settings, record, caplog):

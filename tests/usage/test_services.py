@@ -1,6 +1,7 @@
 """The record_usage contract, the demo seeding command and the beat schedule."""
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -29,6 +30,16 @@ def test_record_usage_stores_every_field(record):
     assert (row.input_tokens, row.output_tokens, row.cache_write_1h_tokens, row.cache_read_tokens) == (10, 5, 3, 2)
     assert len(row.prompt_prefix_hash) == 128  # cut to the column, never a database error
     assert (row.base_model, row.scope, row.logical_model) == ("claude-sonnet-4-5", "standard", "sonnet")
+
+
+def test_a_response_cache_saving_is_kept_on_cache_hits_only_and_within_its_column(record):
+    hit = record(status="cache_hit", usage=Usage(), response_cache_saving=Decimal("0.0105"))
+    unpriced_hit = record(status="cache_hit", usage=Usage())
+    too_large = record(status="cache_hit", usage=Usage(), response_cache_saving=Decimal("1e15"))
+    not_a_hit = record(response_cache_saving=Decimal("0.0105"))
+    stored = {row.pk: row.response_cache_saving for row in UsageRecord.objects.all()}
+    assert stored == {hit.pk: Decimal("0.010500"), unpriced_hit.pk: None, too_large.pk: None, not_a_hit.pk: None}
+    assert UsageRecord.objects.get(pk=hit.pk).cost_total == 0
 
 
 def test_record_usage_is_one_insert(record):

@@ -25,7 +25,7 @@ EXPORT_COLUMNS = ("id", "occurred_at", "provider_name", "provider_kind", "model_
                   "stream", "has_tools", "long_context", "is_demo", "latency_ms", "ttft_ms", "input_tokens",
                   "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
                   "cost_input", "cost_output", "cost_cache_write", "cost_cache_read", "cost_total", "cache_savings",
-                  "adaptations")
+                  "adaptations", "response_cache_saving")
 
 
 def parse_filters(request):
