@@ -18,6 +18,7 @@ from providers.background import bookkeeping  # noqa: E402
 from providers.gateway.app import application as gateway_application  # noqa: E402
 from providers.upstream_sessions import close_sessions  # noqa: E402
 from usage.ingest import flush_usage_buffer  # noqa: E402 (needs the apps loaded above)
+from usage.services import hit_rows  # noqa: E402
 
 GATEWAY_PREFIX = "/v1/"
 
@@ -25,6 +26,7 @@ GATEWAY_PREFIX = "/v1/"
 def _flush_at_shutdown():
     try:
         bookkeeping.wait(30)  # the gateway's last usage records, then the buffer they may have gone to
+        hit_rows.wait(30)  # response-cache hits' rows on their way to the usage queue
         flush_usage_buffer()
     finally:
         connections.close_all()  # the executor thread's connection: nothing else will close it

@@ -11,6 +11,7 @@ its record. The server's shutdown waits (moments_admin.asgi); so does the interp
 import atexit
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -32,13 +33,19 @@ class Worker:
 
     def __init__(self, name, *, linger=0.0, around=contextlib.nullcontext):
         self.name, self.linger, self.around = name, linger, around
+        self._start_afresh()
+        atexit.register(self.wait, EXIT_WAIT_SECONDS)
+
+    def _start_afresh(self):
         self._queue = queue.Queue()
         self._thread = None
         self._lock = threading.Lock()
         self._hurry = threading.Event()
-        atexit.register(self.wait, EXIT_WAIT_SECONDS)
+        self._pid = os.getpid()
 
     def submit(self, function, *args):
+        if self._pid != os.getpid():  # a forked child (a Celery pool process): the parent's queue and locks
+            self._start_afresh()      # may have been mid-use by a thread the child does not have
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():

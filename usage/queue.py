@@ -48,9 +48,8 @@ class UsageQueue:
         Inside this thread's `batch()` block the row is held and sent when the block ends."""
         if time.monotonic() < self._down_until:
             return False
-        held = getattr(self._batch, "rows", None)
-        if held is not None:
-            held.append((values, encode_row(values)))  # encoded now, in the caller's own time slice
+        if self.holding():
+            self._batch.rows.append((values, encode_row(values)))  # encoded now, in the caller's time slice
             return True
         try:
             if self.writer is None:
@@ -64,12 +63,16 @@ class UsageQueue:
                         RETRY_AFTER_SECONDS, error)
             return False
 
+    def holding(self):
+        """True inside this thread's batch() block (rows are held for its end)."""
+        return getattr(self._batch, "rows", None) is not None
+
     @contextlib.contextmanager
     def batch(self, write_unsent):
         """Hold this thread's rows until the block ends, then send them in one pipeline (one round trip
         for a burst of rows, not one each). Rows Redis did not confirm go to `write_unsent(rows)`,
         which writes them to the database, as `add` returning False makes its caller do."""
-        if getattr(self._batch, "rows", None) is not None:  # nested: the outer block sends
+        if self.holding():  # nested: the outer block sends
             yield
             return
         self._batch.rows = rows = []

@@ -22,6 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, 
 from django.db.models.base import ModelState
 from django.utils import timezone
 
+from providers.background import LINGER_SECONDS, Worker
 from providers.call_records import PURPOSES  # one list, owned by the call path
 from providers.clients.usage import Usage
 from usage import metrics as usage_metrics
@@ -125,11 +126,25 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         if queue is None:
             usage_buffer(_COLUMNS, _TABLE, settings).add(values)
             return _unsaved(values)
+        if status == "cache_hit" and not queue.holding():
+            # A response-cache hit (zero tokens, zero cost) must cost far less than the call it saves:
+            # its row goes to the queue in the next burst, not in a round trip of its own.
+            hit_rows.submit(_queue_row, values)
+            return _unsaved(values)
         if queue.add(values):
             usage_metrics.ROWS_BUFFERED.labels("queue").inc()
             return _unsaved(values)
         # Redis is down: write this one directly rather than fail or drop it.
     return _insert(values)
+
+
+def _queue_row(values):
+    """A row queued by a burst of hit_rows (inside batched_records): to the Redis queue, else the database."""
+    queue = usage_queue(settings)
+    if queue is not None and queue.add(values):
+        usage_metrics.ROWS_BUFFERED.labels("queue").inc()
+    else:
+        _insert(values)
 
 
 _FIELDS = [field for field in UsageRecord._meta.concrete_fields if not field.primary_key]
@@ -149,6 +164,11 @@ def batched_records():
         return
     with queue.batch(_write_unsent):
         yield
+
+
+# Response-cache hits' rows on their way to the Redis queue: sent in bursts (one pipeline each), so a
+# hard kill loses at most the last LINGER_SECONDS of them; a clean exit waits for them.
+hit_rows = Worker("usage-hit-rows", linger=LINGER_SECONDS, around=batched_records)
 
 
 def _write_unsent(rows):

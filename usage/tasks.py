@@ -93,6 +93,7 @@ def send_budget_alert_webhook(alert_id):
 @worker_shutdown.connect
 def _flush_usage_buffer(**kwargs):
     """A worker (pool process or solo) exits: write the usage it buffered (USAGE_WRITE_BUFFER)."""
+    services.hit_rows.wait(30)  # response-cache hits' rows on their way to the queue (or, failing that, the buffer)
     flush_usage_buffer()
 
 

@@ -66,3 +66,21 @@ def test_a_failing_job_in_a_burst_is_logged_and_the_burst_still_ends_its_block(c
     assert worker.wait(10) is True
     assert seen == [1, 2] and ended == [None]
     assert "test-linger-fail:" in caplog.text and "fail failed" in caplog.text
+
+
+def test_a_forked_child_gets_its_own_queue_and_thread():
+    """A Celery pool process is forked: the parent's queue (here with a job its thread holds) is not its."""
+    import os
+
+    worker, started, release = Worker("test-fork"), threading.Event(), threading.Event()
+    worker.submit(lambda: (started.set(), release.wait(5)))
+    assert started.wait(5)  # the parent's thread is inside this job when the child is forked
+    pid = os.fork()
+    if pid == 0:  # the child: its own queue, its own thread
+        ran = []
+        worker.submit(ran.append, 1)
+        os._exit(0 if worker.wait(5) is True and ran == [1] else 1)
+    release.set()
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert worker.wait(5) is True

@@ -93,6 +93,7 @@ def test_a_cache_hit_queued_by_an_older_release_gets_no_response_cache_saving(qu
     # known), never a dead letter.
     record(gateway_key="older-hit", status="cache_hit", usage=Usage(), response_cache_saving=Decimal("0.0105"))
     record(gateway_key="newer-hit", status="cache_hit", usage=Usage(), response_cache_saving=Decimal("0.0105"))
+    assert services.hit_rows.wait(10)  # hits' rows reach the queue in the next burst
     [(message_id, fields), _newer] = queued.client.xrange(queued.stream)
     payload = json.loads(fields[usage_queue_module.FIELD.encode()])
     queued.client.xdel(queued.stream, message_id)

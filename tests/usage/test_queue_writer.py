@@ -5,6 +5,7 @@ import threading
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
 
 from tests.usage.test_queue import REDIS_URL, redis_client
 from usage import queue as usage_queue_module
@@ -146,3 +147,32 @@ def test_a_batch_whose_redis_closed_before_replying_writes_its_rows_directly(clo
     assert received and received[0].count(b"XADD") == 2, "both commands went out in one write"
     assert UsageRecord.objects.filter(gateway_key__startswith="unconfirmed-").count() == 2
     assert "writing 2 usage rows directly" in caplog.text
+
+
+def test_a_cache_hits_row_reaches_the_queue_in_the_next_burst_and_a_paid_calls_row_at_once(stream, record):
+    """A response-cache hit (zero tokens, zero cost) must cost far less than the call it saves: its row
+    goes out with the next burst of hits (services.hit_rows), in one pipeline; a paid call's row is
+    confirmed by Redis before record_usage returns, as always."""
+    rows = [record({"input_tokens": 0}, gateway_key=f"hit-{index}", status="cache_hit") for index in range(25)]
+    record(gateway_key="paid")
+    assert redis_client().xlen(stream) >= 1, "the paid call's row is in Redis already"
+    assert services.hit_rows.wait(10)
+    assert redis_client().xlen(stream) == 26 and all(row.cost_total == 0 for row in rows)
+    assert services.drain_queue(usage_queue_module.usage_queue(django_settings)) == {"written": 26,
+                                                                                     "dead_lettered": 0}
+
+
+def test_inside_a_batch_a_cache_hits_row_is_held_by_the_batch(stream, record):
+    with services.batched_records():
+        record(gateway_key="hit-in-batch", status="cache_hit")
+        assert services.hit_rows.wait(10) and redis_client().xlen(stream) == 0, "held by the batch, not sent"
+    assert redis_client().xlen(stream) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cache_hits_row_with_redis_down_is_written_to_the_database(settings, record):
+    settings.USAGE_WRITE_BUFFER = True
+    settings.USAGE_QUEUE_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    record(gateway_key="hit-redis-down", status="cache_hit")
+    assert services.hit_rows.wait(10)
+    assert UsageRecord.objects.filter(gateway_key="hit-redis-down", status="cache_hit").count() == 1
