@@ -121,30 +121,27 @@ def record_usage(*, provider_name, provider_kind, model_id, logical_model, usage
         "response_cache_saving": response_cache_saving if status == "cache_hit" else None,
     }
     values = sanitize_row(values)  # texts cleaned and cut, numbers in range: no value can fail the write
-    if settings.USAGE_WRITE_BUFFER:
-        queue = usage_queue(settings)
-        if queue is None:
-            usage_buffer(_COLUMNS, _TABLE, settings).add(values)
-            return _unsaved(values)
-        if status == "cache_hit" and not queue.holding():
-            # A response-cache hit (zero tokens, zero cost) must cost far less than the call it saves:
-            # its row goes to the queue in the next burst, not in a round trip of its own.
-            hit_rows.submit(_queue_row, values)
-            return _unsaved(values)
-        if queue.add(values):
-            usage_metrics.ROWS_BUFFERED.labels("queue").inc()
-            return _unsaved(values)
-        # Redis is down: write this one directly rather than fail or drop it.
-    return _insert(values)
-
-
-def _queue_row(values):
-    """A row queued by a burst of hit_rows (inside batched_records): to the Redis queue, else the database."""
+    if not settings.USAGE_WRITE_BUFFER:
+        return _insert(values)
     queue = usage_queue(settings)
+    if queue is None:
+        usage_buffer(_COLUMNS, _TABLE, settings).add(values)
+        return _unsaved(values)
+    if status == "cache_hit" and not queue.holding():
+        # A response-cache hit (zero tokens, zero cost) must cost far less than the call it saves:
+        # its row goes to the queue in the next burst, not in a round trip of its own.
+        hit_rows.submit(_queue_or_insert, values)
+        return _unsaved(values)
+    return _queue_or_insert(values, queue)
+
+
+def _queue_or_insert(values, queue=None):
+    """The row into the Redis queue; when Redis does not take it, written directly rather than dropped."""
+    queue = queue or usage_queue(settings)
     if queue is not None and queue.add(values):
         usage_metrics.ROWS_BUFFERED.labels("queue").inc()
-    else:
-        _insert(values)
+        return _unsaved(values)
+    return _insert(values)
 
 
 _FIELDS = [field for field in UsageRecord._meta.concrete_fields if not field.primary_key]
