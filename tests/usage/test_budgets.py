@@ -163,6 +163,14 @@ def test_projection_uses_the_last_full_days():
     assert projected == Decimal("94") + Decimal(10) * Decimal("20.5")  # 30-day month, 20.5 days to go
 
 
+def test_a_projection_is_never_shown_below_what_is_spent():
+    """Cents rounded half-even once gave $0.07 projected against $0.072994 spent: it rounds up instead."""
+    today = datetime.date(2026, 11, 30)
+    days = {today: Decimal("0.072994")}  # spend today only: none on the last full days
+    spent, projected = budgets.projection(days, today)
+    assert (spent, projected) == (Decimal("0.072994"), Decimal("0.08"))
+
+
 def test_test_alert_button_sends_both_channels(staff_client, budget, webhook_server):
     from django.urls import reverse
 
