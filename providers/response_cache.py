@@ -54,12 +54,20 @@ def mode_from_headers(headers, default="skip"):
     mode, rest = default, {}
     for name, value in (headers or {}).items():
         if name.lower() == HEADER:
-            mode = str(value).strip().lower()
+            mode = parse_mode(value)
         else:
             rest[name] = value
+    return parse_mode(mode), rest
+
+
+def parse_mode(value):
+    """The cache mode an x-moments-cache value names; CacheModeError, quoting it short and escaped, if none."""
+    given = str(value).strip()
+    mode = given.lower()
     if mode not in MODES:
-        raise CacheModeError(f"{HEADER} must be one of {', '.join(MODES)}, not {mode!r}.")
-    return mode, rest
+        shown = ascii(given[:40]) + ("…" if len(given) > 40 else "")  # it came from a request
+        raise CacheModeError(f"{HEADER} must be one of {', '.join(MODES)}, not {shown}.")
+    return mode
 
 
 def _without_markers(value):

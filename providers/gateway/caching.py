@@ -20,11 +20,10 @@ def cache_mode(entry, headers, model):
     value = headers.get(response_cache.HEADER)
     if value is None:
         return "use" if use else "skip"
-    mode = value.strip().lower()
-    if mode not in response_cache.MODES:
-        raise errors.invalid(f"{response_cache.HEADER} must be one of {', '.join(response_cache.MODES)}, "
-                             f"not {value[:40]!r}.")
-    return mode
+    try:
+        return response_cache.parse_mode(value)
+    except response_cache.CacheModeError as error:
+        raise errors.invalid(str(error)) from None
 
 
 def may_use(entry, headers):

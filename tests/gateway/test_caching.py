@@ -140,6 +140,15 @@ def test_a_bad_cache_header_is_an_invalid_request(sdk, stored):
     assert not model_calls(stored[0])
 
 
+def test_a_long_or_non_ascii_cache_header_is_echoed_short_and_escaped(gateway, gateway_key, stored):
+    for value, shown in ((b"caf\xc3\xa9", "'caf\\xc3\\xa9'"), (b"x" * 6000, "'" + "x" * 40 + "'\u2026")):
+        answer = httpx.post(f"{gateway}/v1/messages", json=HELLO, timeout=30,
+                            headers=[(b"x-api-key", gateway_key[1].encode()), (b"x-moments-cache", value)])
+        message = answer.json()["error"]["message"]
+        assert answer.status_code == 400 and message.endswith(f"not {shown}."), message
+        assert len(message) < 150
+
+
 def test_the_gateway_places_prompt_caching_breakpoints_and_the_fake_reads_them_back(sdk, stored):
     anthropic_api, _bedrock = stored
     anthropic_api.cache.clear()
