@@ -54,7 +54,7 @@ def mode_from_headers(headers, default="skip"):
     mode, rest = default, {}
     for name, value in (headers or {}).items():
         if name.lower() == HEADER:
-            mode = parse_mode(value)
+            mode = value
         else:
             rest[name] = value
     return parse_mode(mode), rest

@@ -95,11 +95,15 @@ def shape_problem(value):
         else:
             continue
         if depth >= MAX_DEPTH:
-            return f"{_path(place)} nests deeper than {MAX_DEPTH} levels; flatten it."
+            return too_deep(_path(place))
         for key, child in reversed(children):  # depth first, in order: the first problem is reported
             if isinstance(child, (float, dict, list, tuple)):
                 stack.append((child, (key, place), depth + 1))
     return None
+
+
+def too_deep(where):
+    return f"{where} nests deeper than {MAX_DEPTH} levels; flatten it."
 
 
 def _path(place):

@@ -2,7 +2,7 @@
 import json
 import random
 
-from providers.clients.request_check import MAX_DEPTH, shape_problem
+from providers.clients.request_check import shape_problem, too_deep
 from providers.gateway import errors
 
 
@@ -31,7 +31,7 @@ class Request:
             raise errors.invalid(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
                                  f"column {exc.colno}.") from None
         except RecursionError:
-            raise errors.invalid(f"The request body nests deeper than {MAX_DEPTH} levels; flatten it.") from None
+            raise errors.invalid(too_deep("The request body")) from None
         if not isinstance(data, dict):
             raise errors.invalid("The request body must be a JSON object.")
         return data
